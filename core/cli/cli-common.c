@@ -1,0 +1,24 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int cli_report(const char *verb, struct error *err)
+{
+    fprintf(stderr, "berth: %s: %s\n", verb, err && err->msg ? err->msg : "failed");
+    return err ? err->exit_status : EXIT_BERTH_ERROR;
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "berth: %s: %s\n", verb, msg);
+    return EXIT_BERTH_ERROR;
+}
+
+int cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }

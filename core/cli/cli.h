@@ -1,0 +1,32 @@
+/* The berth command line: global options and one function per verb. */
+#ifndef BERTH_CLI_H
+#define BERTH_CLI_H
+
+#include "util/error.h"
+
+struct cli_globals {
+    const char *root;    /* --root, default /var/lib/berth */
+    const char *runroot; /* --runroot, default /run/berth */
+    char **plugin_path;  /* NULL-terminated: --plugin-path, BERTH_PLUGIN_PATH, installed dir */
+    int log_level;
+};
+
+/* Each verb returns the process exit status. ARGV[0] is the verb. */
+int cmd_run(struct cli_globals *g, int argc, char **argv);
+int cmd_create(struct cli_globals *g, int argc, char **argv);
+int cmd_start(struct cli_globals *g, int argc, char **argv);
+int cmd_ps(struct cli_globals *g, int argc, char **argv);
+int cmd_inspect(struct cli_globals *g, int argc, char **argv);
+int cmd_rm(struct cli_globals *g, int argc, char **argv);
+int cmd_image(struct cli_globals *g, int argc, char **argv);
+int cmd_plugin(struct cli_globals *g, int argc, char **argv);
+int cmd_system(struct cli_globals *g, int argc, char **argv);
+
+/* Prints "berth: VERB: MESSAGE" once and returns the error's exit status. */
+int cli_report(const char *verb, struct error *err);
+/* Prints "berth: VERB: FMT…" and returns 125, for usage errors. */
+int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 1 if ARG is -h or --help. */
+int cli_is_help(const char *arg);
+
+#endif

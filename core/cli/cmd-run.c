@@ -1,0 +1,226 @@
+/* berth run and berth create: parse the container's flags into create_options. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli-options.h"
+#include "cli/cli.h"
+#include "lifecycle/lifecycle.h"
+#include "util/cleanup.h"
+#include "util/fs-util.h"
+
+enum {
+    OPT_RM = 1,
+    OPT_NAME,
+    OPT_ENV,
+    OPT_ENV_FILE,
+    OPT_WORKDIR,
+    OPT_USER,
+    OPT_HOSTNAME,
+    OPT_STORAGE,
+    OPT_NETWORK,
+    OPT_HELP,
+};
+
+static const struct cli_option run_options[] = {
+    {"rm", 0, 0, OPT_RM},
+    {"name", 0, 1, OPT_NAME},
+    {"env", 'e', 1, OPT_ENV},
+    {"env-file", 0, 1, OPT_ENV_FILE},
+    {"workdir", 'w', 1, OPT_WORKDIR},
+    {"user", 'u', 1, OPT_USER},
+    {"hostname", 'h', 1, OPT_HOSTNAME},
+    {"storage-driver", 0, 1, OPT_STORAGE},
+    {"network", 0, 1, OPT_NETWORK},
+    {"net", 0, 1, OPT_NETWORK},
+    {"help", 0, 0, OPT_HELP},
+    {NULL, 0, 0, 0},
+};
+
+static const char run_help[] =
+    "Usage: berth %s [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+    "\n"
+    "%s\n"
+    "\n"
+    "Options:\n"
+    "      --rm                    remove the container when it exits%s\n"
+    "      --name NAME             name the container (default: a random name)\n"
+    "  -e, --env KEY=VALUE         set an environment variable (KEY alone: take berth's)\n"
+    "      --env-file FILE         read KEY=VALUE lines from FILE ('#' comments)\n"
+    "  -w, --workdir DIR           working directory inside the container (absolute)\n"
+    "  -u, --user UID[:GID]        user to run as: numeric, or a name from the image's\n"
+    "                              /etc/passwd\n"
+    "  -h, --hostname NAME         container host name (default: the short id)\n"
+    "      --storage-driver NAME   storage plugin for the root filesystem (default: overlay)\n"
+    "      --network none|host     network: own namespace with loopback only (default),\n"
+    "                              or the host's\n"
+    "      --help                  print this help\n"
+    "\n"
+    "Exit status: the command's own; 125 if berth fails, 126 if the command cannot be\n"
+    "run, 127 if it is not found.\n";
+
+struct strv_builder {
+    char **v;
+    size_t n;
+};
+
+static void strv_push(struct strv_builder *b, const char *s)
+{
+    char **grown = realloc(b->v, (b->n + 2) * sizeof(char *));
+    if (!grown)
+        abort();
+    b->v = grown;
+    b->v[b->n++] = strdup(s);
+    b->v[b->n] = NULL;
+}
+
+static void push_env(struct strv_builder *b, const char *kv)
+{
+    if (strchr(kv, '=')) {
+        strv_push(b, kv);
+        return;
+    }
+    const char *value = getenv(kv);
+    if (value) {
+        _cleanup_free_ char *full = xasprintf("%s=%s", kv, value);
+        strv_push(b, full);
+    }
+}
+
+static int read_env_file(struct strv_builder *b, const char *path, struct error **err)
+{
+    _cleanup_free_ char *text = NULL;
+    int r = read_file(path, &text, NULL, err);
+    if (r < 0)
+        return error_prefix(err, "env file");
+    char *save = NULL;
+    int lineno = 0;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        while (*line == ' ' || *line == '\t')
+            line++;
+        size_t len = strlen(line);
+        while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+            line[--len] = '\0';
+        if (!*line || *line == '#')
+            continue;
+        if (*line == '=')
+            return error_set(err, EINVAL, "env file '%s' line %d: empty variable name", path,
+                             lineno);
+        push_env(b, line);
+    }
+    return 0;
+}
+
+static int parse_run(const char *verb, int argc, char **argv, struct create_options *o,
+                     struct strv_builder *env, struct strv_builder *args, int *ret_help)
+{
+    struct cli_parser p;
+    cli_parser_init(&p, argc, argv, verb);
+    const char *v;
+    int id;
+    *ret_help = 0;
+    while ((id = cli_next_option(&p, run_options, &v)) > 0) {
+        struct error *err _cleanup_error_ = NULL;
+        switch (id) {
+        case OPT_RM:
+            o->auto_remove = 1;
+            break;
+        case OPT_NAME:
+            o->name = v;
+            break;
+        case OPT_ENV:
+            if (!*v || *v == '=')
+                return cli_usage_error(verb, "invalid environment variable '%s'", v);
+            push_env(env, v);
+            break;
+        case OPT_ENV_FILE:
+            if (read_env_file(env, v, &err) < 0)
+                return cli_report(verb, err);
+            break;
+        case OPT_WORKDIR:
+            if (v[0] != '/')
+                return cli_usage_error(verb, "working directory '%s': must be absolute", v);
+            o->cwd = v;
+            break;
+        case OPT_USER:
+            if (!*v)
+                return cli_usage_error(verb, "user: empty value");
+            o->user = v;
+            break;
+        case OPT_HOSTNAME:
+            if (!*v || strlen(v) > 64)
+                return cli_usage_error(verb, "hostname '%s': must be 1 to 64 bytes", v);
+            o->hostname = v;
+            break;
+        case OPT_STORAGE:
+            o->storage_driver = v;
+            break;
+        case OPT_NETWORK:
+            o->network = v;
+            break;
+        case OPT_HELP:
+            *ret_help = 1;
+            return 0;
+        default:
+            break;
+        }
+    }
+    if (id < 0)
+        return EXIT_BERTH_ERROR;
+    if (p.index >= argc)
+        return cli_usage_error(verb, "no image given (see 'berth %s --help')", verb);
+    o->image_ref = argv[p.index++];
+    for (int i = p.index; i < argc; i++)
+        strv_push(args, argv[i]);
+    o->env = env->v;
+    o->args = args->v;
+    return 0;
+}
+
+static int run_or_create(struct cli_globals *g, int argc, char **argv, int create_only)
+{
+    const char *verb = argv[0];
+    struct create_options o = {0};
+    struct strv_builder env = {0}, args = {0};
+    int help = 0;
+    int status = parse_run(verb, argc, argv, &o, &env, &args, &help);
+    if (help) {
+        printf(run_help, verb,
+               create_only ? "Create a container from IMAGE without starting it; print its id."
+                           : "Run COMMAND in a new container from IMAGE, attached, and exit "
+                             "with its status.",
+               create_only ? " (when started with start -a)" : "");
+        status = 0;
+    }
+    if (status != 0 || help)
+        goto out;
+    struct error *err _cleanup_error_ = NULL;
+    struct engine *e = NULL;
+    if (engine_open(g, &e, &err) < 0) {
+        status = cli_report(verb, err);
+        goto out;
+    }
+    if (create_only) {
+        _cleanup_free_ char *id = NULL;
+        if (container_create(e, &o, &id, &err) < 0)
+            status = cli_report(verb, err);
+        else
+            printf("%s\n", id);
+    } else if (container_run(e, &o, &status, &err) < 0) {
+        status = cli_report(verb, err);
+    }
+    engine_free(e);
+out:
+    strvfreep(&env.v);
+    strvfreep(&args.v);
+    return status;
+}
+
+int cmd_run(struct cli_globals *g, int argc, char **argv) { return run_or_create(g, argc, argv, 0); }
+
+int cmd_create(struct cli_globals *g, int argc, char **argv)
+{
+    return run_or_create(g, argc, argv, 1);
+}

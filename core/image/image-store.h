@@ -1,0 +1,85 @@
+/*
+ * The image store under ROOT/images: content-addressed blobs
+ * (blobs/sha256/HEX, verified on the way in) and an OCI index (index.json)
+ * that maps names to manifests. Safe against concurrent berth processes:
+ * writers hold ROOT/images/lock.
+ */
+#ifndef BERTH_IMAGE_STORE_H
+#define BERTH_IMAGE_STORE_H
+
+#include <stddef.h>
+
+#include "util/error.h"
+
+struct image_store;
+
+struct image_layer {
+    char *digest;     /* "sha256:…" of the blob as stored */
+    char *diff_id;    /* "sha256:…" of the uncompressed tar */
+    char *chain_id;   /* OCI chain id of this layer over its parents */
+    char *media_type; /* the manifest's media type for the blob */
+    char *blob_path;  /* absolute path of the blob file */
+};
+
+struct image {
+    char *id;          /* config digest "sha256:…" */
+    char *manifest_digest;
+    char **names;      /* NULL-terminated, "name:tag", may be empty */
+    size_t n_layers;
+    struct image_layer *layers; /* bottom first */
+    long long created;          /* unix seconds, 0 if unknown */
+    long long size;             /* sum of blob sizes */
+    /* From the image config (each may be NULL): */
+    char **env;        /* NULL-terminated "K=V" */
+    char **entrypoint; /* NULL-terminated */
+    char **cmd;        /* NULL-terminated */
+    char *working_dir;
+    char *user;
+    char *config_json; /* the whole config blob text */
+};
+
+int image_store_open(const char *root, struct image_store **ret, struct error **err);
+void image_store_free(struct image_store *store);
+
+/*
+ * Normalizes a user reference: "busybox" → "busybox:latest"; a name with a
+ * tag or a digest is kept. Returns NULL for an invalid reference.
+ */
+char *image_ref_normalize(const char *ref);
+
+/* Imports a root filesystem tarball (tar, tar.gz, tar.zst) as a one-layer
+ * image named REF. Stores the id in *RET_ID (caller frees). */
+int image_store_import(struct image_store *store, const char *tar_path, const char *ref,
+                       char **ret_id, struct error **err);
+/*
+ * Loads an OCI image layout directory or an OCI archive (a tar of such a
+ * directory). Every manifest of its index.json becomes an image, named by
+ * its org.opencontainers.image.ref.name annotation. Stores the loaded names
+ * (or ids where unnamed) in *RET_NAMES, NULL-terminated, caller frees.
+ */
+int image_store_load(struct image_store *store, const char *path, char ***ret_names,
+                     struct error **err);
+/* Finds an image by name[:tag], full id, or unique id prefix (≥ 4 hex). */
+int image_store_resolve(struct image_store *store, const char *ref, struct image **ret,
+                        struct error **err);
+/* All images, caller frees with image_list_free. */
+int image_store_list(struct image_store *store, struct image ***ret, size_t *ret_n,
+                     struct error **err);
+/*
+ * Removes REF: a name untags it (the image goes with its last name); an id
+ * removes the image with all its names. Blobs no image references any more
+ * are deleted. The layers no image uses any more are returned in
+ * *RET_FREED (NULL-terminated, each a struct image_layer; caller frees
+ * with image_layers_free) so that storage drivers can drop them.
+ */
+int image_store_remove(struct image_store *store, const char *ref,
+                       struct image_layer **ret_freed, size_t *ret_n_freed, struct error **err);
+/* Every layer chain id any image references (for storage gc). */
+int image_store_all_chain_ids(struct image_store *store, char ***ret_ids, size_t *ret_n,
+                              struct error **err);
+
+void image_free(struct image *img);
+void image_list_free(struct image **imgs, size_t n);
+void image_layers_free(struct image_layer *layers, size_t n);
+
+#endif

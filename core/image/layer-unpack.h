@@ -1,0 +1,37 @@
+/*
+ * Safe extraction of one OCI layer tar (plain, gzip or zstd) with libarchive.
+ * Nothing is ever written outside the destination: entries with "..", an
+ * absolute path, a path through a symlink, or a hardlink whose target leaves
+ * the layer are refused with an error naming the entry.
+ */
+#ifndef BERTH_LAYER_UNPACK_H
+#define BERTH_LAYER_UNPACK_H
+
+#include "util/error.h"
+
+/* Whiteout modes; the values equal the SDK's BERTH_WHITEOUT_*. */
+#define LAYER_WHITEOUT_CHARDEV 1u /* .wh.X → char 0/0 X; .wh..wh..opq → opaque xattr */
+#define LAYER_WHITEOUT_APPLY 2u   /* .wh.X → delete X; .wh..wh..opq → empty the dir */
+
+/*
+ * Unpacks TAR_PATH into the existing directory DEST_DIR. Owners, modes,
+ * times, xattrs, hardlinks, symlinks and device nodes are kept.
+ */
+int layer_unpack(const char *tar_path, const char *dest_dir, unsigned whiteout_mode,
+                 struct error **err);
+
+/*
+ * Reads TAR_PATH without writing anything: checks every entry name as
+ * layer_unpack would, and computes the digest of the uncompressed stream
+ * ("sha256:…", the layer's diff_id) into RET_DIFF_ID (DIGEST_STR_LEN+1 bytes).
+ */
+int layer_verify(const char *tar_path, char *ret_diff_id, struct error **err);
+
+/*
+ * Pure check of one entry name (exposed for unit tests): 0 if NAME is a
+ * relative path with no ".." component once "./" prefixes are stripped,
+ * -EINVAL otherwise.
+ */
+int layer_check_entry_name(const char *name);
+
+#endif

@@ -1,0 +1,665 @@
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "config/defaults.h"
+#include "lifecycle/journal.h"
+#include "lifecycle/lifecycle.h"
+#include "lifecycle/plugin-calls.h"
+#include "lifecycle/undo.h"
+#include "runtime/runtime.h"
+#include "store/container-store.h"
+#include "util/cleanup.h"
+#include "util/fs-util.h"
+#include "util/lock.h"
+#include "util/log.h"
+
+/* One container's transaction: its record, lock, run dir and journal. */
+struct txn {
+    struct engine *e;
+    cJSON *rec;
+    char id[CONTAINER_ID_LEN + 1];
+    int lock_fd;
+    char *run_dir;
+    char *bundle;
+    struct journal *journal;
+    struct plugin *storage;
+    struct mount_list mounts;
+    struct undo_ctx undo;
+};
+
+static long long now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void txn_init(struct txn *t, struct engine *e)
+{
+    memset(t, 0, sizeof(*t));
+    t->e = e;
+    t->lock_fd = -1;
+    t->undo.engine = e;
+    t->undo.id = t->id;
+}
+
+/* Takes the record lock, makes the run dir and opens the journal. */
+static int txn_begin(struct txn *t, int wait, struct error **err)
+{
+    int fd;
+    if (wait) {
+        fd = container_store_lock(t->e->containers, t->id, err);
+    } else {
+        _cleanup_free_ char *path =
+            xasprintf("%s/containers/%s.lock", t->e->globals->root, t->id);
+        fd = try_lock_path(path, err);
+        if (fd == -EWOULDBLOCK)
+            return error_set_plain(err, EBUSY, "container '%.12s' is in use by another berth process",
+                             t->id);
+    }
+    if (fd < 0)
+        return fd;
+    t->lock_fd = fd;
+    t->run_dir = xasprintf("%s/containers/%s", t->e->globals->runroot, t->id);
+    t->bundle = xasprintf("%s/bundle", t->run_dir);
+    int r = mkdir_p(t->run_dir, 0700, err);
+    if (r < 0)
+        return r;
+    _cleanup_free_ char *jpath = xasprintf("%s/journal", t->run_dir);
+    return journal_open(jpath, &t->journal, err);
+}
+
+static int txn_log(struct txn *t, cJSON *entry, struct error **err)
+{
+    int r = journal_append(t->journal, entry, err);
+    cJSON_Delete(entry);
+    return r;
+}
+
+/* Ends the transaction: the journal and run dir go, the lock is released. */
+static void txn_end(struct txn *t)
+{
+    journal_close_remove(t->journal);
+    t->journal = NULL;
+    if (t->run_dir) {
+        struct error *e = NULL;
+        if (rm_rf(t->run_dir, &e) < 0)
+            log_warning("%s", e->msg);
+        error_free(&e);
+    }
+    unlock_fd(t->lock_fd);
+    t->lock_fd = -1;
+    free(t->run_dir);
+    free(t->bundle);
+    t->run_dir = t->bundle = NULL;
+    mount_list_clear(&t->mounts);
+    cJSON_Delete(t->rec);
+    t->rec = NULL;
+}
+
+static void txn_rollback(struct txn *t)
+{
+    if (t->journal)
+        journal_rollback(t->journal, undo_step, &t->undo);
+}
+
+static int emit(struct txn *t, uint32_t type, int pid, int exit_status, struct error **err)
+{
+    struct event_view v = {
+        .id = t->id,
+        .name = rec_str(t->rec, "name"),
+        .image = rec_str(t->rec, "image"),
+        .bundle = path_exists(t->bundle ? t->bundle : "") ? t->bundle : NULL,
+        .netns = NULL,
+        .pid = pid,
+        .exit_status = exit_status,
+    };
+    return hooks_emit(t->e->plugins, type, &v, err);
+}
+
+static char **strv_from_json(const cJSON *arr)
+{
+    int n = cJSON_GetArraySize(arr);
+    char **v = calloc((size_t)n + 1, sizeof(char *));
+    if (!v)
+        abort();
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        const char *s = cJSON_GetStringValue(cJSON_GetArrayItem(arr, i));
+        if (s)
+            v[m++] = strdup(s);
+    }
+    return v;
+}
+
+/* Image env overridden by the user's, key by key. */
+static cJSON *merge_env(char *const *image_env, char *const *user_env)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; image_env && image_env[i]; i++) {
+        const char *eq = strchr(image_env[i], '=');
+        size_t klen = eq ? (size_t)(eq - image_env[i]) : strlen(image_env[i]);
+        int overridden = 0;
+        for (size_t j = 0; user_env && user_env[j]; j++)
+            if (!strncmp(user_env[j], image_env[i], klen) &&
+                (user_env[j][klen] == '=' || user_env[j][klen] == '\0'))
+                overridden = 1;
+        if (!overridden)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(image_env[i]));
+    }
+    for (size_t j = 0; user_env && user_env[j]; j++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(user_env[j]));
+    return arr;
+}
+
+static cJSON *build_process(const struct image *img, const struct create_options *o,
+                            struct error **err)
+{
+    cJSON *args = cJSON_CreateArray();
+    for (size_t i = 0; img->entrypoint && img->entrypoint[i]; i++)
+        cJSON_AddItemToArray(args, cJSON_CreateString(img->entrypoint[i]));
+    char *const *cmd = o->args && o->args[0] ? o->args : img->cmd;
+    for (size_t i = 0; cmd && cmd[i]; i++)
+        cJSON_AddItemToArray(args, cJSON_CreateString(cmd[i]));
+    if (cJSON_GetArraySize(args) == 0) {
+        cJSON_Delete(args);
+        error_set_plain(err, EINVAL, "no command given and image '%s' has none", img->id);
+        return NULL;
+    }
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddItemToObject(p, "args", args);
+    cJSON_AddItemToObject(p, "env", merge_env(img->env, o->env));
+    const char *cwd = o->cwd ? o->cwd : (img->working_dir && *img->working_dir ? img->working_dir : "/");
+    cJSON_AddStringToObject(p, "cwd", cwd);
+    const char *user = o->user ? o->user : (img->user && *img->user ? img->user : NULL);
+    if (user)
+        cJSON_AddStringToObject(p, "user", user);
+    return p;
+}
+
+static int do_create(struct txn *t, const struct create_options *o, struct error **err)
+{
+    struct engine *e = t->e;
+    const char *driver = o->storage_driver ? o->storage_driver : DEFAULT_STORAGE_DRIVER;
+    const char *network = o->network ? o->network : DEFAULT_NETWORK;
+    if (strcmp(network, "none") && strcmp(network, "host"))
+        return error_set_plain(err, ENOENT, "unknown network '%s': this berth knows 'none' and 'host'",
+                         network);
+    if (o->cwd && o->cwd[0] != '/')
+        return error_set_plain(err, EINVAL, "working directory '%s' is not absolute", o->cwd);
+    if (o->name && !container_name_is_valid(o->name))
+        return error_set_plain(err, EINVAL,
+                         "invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*", o->name);
+    int r = storage_find(e->plugins, driver, &t->storage, err);
+    if (r < 0)
+        return r;
+    struct image *img = NULL;
+    r = image_store_resolve(e->images, o->image_ref, &img, err);
+    if (r < 0)
+        return r;
+    cJSON *process = build_process(img, o, err);
+    if (!process) {
+        image_free(img);
+        return error_code(*err);
+    }
+    r = storage_ensure_layers(t->storage, img, err);
+    if (r < 0) {
+        cJSON_Delete(process);
+        image_free(img);
+        return r;
+    }
+
+    container_new_id(t->id);
+    t->rec = cJSON_CreateObject();
+    rec_set_str(t->rec, "id", t->id);
+    rec_set_str(t->rec, "image", o->image_ref);
+    rec_set_str(t->rec, "image_id", img->id);
+    rec_set_str(t->rec, "storage_driver", driver);
+    rec_set_str(t->rec, "network", network);
+    rec_set_str(t->rec, "state", "creating");
+    rec_set_int(t->rec, "created", now_ms());
+    cJSON *layers = cJSON_AddArrayToObject(t->rec, "layers");
+    for (size_t i = 0; i < img->n_layers; i++) {
+        cJSON *l = cJSON_CreateObject();
+        cJSON_AddStringToObject(l, "diff_id", img->layers[i].diff_id);
+        cJSON_AddStringToObject(l, "chain_id", img->layers[i].chain_id);
+        cJSON_AddItemToArray(layers, l);
+    }
+    image_free(img);
+    cJSON_AddItemToObject(t->rec, "process", process);
+    char hostname[13];
+    snprintf(hostname, sizeof(hostname), "%.12s", t->id);
+    rec_set_str(t->rec, "hostname", o->hostname ? o->hostname : hostname);
+    cJSON_AddBoolToObject(t->rec, "auto_remove", o->auto_remove != 0);
+
+    r = txn_begin(t, 1, err);
+    if (r < 0)
+        return r;
+    _cleanup_free_ char *random_name = NULL;
+    for (int attempt = 0;; attempt++) {
+        const char *name = o->name;
+        if (!name) {
+            free(random_name);
+            name = random_name = container_random_name();
+        }
+        struct error *local = NULL;
+        r = container_store_reserve_name(e->containers, name, t->id, &local);
+        if (r == -EEXIST && !o->name && attempt < 16) {
+            error_free(&local);
+            continue;
+        }
+        if (r < 0) {
+            *err = local;
+            return r;
+        }
+        rec_set_str(t->rec, "name", name);
+        cJSON *u = undo_entry("release-name");
+        cJSON_AddStringToObject(u, "name", name);
+        if ((r = txn_log(t, u, err)) < 0)
+            return r;
+        break;
+    }
+    if ((r = container_store_save(e->containers, t->rec, err)) < 0)
+        return r;
+    if ((r = txn_log(t, undo_entry("delete-record"), err)) < 0)
+        return r;
+    if ((r = emit(t, BERTH_EVENT_CREATE, 0, -1, err)) < 0)
+        return r;
+    if ((r = emit(t, BERTH_EVENT_PREPARE_STORAGE, 0, -1, err)) < 0)
+        return r;
+    /* Journaled before the call: a driver killed half-way is undone too. */
+    cJSON *u = undo_entry("storage-remove");
+    cJSON_AddStringToObject(u, "driver", driver);
+    if ((r = txn_log(t, u, err)) < 0)
+        return r;
+    return storage_prepare(t->storage, t->id, cJSON_GetObjectItem(t->rec, "layers"), 0,
+                           &t->mounts, err);
+}
+
+static int mark_created(struct txn *t, struct error **err)
+{
+    rec_set_str(t->rec, "state", "created");
+    return container_store_save(t->e->containers, t->rec, err);
+}
+
+static int write_bundle(struct txn *t, struct error **err)
+{
+    const cJSON *process = cJSON_GetObjectItem(t->rec, "process");
+    _cleanup_strv_ char **args = strv_from_json(cJSON_GetObjectItem(process, "args"));
+    _cleanup_strv_ char **env = strv_from_json(cJSON_GetObjectItem(process, "env"));
+    struct run_spec spec = {
+        .args = args,
+        .env = env,
+        .cwd = cJSON_GetStringValue(cJSON_GetObjectItem(process, "cwd")),
+        .user = cJSON_GetStringValue(cJSON_GetObjectItem(process, "user")),
+        .hostname = rec_str(t->rec, "hostname"),
+        .share_host_network = !strcmp(rec_str(t->rec, "network"), "host"),
+        .rootfs_mounts = t->mounts.items,
+        .n_rootfs_mounts = t->mounts.n,
+    };
+    return bundle_write(t->bundle, &spec, err);
+}
+
+/* Everything from the prepared storage to a running process. */
+static int do_start(struct txn *t, struct container_process *proc, struct error **err)
+{
+    int r;
+    const char *driver = rec_str(t->rec, "storage_driver");
+    if (!t->storage && (r = storage_find(t->e->plugins, driver, &t->storage, err)) < 0)
+        return r;
+    if (t->mounts.n == 0) {
+        if ((r = emit(t, BERTH_EVENT_PREPARE_STORAGE, 0, -1, err)) < 0)
+            return r;
+        r = storage_prepare(t->storage, t->id, cJSON_GetObjectItem(t->rec, "layers"), 0,
+                            &t->mounts, err);
+        if (r < 0)
+            return r;
+    }
+    cJSON *u = undo_entry("storage-release");
+    cJSON_AddStringToObject(u, "driver", driver);
+    if ((r = txn_log(t, u, err)) < 0)
+        return r;
+    if ((r = emit(t, BERTH_EVENT_MOUNT_VOLUMES, 0, -1, err)) < 0)
+        return r;
+    if ((r = emit(t, BERTH_EVENT_JOIN_NETWORK, 0, -1, err)) < 0)
+        return r;
+    u = undo_entry("remove-bundle");
+    cJSON_AddStringToObject(u, "path", t->bundle);
+    if ((r = txn_log(t, u, err)) < 0)
+        return r;
+    if ((r = write_bundle(t, err)) < 0)
+        return r;
+    if ((r = emit(t, BERTH_EVENT_CREATE_PROCESS, 0, -1, err)) < 0)
+        return r;
+    if ((r = runtime_create(t->bundle, proc, err)) < 0)
+        return r;
+    u = undo_entry("kill");
+    cJSON_AddNumberToObject(u, "pid", proc->pid);
+    cJSON_AddNumberToObject(u, "start", (double)proc->start_time);
+    if ((r = txn_log(t, u, err)) < 0)
+        return r;
+    if ((r = emit(t, BERTH_EVENT_PRESTART, proc->pid, -1, err)) < 0)
+        return r;
+    if ((r = runtime_start(proc, err)) < 0)
+        return r;
+    rec_set_str(t->rec, "state", "running");
+    rec_set_int(t->rec, "pid", proc->pid);
+    rec_set_int(t->rec, "pid_start", (long long)proc->start_time);
+    rec_set_int(t->rec, "started", now_ms());
+    cJSON_DeleteItemFromObject(t->rec, "exit_code");
+    if ((r = container_store_save(t->e->containers, t->rec, err)) < 0)
+        return r;
+    /* Running: what is left to undo is the stop transaction itself. */
+    if ((r = journal_commit(t->journal, err)) < 0)
+        return r;
+    if (cJSON_IsTrue(cJSON_GetObjectItem(t->rec, "auto_remove")))
+        txn_log(t, undo_entry("remove-container"), NULL);
+    txn_log(t, undo_entry("mark-exited"), NULL);
+    u = undo_entry("storage-release");
+    cJSON_AddStringToObject(u, "driver", driver);
+    txn_log(t, u, NULL);
+    u = undo_entry("remove-bundle");
+    cJSON_AddStringToObject(u, "path", t->bundle);
+    txn_log(t, u, NULL);
+    u = undo_entry("kill");
+    cJSON_AddNumberToObject(u, "pid", proc->pid);
+    cJSON_AddNumberToObject(u, "start", (double)proc->start_time);
+    txn_log(t, u, NULL);
+    emit(t, BERTH_EVENT_STARTED, proc->pid, -1, NULL);
+    return 0;
+}
+
+static int stop_and_maybe_remove(struct txn *t, int exit_status, struct error **err)
+{
+    emit(t, BERTH_EVENT_EXITED, 0, exit_status, NULL);
+    int r = 0;
+    struct error *local = NULL;
+    if (rm_rf(t->bundle, &local) < 0)
+        log_warning("%s", local->msg);
+    error_free(&local);
+    if (storage_release(t->storage, t->id, &local) < 0)
+        log_warning("%s", local->msg);
+    error_free(&local);
+    rec_set_str(t->rec, "state", "exited");
+    rec_set_int(t->rec, "exit_code", exit_status);
+    rec_set_int(t->rec, "finished", now_ms());
+    rec_set_int(t->rec, "pid", 0);
+    int auto_remove = cJSON_IsTrue(cJSON_GetObjectItem(t->rec, "auto_remove"));
+    /* A container about to be removed needs no exited record first. */
+    if (!auto_remove)
+        r = container_store_save(t->e->containers, t->rec, err);
+    journal_commit(t->journal, NULL);
+    emit(t, BERTH_EVENT_STOPPED, 0, exit_status, NULL);
+    if (auto_remove && r == 0) {
+        r = storage_remove(t->storage, t->id, err);
+        if (r == 0)
+            r = container_store_delete(t->e->containers, t->id, err);
+        if (r == 0) {
+            container_store_release_name(t->e->containers, rec_str(t->rec, "name"), t->id);
+            emit(t, BERTH_EVENT_DELETED, 0, exit_status, NULL);
+        }
+    }
+    return r;
+}
+
+static int run_attached(struct txn *t, int *ret_exit_status, struct error **err)
+{
+    struct container_process proc = {.pid = 0, .sync_fd = -1};
+    int r = do_start(t, &proc, err);
+    if (r < 0) {
+        if (proc.sync_fd >= 0)
+            close(proc.sync_fd);
+        txn_rollback(t);
+        return r;
+    }
+    int status = 0;
+    r = runtime_wait(&proc, &status, err);
+    if (r < 0) {
+        txn_rollback(t);
+        return r;
+    }
+    r = stop_and_maybe_remove(t, status, err);
+    if (r < 0)
+        return r;
+    *ret_exit_status = status;
+    return 0;
+}
+
+int container_create(struct engine *e, const struct create_options *o, char **ret_id,
+                     struct error **err)
+{
+    struct txn t;
+    txn_init(&t, e);
+    int r = do_create(&t, o, err);
+    if (r == 0)
+        r = mark_created(&t, err);
+    if (r == 0)
+        r = journal_commit(t.journal, err);
+    if (r < 0)
+        txn_rollback(&t);
+    else
+        *ret_id = strdup(t.id);
+    txn_end(&t);
+    return r;
+}
+
+int container_run(struct engine *e, const struct create_options *o, int *ret_exit_status,
+                  struct error **err)
+{
+    struct txn t;
+    txn_init(&t, e);
+    int r = do_create(&t, o, err);
+    if (r < 0) {
+        txn_rollback(&t);
+        txn_end(&t);
+        return r;
+    }
+    rec_set_str(t.rec, "state", "created");
+    r = run_attached(&t, ret_exit_status, err);
+    txn_end(&t);
+    return r;
+}
+
+int container_start_attached(struct engine *e, const char *ref, int *ret_exit_status,
+                             struct error **err)
+{
+    struct txn t;
+    txn_init(&t, e);
+    int r = container_store_find(e->containers, ref, &t.rec, err);
+    if (r < 0)
+        return r;
+    snprintf(t.id, sizeof(t.id), "%s", rec_str(t.rec, "id"));
+    r = txn_begin(&t, 0, err);
+    if (r < 0) {
+        unlock_fd(t.lock_fd);
+        t.lock_fd = -1;
+        free(t.run_dir);
+        free(t.bundle);
+        t.run_dir = t.bundle = NULL;
+        journal_close(t.journal);
+        t.journal = NULL;
+        cJSON_Delete(t.rec);
+        if (r == -EBUSY)
+            return error_set_plain(err, EBUSY, "container '%s' is already running", ref);
+        return r;
+    }
+    /* Reload under the lock: another command may have changed it. */
+    cJSON_Delete(t.rec);
+    t.rec = NULL;
+    r = container_store_load(e->containers, t.id, &t.rec, err);
+    if (r == 0) {
+        const char *state = rec_str(t.rec, "state");
+        if (!state || (strcmp(state, "created") && strcmp(state, "exited")))
+            r = error_set_plain(err, EBUSY, "container '%s' is %s", ref, state ? state : "unknown");
+    }
+    if (r == 0)
+        r = run_attached(&t, ret_exit_status, err);
+    txn_end(&t);
+    return r;
+}
+
+int container_remove(struct engine *e, const char *ref, int force, struct error **err)
+{
+    struct txn t;
+    txn_init(&t, e);
+    int r = container_store_find(e->containers, ref, &t.rec, err);
+    if (r < 0)
+        return r;
+    snprintf(t.id, sizeof(t.id), "%s", rec_str(t.rec, "id"));
+    _cleanup_free_ char *lock_path_s = xasprintf("%s/containers/%s.lock", e->globals->root, t.id);
+    struct error *local = NULL;
+    int fd = try_lock_path(lock_path_s, &local);
+    error_free(&local);
+    if (fd == -EWOULDBLOCK) {
+        if (!force) {
+            cJSON_Delete(t.rec);
+            return error_set_plain(err, EBUSY,
+                             "container '%s' is running: stop it first or use 'rm -f'", ref);
+        }
+        /* The owning berth sees its process die and stops the container. */
+        pid_t pid = (pid_t)rec_int(t.rec, "pid", 0);
+        if (pid > 0)
+            runtime_kill_if_alive(pid, (unsigned long long)rec_int(t.rec, "pid_start", 0));
+        fd = lock_path(lock_path_s, err);
+    }
+    if (fd < 0) {
+        cJSON_Delete(t.rec);
+        return fd;
+    }
+    t.lock_fd = fd;
+    cJSON_Delete(t.rec);
+    t.rec = NULL;
+    r = container_store_load(e->containers, t.id, &t.rec, err);
+    if (r < 0) {
+        unlock_fd(t.lock_fd);
+        /* Removed meanwhile by its own --rm: that is what was asked. */
+        return r == -ENOENT ? 0 : r;
+    }
+    const char *driver = rec_str(t.rec, "storage_driver");
+    r = storage_find(e->plugins, driver, &t.storage, err);
+    if (r == 0)
+        r = storage_remove(t.storage, t.id, err);
+    if (r == 0)
+        r = container_store_delete(e->containers, t.id, err);
+    if (r == 0) {
+        container_store_release_name(e->containers, rec_str(t.rec, "name"), t.id);
+        emit(&t, BERTH_EVENT_DELETED, 0, (int)rec_int(t.rec, "exit_code", -1), NULL);
+    }
+    t.run_dir = xasprintf("%s/containers/%s", e->globals->runroot, t.id);
+    txn_end(&t);
+    return r;
+}
+
+static int is_container_id(const char *s)
+{
+    if (strlen(s) != CONTAINER_ID_LEN)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return 1;
+}
+
+void lifecycle_recover(struct engine *e)
+{
+    _cleanup_free_ char *dir = xasprintf("%s/containers", e->globals->runroot);
+    _cleanup_closedir_ DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!is_container_id(de->d_name))
+            continue;
+        _cleanup_free_ char *lock_p = xasprintf("%s/containers/%s.lock", e->globals->root,
+                                                de->d_name);
+        struct error *local = NULL;
+        int fd = try_lock_path(lock_p, &local);
+        error_free(&local);
+        if (fd < 0)
+            continue; /* its owner is alive */
+        _cleanup_free_ char *run_dir = xasprintf("%s/%s", dir, de->d_name);
+        _cleanup_free_ char *journal = xasprintf("%s/journal", run_dir);
+        struct undo_ctx u = {.engine = e, .id = de->d_name};
+        log_info("recovering container '%.12s' left by a berth that died", de->d_name);
+        journal_recover(journal, undo_step, &u);
+        if (rm_rf(run_dir, &local) < 0)
+            log_warning("%s", local->msg);
+        error_free(&local);
+        /* A record that lost its owner mid-transaction is no longer running. */
+        cJSON *rec = NULL;
+        if (container_store_load(e->containers, de->d_name, &rec, &local) == 0) {
+            const char *state = rec_str(rec, "state");
+            if (state && strcmp(state, "created") && strcmp(state, "exited")) {
+                struct error *ignored = NULL;
+                cJSON *entry = undo_entry("mark-exited");
+                undo_step(&u, entry, &ignored);
+                cJSON_Delete(entry);
+                error_free(&ignored);
+            }
+            cJSON_Delete(rec);
+        }
+        error_free(&local);
+        unlock_fd(fd);
+    }
+}
+
+int engine_gc(struct engine *e, struct error **err)
+{
+    /* Records stuck in a transitional state with no live owner (a reboot
+     * wiped the run dir) are marked exited. */
+    cJSON *all = NULL;
+    int r = container_store_list(e->containers, &all, err);
+    if (r < 0)
+        return r;
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, all)
+    {
+        const char *state = rec_str(rec, "state");
+        const char *id = rec_str(rec, "id");
+        if (!state || !strcmp(state, "created") || !strcmp(state, "exited"))
+            continue;
+        _cleanup_free_ char *lock_p = xasprintf("%s/containers/%s.lock", e->globals->root, id);
+        struct error *local = NULL;
+        int fd = try_lock_path(lock_p, &local);
+        error_free(&local);
+        if (fd < 0)
+            continue;
+        struct undo_ctx u = {.engine = e, .id = id};
+        cJSON *entry = undo_entry("mark-exited");
+        undo_step(&u, entry, &local);
+        cJSON_Delete(entry);
+        if (local)
+            log_warning("%s", local->msg);
+        error_free(&local);
+        unlock_fd(fd);
+    }
+    cJSON_Delete(all);
+
+    _cleanup_strv_ char **ids = NULL;
+    size_t n_ids = 0;
+    if ((r = container_store_ids(e->containers, &ids, &n_ids, err)) < 0)
+        return r;
+    _cleanup_strv_ char **chains = NULL;
+    size_t n_chains = 0;
+    if ((r = image_store_all_chain_ids(e->images, &chains, &n_chains, err)) < 0)
+        return r;
+    int failed = 0;
+    for (size_t i = 0; i < e->plugins->n_plugins; i++) {
+        struct error *local = NULL;
+        if (plugin_gc(e->plugins->plugins[i], ids, n_ids, chains, n_chains, &local) < 0) {
+            log_error("%s", local->msg);
+            if (!failed) {
+                error_free(err);
+                *err = local;
+                local = NULL;
+            }
+            failed++;
+        }
+        error_free(&local);
+    }
+    return failed ? error_code(*err) : 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * The router: every container transaction (create, start, stop, remove) is a
+ * sequence of steps; each finished step appends its undo to the container's
+ * journal (RUNROOT/containers/ID/journal) while the container's record lock
+ * is held. A failing step rolls the finished ones back newest first; a berth
+ * killed mid-way leaves the journal for the next command to roll back.
+ * Hook plugins see every step as an event and may refuse the pre-phase ones.
+ */
+#ifndef BERTH_LIFECYCLE_H
+#define BERTH_LIFECYCLE_H
+
+#include <cjson/cJSON.h>
+
+#include "lifecycle/engine.h"
+
+struct create_options {
+    const char *image_ref;
+    const char *name;           /* NULL: a random one */
+    const char *storage_driver; /* NULL: the default */
+    const char *network;        /* "none" or "host"; NULL = "none" */
+    int auto_remove;            /* --rm */
+    /* The process: each may be NULL to take the image's. */
+    char **args; /* overrides the image's cmd */
+    char **env;  /* added to the image's env, overriding same keys */
+    const char *cwd;
+    const char *user;
+    const char *hostname;
+};
+
+/* Creates a container (state "created"); prints nothing. *RET_ID: caller frees. */
+int container_create(struct engine *e, const struct create_options *o, char **ret_id,
+                     struct error **err);
+/* Starts REF attached: runs it to its end, returns its exit status. */
+int container_start_attached(struct engine *e, const char *ref, int *ret_exit_status,
+                             struct error **err);
+/* create + start attached as one transaction: a failure leaves nothing. */
+int container_run(struct engine *e, const struct create_options *o, int *ret_exit_status,
+                  struct error **err);
+/* Removes REF; a running one only with FORCE (it is killed first). */
+int container_remove(struct engine *e, const char *ref, int force, struct error **err);
+/* Rolls back what dead berth processes left, then asks every plugin's gc. */
+int engine_gc(struct engine *e, struct error **err);
+
+/* Recovers containers whose owning berth died (called by engine_open). */
+void lifecycle_recover(struct engine *e);
+
+#endif

@@ -1,0 +1,281 @@
+#include "lifecycle/plugin-calls.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin/plugin-host.h"
+#include "util/cleanup.h"
+#include "util/fs-util.h"
+#include "util/log.h"
+
+void mount_list_clear(struct mount_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->items[i].type);
+        free(l->items[i].source);
+        free(l->items[i].target);
+        free(l->items[i].options);
+    }
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+int storage_find(struct plugin_registry *reg, const char *name, struct plugin **ret,
+                 struct error **err)
+{
+    struct plugin *p = plugin_registry_find(reg, BERTH_KIND_STORAGE, name);
+    if (!p) {
+        for (size_t i = 0; i < reg->n_refused; i++) {
+            const char *base = strrchr(reg->refused[i].path, '/');
+            base = base ? base + 1 : reg->refused[i].path;
+            if (!strncmp(base, name, strlen(name)) && !strcmp(base + strlen(name), ".so"))
+                return error_set_plain(err, ENOENT, "storage driver '%s' was refused: %s", name,
+                                 reg->refused[i].reason);
+        }
+        return error_set_plain(err, ENOENT, "unknown storage driver '%s'", name);
+    }
+    *ret = p;
+    return 0;
+}
+
+static const struct berth_storage_ops *sops(struct plugin *p) { return p->desc->ops; }
+
+int storage_ensure_layers(struct plugin *p, const struct image *img, struct error **err)
+{
+    const struct berth_storage_ops *o = sops(p);
+    for (size_t i = 0; i < img->n_layers; i++) {
+        const struct image_layer *l = &img->layers[i];
+        struct berth_layer_request req = {
+            .size = sizeof(req),
+            .layer = {.size = sizeof(req.layer),
+                      .diff_id = l->diff_id,
+                      .chain_id = l->chain_id,
+                      .parent_chain_id = i > 0 ? img->layers[i - 1].chain_id : NULL},
+            .tar_path = l->blob_path,
+        };
+        struct berth_error perr = {0};
+        int r = o->has_layer(p->state, &req.layer, NULL, &perr);
+        if (r < 0) {
+            plugin_call_result(r, &perr, "has_layer", err);
+            return error_prefix(err, "storage driver '%s'", p->desc->name);
+        }
+        if (r > 0)
+            continue;
+        r = o->add_layer(p->state, &req, NULL, &perr);
+        if (r < 0) {
+            plugin_call_result(r, &perr, "", err);
+            return error_prefix(err, "storage driver '%s': unpack layer %.19s",
+                                p->desc->name, l->diff_id);
+        }
+    }
+    return 0;
+}
+
+struct mount_sink {
+    struct mount_list *list;
+};
+
+static int add_mount_cb(void *ctx, const struct berth_mount *m)
+{
+    struct mount_sink *s = ctx;
+    if (!m || !m->type || !m->target)
+        return -EINVAL;
+    struct mount_entry *grown = realloc(s->list->items, (s->list->n + 1) * sizeof(*grown));
+    if (!grown)
+        return -ENOMEM;
+    s->list->items = grown;
+    struct mount_entry *e = &grown[s->list->n++];
+    e->type = strdup(m->type);
+    e->source = strdup(m->source ? m->source : "none");
+    e->target = strdup(m->target);
+    e->options = m->options ? strdup(m->options) : NULL;
+    return 0;
+}
+
+int storage_prepare(struct plugin *p, const char *id, const cJSON *layers, int read_only,
+                    struct mount_list *ret_mounts, struct error **err)
+{
+    int n = cJSON_GetArraySize(layers);
+    _cleanup_free_ struct berth_layer_ref *refs = calloc((size_t)n + 1, sizeof(*refs));
+    if (!refs)
+        return error_set(err, ENOMEM, "prepare storage");
+    for (int i = 0; i < n; i++) {
+        const cJSON *l = cJSON_GetArrayItem(layers, i);
+        refs[i].size = sizeof(refs[i]);
+        refs[i].diff_id = cJSON_GetStringValue(cJSON_GetObjectItem(l, "diff_id"));
+        refs[i].chain_id = cJSON_GetStringValue(cJSON_GetObjectItem(l, "chain_id"));
+        refs[i].parent_chain_id = i > 0 ? refs[i - 1].chain_id : NULL;
+    }
+    struct berth_storage_prepare_request req = {
+        .size = sizeof(req),
+        .container_id = id,
+        .layers = refs,
+        .n_layers = (uint32_t)n,
+        .read_only = read_only ? 1u : 0u,
+        .options_json = "{}",
+    };
+    struct mount_list list = {0};
+    struct mount_sink sink = {.list = &list};
+    struct berth_storage_prepare_result res = {
+        .size = sizeof(res), .host_ctx = &sink, .add_mount = add_mount_cb};
+    struct berth_error perr = {0};
+    int r = sops(p)->prepare(p->state, &req, &res, &perr);
+    if (r < 0) {
+        mount_list_clear(&list);
+        plugin_call_result(r, &perr, "prepare", err);
+        return error_prefix(err, "storage driver '%s'", p->desc->name);
+    }
+    if (list.n == 0 || strcmp(list.items[0].target, "/")) {
+        mount_list_clear(&list);
+        return error_set_plain(err, EPROTO, "storage driver '%s' prepare: no root mount returned",
+                         p->desc->name);
+    }
+    *ret_mounts = list;
+    return 0;
+}
+
+static int container_call(struct plugin *p, const char *id, int release, struct error **err)
+{
+    const struct berth_storage_ops *o = sops(p);
+    struct berth_storage_container_request req = {.size = sizeof(req), .container_id = id};
+    struct berth_error perr = {0};
+    int r;
+    if (release) {
+        if (!PLUGIN_OPS_HAS(o, release))
+            return 0;
+        r = o->release(p->state, &req, NULL, &perr);
+    } else {
+        r = o->remove(p->state, &req, NULL, &perr);
+    }
+    if (r < 0) {
+        plugin_call_result(r, &perr, release ? "release" : "remove", err);
+        return error_prefix(err, "storage driver '%s'", p->desc->name);
+    }
+    return 0;
+}
+
+int storage_release(struct plugin *p, const char *id, struct error **err)
+{
+    return container_call(p, id, 1, err);
+}
+
+int storage_remove(struct plugin *p, const char *id, struct error **err)
+{
+    return container_call(p, id, 0, err);
+}
+
+int storage_remove_layer(struct plugin *p, const struct image_layer *layer, struct error **err)
+{
+    const struct berth_storage_ops *o = sops(p);
+    if (!PLUGIN_OPS_HAS(o, remove_layer))
+        return 0;
+    struct berth_layer_ref ref = {.size = sizeof(ref),
+                                  .diff_id = layer->diff_id,
+                                  .chain_id = layer->chain_id};
+    struct berth_error perr = {0};
+    int r = o->remove_layer(p->state, &ref, NULL, &perr);
+    if (r < 0) {
+        plugin_call_result(r, &perr, "remove layer", err);
+        return error_prefix(err, "storage driver '%s'", p->desc->name);
+    }
+    return 0;
+}
+
+int plugin_gc(struct plugin *p, char **container_ids, size_t n_containers, char **layer_ids,
+              size_t n_layers, struct error **err)
+{
+    struct berth_gc_request req = {
+        .size = sizeof(req),
+        .container_ids = (const char *const *)container_ids,
+        .n_container_ids = (uint32_t)n_containers,
+        .layer_ids = (const char *const *)layer_ids,
+        .n_layer_ids = (uint32_t)n_layers,
+    };
+    struct berth_error perr = {0};
+    int r = -ENOSYS;
+    switch (p->desc->kind) {
+    case BERTH_KIND_STORAGE: {
+        const struct berth_storage_ops *o = p->desc->ops;
+        if (PLUGIN_OPS_HAS(o, gc))
+            r = o->gc(p->state, &req, NULL, &perr);
+        break;
+    }
+    case BERTH_KIND_VOLUME: {
+        const struct berth_volume_ops *o = p->desc->ops;
+        if (PLUGIN_OPS_HAS(o, gc))
+            r = o->gc(p->state, &req, NULL, &perr);
+        break;
+    }
+    case BERTH_KIND_NETWORK: {
+        const struct berth_network_ops *o = p->desc->ops;
+        if (PLUGIN_OPS_HAS(o, gc))
+            r = o->gc(p->state, &req, NULL, &perr);
+        break;
+    }
+    case BERTH_KIND_HOOK: {
+        const struct berth_hook_ops *o = p->desc->ops;
+        if (PLUGIN_OPS_HAS(o, gc))
+            r = o->gc(p->state, &req, NULL, &perr);
+        break;
+    }
+    default:
+        break;
+    }
+    if (r == -ENOSYS)
+        return 0;
+    if (r < 0) {
+        plugin_call_result(r, &perr, "gc", err);
+        return error_prefix(err, "%s plugin '%s'", plugin_kind_name(p->desc->kind),
+                            p->desc->name);
+    }
+    return 0;
+}
+
+const char *event_name(uint32_t type)
+{
+    static const char *const names[] = {
+        NULL,        "create",  "prepare-storage", "mount-volumes", "join-network",
+        "create-process", "prestart", "started", "exited", "stopped", "deleted"};
+    return type < ARRAY_SIZE(names) && names[type] ? names[type] : "unknown";
+}
+
+int hooks_emit(struct plugin_registry *reg, uint32_t type, const struct event_view *v,
+               struct error **err)
+{
+    uint32_t phase = type <= BERTH_EVENT_PRESTART ? BERTH_PHASE_PRE : BERTH_PHASE_POST;
+    struct berth_event ev = {
+        .size = sizeof(ev),
+        .type = type,
+        .phase = phase,
+        .pid = v->pid,
+        .exit_status = v->exit_status,
+        .event_name = event_name(type),
+        .container_id = v->id,
+        .container_name = v->name,
+        .image = v->image,
+        .netns_path = v->netns,
+        .bundle = v->bundle,
+    };
+    for (size_t i = 0; i < reg->n_plugins; i++) {
+        struct plugin *p = reg->plugins[i];
+        if (p->desc->kind != BERTH_KIND_HOOK)
+            continue;
+        const struct berth_hook_ops *o = p->desc->ops;
+        struct berth_error perr = {0};
+        int r = o->on_event(p->state, &ev, NULL, &perr);
+        if (r >= 0) {
+            error_free(&perr.error);
+            continue;
+        }
+        if (phase == BERTH_PHASE_PRE) {
+            plugin_call_result(r, &perr, "", err);
+            return error_prefix(err, "hook '%s' refused '%s'", p->desc->name, ev.event_name);
+        }
+        log_warning("hook '%s' failed on '%s': %s", p->desc->name, ev.event_name,
+                    perr.error ? perr.error->msg : strerror(-r));
+        error_free(&perr.error);
+    }
+    return 0;
+}

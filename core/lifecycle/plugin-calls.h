@@ -1,0 +1,48 @@
+/*
+ * Typed calls into plugins: each checks that the plugin's operations table
+ * holds the operation, builds the request, and turns the plugin's error into
+ * a core error naming the plugin and the operation.
+ */
+#ifndef BERTH_PLUGIN_CALLS_H
+#define BERTH_PLUGIN_CALLS_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "image/image-store.h"
+#include "plugin/plugin-registry.h"
+#include "runtime/runtime.h"
+
+struct mount_list {
+    struct mount_entry *items;
+    size_t n;
+};
+void mount_list_clear(struct mount_list *l);
+
+/* The storage plugin NAME, or an error "unknown storage driver 'NAME'". */
+int storage_find(struct plugin_registry *reg, const char *name, struct plugin **ret,
+                 struct error **err);
+/* Makes sure every layer of IMG is present in the driver (unpacking once). */
+int storage_ensure_layers(struct plugin *p, const struct image *img, struct error **err);
+/* LAYERS is the record's "layers" array of {diff_id, chain_id}. */
+int storage_prepare(struct plugin *p, const char *id, const cJSON *layers, int read_only,
+                    struct mount_list *ret_mounts, struct error **err);
+int storage_release(struct plugin *p, const char *id, struct error **err);
+int storage_remove(struct plugin *p, const char *id, struct error **err);
+int storage_remove_layer(struct plugin *p, const struct image_layer *layer, struct error **err);
+int plugin_gc(struct plugin *p, char **container_ids, size_t n_containers, char **layer_ids,
+              size_t n_layers, struct error **err);
+
+/* Hook events: NAME_OF(type) and the delivery to every hook plugin. */
+const char *event_name(uint32_t type);
+struct event_view {
+    const char *id, *name, *image, *bundle, *netns;
+    int pid;
+    int exit_status;
+};
+/* Delivers the event to every hook. In the pre phase the first refusal
+ * is returned as an error; post-phase failures are logged. */
+int hooks_emit(struct plugin_registry *reg, uint32_t type, const struct event_view *v,
+               struct error **err);
+
+#endif

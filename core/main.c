@@ -1,0 +1,146 @@
+/* berth: the command line entry. Parses global options and hands over to a verb. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli-options.h"
+#include "cli/cli.h"
+#include "config/defaults.h"
+#include "runtime/runtime.h"
+#include <berth/plugin.h>
+#include "util/cleanup.h"
+#include "util/log.h"
+
+struct verb {
+    const char *name;
+    int (*fn)(struct cli_globals *g, int argc, char **argv);
+    int runs_containers; /* re-executes sealed first */
+    const char *summary;
+};
+
+static const struct verb verbs[] = {
+    {"run", cmd_run, 1, "run a command in a new container"},
+    {"create", cmd_create, 0, "create a container without starting it"},
+    {"start", cmd_start, 1, "start a created container (attached)"},
+    {"ps", cmd_ps, 0, "list containers"},
+    {"inspect", cmd_inspect, 0, "print containers' records as JSON"},
+    {"rm", cmd_rm, 0, "remove containers"},
+    {"image", cmd_image, 0, "import, load, list, inspect and remove images"},
+    {"images", cmd_image, 0, "same as 'image ls'"},
+    {"plugin", cmd_plugin, 0, "list, inspect and check plugins"},
+    {"system", cmd_system, 0, "gc and info"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: berth [GLOBAL OPTIONS] COMMAND [ARGS...]\n\n"
+                 "A daemonless container platform whose storage and networking are plugins.\n\n"
+                 "Global options:\n"
+                 "  --root DIR           persistent state (default " DEFAULT_ROOT ")\n"
+                 "  --runroot DIR        volatile state (default " DEFAULT_RUNROOT ")\n"
+                 "  --plugin-path DIRS   colon-separated plugin directories, searched before\n"
+                 "                       $BERTH_PLUGIN_PATH and " BERTH_PLUGIN_INSTALL_DIR "\n"
+                 "  --log-level LEVEL    error, warning (default), info or debug\n"
+                 "  --version            print the version\n"
+                 "  --help               print this help\n\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+        fprintf(out, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(out, "\nRun 'berth COMMAND --help' for a command's options.\n");
+}
+
+static void add_path_list(char ***v, size_t *n, const char *list)
+{
+    _cleanup_free_ char *copy = strdup(list);
+    char *save = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        char **grown = realloc(*v, (*n + 2) * sizeof(char *));
+        if (!grown)
+            abort();
+        *v = grown;
+        (*v)[(*n)++] = strdup(d);
+        (*v)[*n] = NULL;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    enum { G_ROOT = 1, G_RUNROOT, G_PLUGIN_PATH, G_LOG_LEVEL, G_VERSION, G_HELP };
+    static const struct cli_option global_options[] = {
+        {"root", 0, 1, G_ROOT},
+        {"runroot", 0, 1, G_RUNROOT},
+        {"plugin-path", 0, 1, G_PLUGIN_PATH},
+        {"log-level", 0, 1, G_LOG_LEVEL},
+        {"version", 0, 0, G_VERSION},
+        {"help", 'h', 0, G_HELP},
+        {NULL, 0, 0, 0},
+    };
+    struct cli_globals g = {.root = DEFAULT_ROOT, .runroot = DEFAULT_RUNROOT, .log_level = 1};
+    _cleanup_strv_ char **plugin_path = NULL;
+    size_t n_path = 0;
+    struct cli_parser p;
+    cli_parser_init(&p, argc, argv, "berth");
+    const char *v;
+    int id;
+    while ((id = cli_next_option(&p, global_options, &v)) > 0) {
+        switch (id) {
+        case G_ROOT:
+            g.root = v;
+            break;
+        case G_RUNROOT:
+            g.runroot = v;
+            break;
+        case G_PLUGIN_PATH:
+            add_path_list(&plugin_path, &n_path, v);
+            break;
+        case G_LOG_LEVEL:
+            g.log_level = log_parse_level(v);
+            if (g.log_level < 0)
+                return cli_usage_error("berth", "unknown log level '%s': use error, warning, "
+                                                "info or debug", v);
+            break;
+        case G_VERSION:
+            printf("berth version %s (plugin ABI %d.%d)\n", BERTH_VERSION, BERTH_ABI_MAJOR,
+                   BERTH_ABI_MINOR);
+            return 0;
+        default:
+            usage(stdout);
+            return 0;
+        }
+    }
+    if (id < 0)
+        return EXIT_BERTH_ERROR;
+    if (p.index >= argc) {
+        usage(stderr);
+        return EXIT_BERTH_ERROR;
+    }
+    if (g.root[0] != '/' || g.runroot[0] != '/')
+        return cli_usage_error("berth", "--root and --runroot must be absolute paths");
+    log_set_level((enum log_level)g.log_level);
+    const char *env_path = getenv("BERTH_PLUGIN_PATH");
+    if (env_path && *env_path)
+        add_path_list(&plugin_path, &n_path, env_path);
+    add_path_list(&plugin_path, &n_path, BERTH_PLUGIN_INSTALL_DIR);
+    g.plugin_path = plugin_path;
+
+    const char *name = argv[p.index];
+    for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+        if (strcmp(verbs[i].name, name))
+            continue;
+        int verb_argc = argc - p.index;
+        char **verb_argv = argv + p.index;
+        int wants_help = verb_argc > 1 && !strcmp(verb_argv[1], "--help");
+        if (verbs[i].runs_containers && !wants_help) {
+            struct error *err _cleanup_error_ = NULL;
+            if (sealed_binary_ensure(argc, argv, &err) < 0)
+                return cli_report(name, err);
+        }
+        if (!strcmp(name, "images")) {
+            char *ls_argv[] = {"image", "ls", NULL};
+            return cmd_image(&g, 2, ls_argv);
+        }
+        return verbs[i].fn(&g, verb_argc, verb_argv);
+    }
+    return cli_usage_error("berth", "unknown command '%s' (see 'berth --help')", name);
+}

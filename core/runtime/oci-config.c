@@ -1,0 +1,310 @@
+/* BUNDLE/config.json -> struct oci_config: the subset of the spec berth runs. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime-internal.h"
+#include "util/cleanup.h"
+#include "util/fs-util.h"
+
+static void mounts_free(struct oci_mount *m, size_t n)
+{
+    for (size_t i = 0; m && i < n; i++) {
+        free(m[i].type);
+        free(m[i].source);
+        free(m[i].destination);
+        free(m[i].data);
+    }
+    free(m);
+}
+
+static void strv_free(char **v)
+{
+    strvfreep(&v);
+}
+
+void oci_config_free(struct oci_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->rootfs);
+    strv_free(cfg->args);
+    strv_free(cfg->env);
+    free(cfg->cwd);
+    free(cfg->additional_gids);
+    free(cfg->user);
+    free(cfg->hostname);
+    free(cfg->netns_path);
+    mounts_free(cfg->mounts, cfg->n_mounts);
+    mounts_free(cfg->rootfs_mounts, cfg->n_rootfs_mounts);
+    strv_free(cfg->masked_paths);
+    strv_free(cfg->readonly_paths);
+    free(cfg);
+}
+
+static int dup_string(const cJSON *parent, const char *key, char **ret, struct error **err)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(parent, key);
+    if (!j || cJSON_IsNull(j))
+        return 0;
+    if (!cJSON_IsString(j))
+        return error_set(err, EINVAL, "'%s' is not a string", key);
+    char *s = strdup(j->valuestring);
+    if (!s)
+        return error_set(err, ENOMEM, "'%s'", key);
+    free(*ret);
+    *ret = s;
+    return 0;
+}
+
+/* A JSON array of strings -> NULL-terminated vector (empty if absent). */
+static int string_vector(const cJSON *parent, const char *key, char ***ret, struct error **err)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(parent, key);
+    if (a && !cJSON_IsArray(a))
+        return error_set(err, EINVAL, "'%s' is not an array", key);
+    int n = a ? cJSON_GetArraySize(a) : 0;
+    _cleanup_strv_ char **v = calloc((size_t)n + 1, sizeof(char *));
+    if (!v)
+        return error_set(err, ENOMEM, "'%s'", key);
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a)
+    {
+        if (!cJSON_IsString(e))
+            return error_set(err, EINVAL, "'%s' holds a non-string", key);
+        if (!(v[i++] = strdup(e->valuestring)))
+            return error_set(err, ENOMEM, "'%s'", key);
+    }
+    *ret = TAKE_PTR(v);
+    return 0;
+}
+
+static int id_value(const cJSON *parent, const char *key, unsigned int *ret, struct error **err)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(parent, key);
+    if (!j)
+        return 0;
+    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > (double)UINT_MAX - 1)
+        return error_set(err, EINVAL, "'%s' is not a valid id", key);
+    *ret = (unsigned int)j->valuedouble;
+    return 0;
+}
+
+static int cap_set(const cJSON *caps, const char *key, uint64_t *ret, struct error **err)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(caps, key);
+    uint64_t set = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a)
+    {
+        if (!cJSON_IsString(e))
+            return error_set(err, EINVAL, "capabilities '%s' holds a non-string", key);
+        int cap = capability_from_name(e->valuestring);
+        if (cap < 0)
+            return error_set(err, EINVAL, "unknown capability '%s'", e->valuestring);
+        set |= UINT64_C(1) << cap;
+    }
+    *ret = set;
+    return 0;
+}
+
+static int parse_mounts(const cJSON *a, struct oci_mount **ret, size_t *ret_n, struct error **err)
+{
+    if (a && !cJSON_IsArray(a))
+        return error_set(err, EINVAL, "'mounts' is not an array");
+    size_t n = a ? (size_t)cJSON_GetArraySize(a) : 0;
+    struct oci_mount *m = calloc(n ? n : 1, sizeof(*m));
+    if (!m)
+        return error_set(err, ENOMEM, "mounts");
+    size_t i = 0;
+    const cJSON *e;
+    int r = 0;
+    cJSON_ArrayForEach(e, a)
+    {
+        struct oci_mount *cur = &m[i++];
+        if ((r = dup_string(e, "destination", &cur->destination, err)) < 0 ||
+            (r = dup_string(e, "type", &cur->type, err)) < 0 ||
+            (r = dup_string(e, "source", &cur->source, err)) < 0)
+            break;
+        if (!cur->destination || cur->destination[0] != '/') {
+            r = error_set(err, EINVAL, "mount destination '%s' is not absolute",
+                          cur->destination ? cur->destination : "");
+            break;
+        }
+        if (!cur->type && !(cur->type = strdup("bind"))) {
+            r = error_set(err, ENOMEM, "mounts");
+            break;
+        }
+        _cleanup_strv_ char **opts = NULL;
+        if ((r = string_vector(e, "options", &opts, err)) < 0)
+            break;
+        size_t nopts = 0;
+        while (opts[nopts])
+            nopts++;
+        if ((r = mount_options_parse(cur, (const char *const *)opts, nopts, err)) < 0)
+            break;
+    }
+    if (r < 0) {
+        mounts_free(m, n);
+        return r;
+    }
+    *ret = m;
+    *ret_n = n;
+    return 0;
+}
+
+static int parse_namespaces(const cJSON *linux_, struct oci_config *cfg, struct error **err)
+{
+    static const struct {
+        const char *name;
+        int flag;
+    } types[] = {
+        {"pid", CLONE_NEWPID},   {"network", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC},
+        {"uts", CLONE_NEWUTS},   {"mount", CLONE_NEWNS},    {"cgroup", CLONE_NEWCGROUP},
+        {"user", CLONE_NEWUSER}, {"time", CLONE_NEWTIME},
+    };
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(linux_, "namespaces"))
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "type");
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "path");
+        if (!cJSON_IsString(t))
+            return error_set(err, EINVAL, "namespace without a type");
+        int flag = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+            if (strcmp(t->valuestring, types[i].name) == 0)
+                flag = types[i].flag;
+        if (!flag)
+            return error_set(err, EINVAL, "unknown namespace type '%s'", t->valuestring);
+        if (flag == CLONE_NEWUSER || flag == CLONE_NEWTIME)
+            return error_set(err, EOPNOTSUPP, "namespace '%s'", t->valuestring);
+        if (cJSON_IsString(p) && p->valuestring[0]) {
+            if (flag != CLONE_NEWNET)
+                return error_set(err, EOPNOTSUPP, "joining a '%s' namespace", t->valuestring);
+            free(cfg->netns_path);
+            if (!(cfg->netns_path = strdup(p->valuestring)))
+                return error_set(err, ENOMEM, "namespaces");
+            continue;
+        }
+        cfg->clone_flags |= flag;
+    }
+    if (!(cfg->clone_flags & CLONE_NEWNS))
+        return error_set(err, EINVAL, "a mount namespace is required");
+    cfg->new_netns = (cfg->clone_flags & CLONE_NEWNET) != 0;
+    return 0;
+}
+
+static int parse_process(const cJSON *root, struct oci_config *cfg, struct error **err)
+{
+    const cJSON *process = cJSON_GetObjectItemCaseSensitive(root, "process");
+    if (!cJSON_IsObject(process))
+        return error_set(err, EINVAL, "no 'process'");
+    int r;
+    if ((r = string_vector(process, "args", &cfg->args, err)) < 0 ||
+        (r = string_vector(process, "env", &cfg->env, err)) < 0 ||
+        (r = dup_string(process, "cwd", &cfg->cwd, err)) < 0)
+        return r;
+    if (!cfg->args[0])
+        return error_set(err, EINVAL, "'process.args' is empty");
+    if (!cfg->cwd && !(cfg->cwd = strdup("/")))
+        return error_set(err, ENOMEM, "cwd");
+
+    const cJSON *user = cJSON_GetObjectItemCaseSensitive(process, "user");
+    if ((r = id_value(user, "uid", &cfg->uid, err)) < 0 ||
+        (r = id_value(user, "gid", &cfg->gid, err)) < 0)
+        return r;
+    const cJSON *add = cJSON_GetObjectItemCaseSensitive(user, "additionalGids");
+    int nadd = cJSON_GetArraySize(add);
+    if (nadd > 0) {
+        if (!(cfg->additional_gids = calloc((size_t)nadd, sizeof(gid_t))))
+            return error_set(err, ENOMEM, "additionalGids");
+        const cJSON *e;
+        cJSON_ArrayForEach(e, add)
+        {
+            unsigned int gid = 0;
+            if (!cJSON_IsNumber(e) || e->valuedouble < 0)
+                return error_set(err, EINVAL, "'additionalGids' holds a non-id");
+            gid = (unsigned int)e->valuedouble;
+            cfg->additional_gids[cfg->n_additional_gids++] = gid;
+        }
+    }
+
+    const cJSON *caps = cJSON_GetObjectItemCaseSensitive(process, "capabilities");
+    if ((r = cap_set(caps, "bounding", &cfg->cap_bounding, err)) < 0 ||
+        (r = cap_set(caps, "effective", &cfg->cap_effective, err)) < 0 ||
+        (r = cap_set(caps, "permitted", &cfg->cap_permitted, err)) < 0 ||
+        (r = cap_set(caps, "inheritable", &cfg->cap_inheritable, err)) < 0 ||
+        (r = cap_set(caps, "ambient", &cfg->cap_ambient, err)) < 0)
+        return r;
+    cfg->no_new_privs = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(process, "noNewPrivileges"));
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(process, "terminal")))
+        return error_set(err, EOPNOTSUPP, "'process.terminal'");
+    return 0;
+}
+
+static int parse(const cJSON *root, const char *bundle_dir, struct oci_config *cfg,
+                 struct error **err)
+{
+    int r = parse_process(root, cfg, err);
+    if (r < 0)
+        return r;
+
+    const cJSON *jroot = cJSON_GetObjectItemCaseSensitive(root, "root");
+    _cleanup_free_ char *root_path = NULL;
+    if ((r = dup_string(jroot, "path", &root_path, err)) < 0)
+        return r;
+    if (!root_path)
+        return error_set(err, EINVAL, "no 'root.path'");
+    cfg->rootfs =
+        root_path[0] == '/' ? TAKE_PTR(root_path) : xasprintf("%s/%s", bundle_dir, root_path);
+    cfg->root_readonly = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jroot, "readonly"));
+
+    if ((r = dup_string(root, "hostname", &cfg->hostname, err)) < 0)
+        return r;
+    if ((r = parse_mounts(cJSON_GetObjectItemCaseSensitive(root, "mounts"), &cfg->mounts,
+                          &cfg->n_mounts, err)) < 0)
+        return r;
+
+    const cJSON *linux_ = cJSON_GetObjectItemCaseSensitive(root, "linux");
+    if ((r = parse_namespaces(linux_, cfg, err)) < 0 ||
+        (r = string_vector(linux_, "maskedPaths", &cfg->masked_paths, err)) < 0 ||
+        (r = string_vector(linux_, "readonlyPaths", &cfg->readonly_paths, err)) < 0)
+        return r;
+
+    const cJSON *ext = cJSON_GetObjectItemCaseSensitive(root, BERTH_EXT_ROOTFS);
+    if ((r = parse_mounts(cJSON_GetObjectItemCaseSensitive(ext, "mounts"), &cfg->rootfs_mounts,
+                          &cfg->n_rootfs_mounts, err)) < 0)
+        return error_prefix(err, "'%s'", BERTH_EXT_ROOTFS);
+    ext = cJSON_GetObjectItemCaseSensitive(root, BERTH_EXT_PROCESS);
+    if ((r = dup_string(ext, "user", &cfg->user, err)) < 0)
+        return error_prefix(err, "'%s'", BERTH_EXT_PROCESS);
+    return 0;
+}
+
+int oci_config_load(const char *bundle_dir, struct oci_config **ret, struct error **err)
+{
+    _cleanup_free_ char *path = xasprintf("%s/config.json", bundle_dir);
+    _cleanup_free_ char *text = NULL;
+    size_t len = 0;
+    int r = read_file(path, &text, &len, err);
+    if (r < 0)
+        return r;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    if (!root)
+        return error_set(err, EINVAL, "parse '%s'", path);
+    _cleanup_oci_config_ struct oci_config *cfg = calloc(1, sizeof(*cfg));
+    if (!cfg) {
+        cJSON_Delete(root);
+        return error_set(err, ENOMEM, "load '%s'", path);
+    }
+    r = parse(root, bundle_dir, cfg, err);
+    cJSON_Delete(root);
+    if (r < 0)
+        return error_prefix(err, "'%s'", path);
+    *ret = TAKE_PTR(cfg);
+    return 0;
+}

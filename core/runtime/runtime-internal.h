@@ -1,0 +1,128 @@
+/*
+ * What the pieces of the runtime share and nothing else uses: the parsed
+ * config.json, the mount option parser, the child's setup steps and the
+ * messages of the start handshake.
+ */
+#ifndef BERTH_RUNTIME_INTERNAL_H
+#define BERTH_RUNTIME_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+/* Top-level config.json extension keys (OCI allows reverse-DNS keys). */
+#define BERTH_EXT_ROOTFS "org.berth.rootfs"
+#define BERTH_EXT_PROCESS "org.berth.process"
+
+/* A mount with its options already split into mount(2) flags and data. */
+struct oci_mount {
+    char *type;                /* "bind" for binds, never NULL */
+    char *source;              /* may be NULL */
+    char *destination;         /* absolute inside the container */
+    unsigned long flags;       /* MS_* without MS_BIND/MS_REC/propagation */
+    unsigned long propagation; /* MS_SHARED/MS_SLAVE/... (| MS_REC), or 0 */
+    int bind;                  /* a bind mount */
+    int recursive;             /* MS_REC for a bind */
+    char *data;                /* the options mount(2) does not know; may be NULL */
+};
+
+struct oci_config {
+    char *rootfs; /* absolute: BUNDLE/root.path */
+    int root_readonly;
+
+    char **args;
+    char **env;
+    char *cwd;
+    uid_t uid;
+    gid_t gid;
+    gid_t *additional_gids;
+    size_t n_additional_gids;
+    char *user; /* "name[:group]" resolved in the container, or NULL */
+
+    char *hostname; /* may be NULL */
+    uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+    int no_new_privs;
+
+    int clone_flags;  /* CLONE_NEW* to create */
+    char *netns_path; /* network namespace to join, or NULL */
+    int new_netns;    /* whether the container gets a fresh network namespace */
+
+    struct oci_mount *mounts;
+    size_t n_mounts;
+    struct oci_mount *rootfs_mounts;
+    size_t n_rootfs_mounts;
+    char **masked_paths;
+    char **readonly_paths;
+};
+
+/* Parses BUNDLE_DIR/config.json. */
+int oci_config_load(const char *bundle_dir, struct oci_config **ret, struct error **err);
+void oci_config_free(struct oci_config *cfg);
+#define _cleanup_oci_config_ __attribute__((cleanup(oci_config_freep)))
+static inline void oci_config_freep(struct oci_config **p)
+{
+    oci_config_free(*p);
+}
+
+/*
+ * Splits comma-separated OPTIONS (or the array OPTV) of a mount of TYPE into
+ * flags and data, filling everything in M but type/source/destination.
+ */
+int mount_options_parse(struct oci_mount *m, const char *const *optv, size_t n, struct error **err);
+
+/* Capability names ("CAP_CHOWN") and numbers. -1 if unknown. */
+int capability_from_name(const char *name);
+const char *capability_name(int cap);
+/* Drops the bounding set, switches user (see user_switch) and sets the sets. */
+int capabilities_apply(const struct oci_config *cfg, struct error **err);
+
+/* Resolves cfg->user from the container's /etc/passwd and /etc/group. */
+int user_resolve(struct oci_config *cfg, struct error **err);
+/* setgroups/setresgid/setresuid, keeping the permitted set across. */
+int user_switch(const struct oci_config *cfg, struct error **err);
+
+/* Mounts everything onto cfg->rootfs before pivot_root. */
+int mounts_setup_rootfs(const struct oci_config *cfg, int *ret_rootfd, struct error **err);
+/* Makes ROOTFD the root of the mount namespace and forgets the old one. */
+int mounts_pivot_root(int rootfd, struct error **err);
+/* After pivot_root: read-only root, masked and read-only paths. */
+int mounts_finish(const struct oci_config *cfg, struct error **err);
+/*
+ * Opens PATH (absolute or relative) inside ROOTFD, never leaving it, with
+ * O_PATH. Missing components are created as directories, and the last one as
+ * a directory or (LAST_IS_FILE) an empty file, when CREATE is set.
+ */
+int open_in_root(int rootfd, const char *path, int create, int last_is_file, int *ret_fd,
+                 struct error **err);
+
+/* Device nodes and symlinks of a minimal /dev inside ROOTFD. */
+int devices_setup(int rootfd, struct error **err);
+
+/* Brings "lo" up in the current network namespace. */
+int loopback_up(struct error **err);
+
+/* The child's side of runtime_create: never returns. */
+_Noreturn void container_init(struct oci_config *cfg, int sync_fd);
+
+/* The start handshake, one datagram per message on a SOCK_SEQPACKET pair. */
+enum sync_kind {
+    SYNC_READY = 1,       /* child -> parent: set up, waiting */
+    SYNC_GO = 2,          /* parent -> child: exec now */
+    SYNC_SETUP_ERROR = 3, /* child -> parent: text, errnum */
+    SYNC_EXEC_ERROR = 4,  /* child -> parent: text, errnum, status 126/127 */
+};
+
+struct sync_msg {
+    int32_t kind;
+    int32_t errnum;
+    int32_t status;
+    char text[1024];
+};
+
+int sync_send(int fd, int kind, int errnum, int status, const char *text);
+/* Returns 1 with a message, 0 at end of file, or -errno. */
+int sync_recv(int fd, struct sync_msg *msg);
+
+#endif

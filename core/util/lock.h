@@ -1,0 +1,15 @@
+/* Advisory whole-file locks (flock) on lock files. */
+#ifndef BERTH_LOCK_H
+#define BERTH_LOCK_H
+
+#include "error.h"
+
+/* Opens (creating) PATH and takes an exclusive flock, waiting for it.
+ * Returns the descriptor holding the lock, or a negative errno. */
+int lock_path(const char *path, struct error **err);
+/* Like lock_path but returns -EWOULDBLOCK at once if another holds it. */
+int try_lock_path(const char *path, struct error **err);
+/* Releases a lock returned by lock_path; accepts -1. */
+void unlock_fd(int fd);
+
+#endif
