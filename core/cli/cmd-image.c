@@ -213,7 +213,7 @@ static int open_engine(struct cli_globals *g, const char *verb, struct engine **
 
 static int image_import(struct cli_globals *g, int argc, char **argv)
 {
-    int status;
+    int status = 0;
     int i = parse_no_options(argc, argv, "image import", import_help, &status);
     if (i < 0)
         return status;
@@ -345,7 +345,7 @@ static int image_ls(struct cli_globals *g, int argc, char **argv)
 
 static int image_inspect(struct cli_globals *g, int argc, char **argv)
 {
-    int status;
+    int status = 0;
     int i = parse_no_options(argc, argv, "image inspect", inspect_help, &status);
     if (i < 0)
         return status;
@@ -402,8 +402,6 @@ static int remove_one(struct engine *e, const char *ref, bool force, struct erro
     r = image_store_remove(e->images, ref, &freed, &n_freed, err);
     if (r < 0)
         return r;
-    char sid[13];
-    short_id(img->id, sid);
     if (only_untags(img, ref))
         printf("Untagged: %s\n", ref);
     else

@@ -301,6 +301,9 @@ static int write_bundle(struct txn *t, struct error **err)
         .rootfs_mounts = t->mounts.items,
         .n_rootfs_mounts = t->mounts.n,
     };
+    int r = mkdir_p(t->bundle, 0700, err);
+    if (r < 0)
+        return r;
     return bundle_write(t->bundle, &spec, err);
 }
 
