@@ -137,6 +137,8 @@ mkdir -p "$BERTH_TEST_CACHE"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}
 
+# Each test gets the environment below; tests that take the plugin dir as
+# their argument (test-plugin-symbols.sh) get it as $1 too.
 mapfile -t itests < <(find tests/integration -maxdepth 1 -type f -name 'test-*.sh' | sort)
 for b in $builds; do
     [[ -n ${built[$b]:-} ]] || continue
@@ -152,7 +154,7 @@ for b in $builds; do
             BERTH_BAD_PLUGIN_DIR="$top/$b/bad-plugins" \
             BERTH_PREFIX="$prefix" \
             BERTH_BUILD_DIR="$top/$b" \
-            timeout --kill-after=30 "$per_test_timeout" bash "$t"
+            timeout --kill-after=30 "$per_test_timeout" bash "$t" "$top/$b/plugins"
         rc=$?
         set -e
         record "$name ($b)" "$rc"

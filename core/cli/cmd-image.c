@@ -43,12 +43,11 @@ static const char load_help[] =
     "Options:\n"
     "  -i, --input PATH   the layout directory or archive\n";
 
-static const char ls_help[] =
-    "Usage: berth image ls [--format json] [-q]\n"
-    "\n"
-    "Options:\n"
-    "      --format json  print a JSON array\n"
-    "  -q, --quiet        print image ids only\n";
+static const char ls_help[] = "Usage: berth image ls [--format json] [-q]\n"
+                              "\n"
+                              "Options:\n"
+                              "      --format json  print a JSON array\n"
+                              "  -q, --quiet        print image ids only\n";
 
 static const char inspect_help[] =
     "Usage: berth image inspect IMAGE...\n"
@@ -101,7 +100,7 @@ static void human_age(long long created, char *out, size_t len)
     }
     long long d = (long long)time(NULL) - created;
     if (d < 60)
-        snprintf(out, len, "%s", "less than a minute ago");
+        snprintf(out, len, "%lld seconds ago", d < 1 ? 1 : d);
     else if (d < 3600)
         snprintf(out, len, "%lld minutes ago", d / 60);
     else if (d < 86400 * 2)
@@ -311,8 +310,7 @@ static int image_ls(struct cli_globals *g, int argc, char **argv)
             printf("%s\n", sid);
         }
     } else {
-        printf("%-40s %-16s %-12s  %-20s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED",
-               "SIZE");
+        printf("%-40s %-16s %-12s  %-20s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
         for (size_t i = 0; i < n; i++) {
             char sid[13], age[64], size[32];
             short_id(imgs[i]->id, sid);
@@ -394,7 +392,8 @@ static int remove_one(struct engine *e, const char *ref, bool force, struct erro
         if (users < 0)
             return users;
         if (users > 0 && !force)
-            return error_set(err, EBUSY, "image '%s' is used by %d container%s (remove %s or use -f)", ref,
+            return error_set(err, EBUSY,
+                             "image '%s' is used by %d container%s (remove %s or use -f)", ref,
                              users, users == 1 ? "" : "s", users == 1 ? "it" : "them");
     }
     struct image_layer *freed = NULL;
@@ -456,8 +455,8 @@ int cmd_image(struct cli_globals *g, int argc, char **argv)
         const char *name;
         int (*fn)(struct cli_globals *g, int argc, char **argv);
     } subs[] = {
-        {"import", image_import}, {"load", image_load}, {"ls", image_ls},    {"list", image_ls},
-        {"inspect", image_inspect}, {"rm", image_rm},   {"remove", image_rm},
+        {"import", image_import},   {"load", image_load}, {"ls", image_ls},     {"list", image_ls},
+        {"inspect", image_inspect}, {"rm", image_rm},     {"remove", image_rm},
     };
     for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
         if (!strcmp(argv[1], subs[i].name))

@@ -69,7 +69,10 @@ static int not_found(struct error **err, const char *ref)
 
 /* ---- references ---- */
 
-static bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+static bool is_lower_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 static bool is_hex(const char *s, size_t len)
 {
@@ -109,8 +112,8 @@ static bool valid_tag(const char *s)
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
-        bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_';
+        bool word =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
         if (!word && (i == 0 || (c != '.' && c != '-')))
             return false;
     }
@@ -174,9 +177,9 @@ static const char *host_arch(void)
 {
     static const struct {
         const char *uname, *oci;
-    } map[] = {{"x86_64", "amd64"},   {"aarch64", "arm64"}, {"armv7l", "arm"},
-               {"armv6l", "arm"},     {"i686", "386"},      {"i386", "386"},
-               {"ppc64le", "ppc64le"}, {"s390x", "s390x"},  {"riscv64", "riscv64"}};
+    } map[] = {{"x86_64", "amd64"},    {"aarch64", "arm64"}, {"armv7l", "arm"},
+               {"armv6l", "arm"},      {"i686", "386"},      {"i386", "386"},
+               {"ppc64le", "ppc64le"}, {"s390x", "s390x"},   {"riscv64", "riscv64"}};
     static char machine[sizeof(((struct utsname *)0)->machine)];
     struct utsname u;
     if (uname(&u) < 0)
@@ -205,7 +208,8 @@ static char **json_strv(const cJSON *arr)
         return NULL;
     size_t i = 0;
     const cJSON *it;
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         if (!cJSON_IsString(it))
             continue;
         v[i] = strdup(it->valuestring);
@@ -290,7 +294,10 @@ void image_store_free(struct image_store *s)
     free(s);
 }
 
-static void image_store_freep(struct image_store **s) { image_store_free(*s); }
+static void image_store_freep(struct image_store **s)
+{
+    image_store_free(*s);
+}
 
 static char *empty_index_text(void)
 {
@@ -398,8 +405,8 @@ static void entries_free(struct entry *e, size_t n)
     free(e);
 }
 
-static int read_blob_json(struct image_store *s, const char *digest, cJSON **ret,
-                          char **ret_text, long long *ret_size, struct error **err)
+static int read_blob_json(struct image_store *s, const char *digest, cJSON **ret, char **ret_text,
+                          long long *ret_size, struct error **err)
 {
     if (!digest_is_valid(digest))
         return error_set(err, 0, "invalid digest '%s'", digest);
@@ -430,7 +437,8 @@ static int collect_entries(struct image_store *s, const cJSON *index, struct ent
     if (!e)
         return error_set(err, ENOMEM, "read image index");
     const cJSON *d;
-    cJSON_ArrayForEach(d, manifests) {
+    cJSON_ArrayForEach(d, manifests)
+    {
         const char *digest = json_str(d, "digest");
         if (!digest_is_valid(digest))
             continue;
@@ -558,7 +566,10 @@ void image_free(struct image *img)
     free(img);
 }
 
-static void image_freep(struct image **img) { image_free(*img); }
+static void image_freep(struct image **img)
+{
+    image_free(*img);
+}
 
 void image_list_free(struct image **imgs, size_t n)
 {
@@ -767,7 +778,7 @@ struct op {
         char digest[DIGEST_STR_LEN + 1];
         char *path;
         long long size;
-    } *blobs;
+    } * blobs;
     size_t n_blobs;
 };
 
@@ -1021,7 +1032,8 @@ static void index_drop_name(cJSON *manifests, const char *name, const char *keep
 static bool index_has(const cJSON *manifests, const char *digest, const char *name)
 {
     const cJSON *d;
-    cJSON_ArrayForEach(d, manifests) {
+    cJSON_ArrayForEach(d, manifests)
+    {
         if (strcmp(json_str(d, "digest") ?: "", digest))
             continue;
         const char *dn = descriptor_name(d);
@@ -1121,8 +1133,8 @@ static char *now_rfc3339(void)
     return strdup(buf);
 }
 
-int image_store_import(struct image_store *s, const char *tar_path, const char *ref,
-                       char **ret_id, struct error **err)
+int image_store_import(struct image_store *s, const char *tar_path, const char *ref, char **ret_id,
+                       struct error **err)
 {
     _cleanup_free_ char *name = image_ref_normalize(ref);
     if (!name || strchr(name, '@'))
@@ -1179,7 +1191,8 @@ int image_store_import(struct image_store *s, const char *tar_path, const char *
         return error_set(err, ENOMEM, "import");
     cJSON_AddNumberToObject(manifest, "schemaVersion", 2);
     cJSON_AddStringToObject(manifest, "mediaType", MT_MANIFEST);
-    cJSON_AddItemToObject(manifest, "config", descriptor_new(MT_CONFIG, config_digest, config_size));
+    cJSON_AddItemToObject(manifest, "config",
+                          descriptor_new(MT_CONFIG, config_digest, config_size));
     cJSON_AddItemToArray(cJSON_AddArrayToObject(manifest, "layers"),
                          descriptor_new(media_type, layer_digest, layer_size));
     _cleanup_free_ char *manifest_text = cJSON_PrintUnformatted(manifest);
@@ -1240,8 +1253,7 @@ static int load_json_blob(struct loader *l, const cJSON *desc, const char *what,
     return 0;
 }
 
-static int load_manifest(struct loader *l, const cJSON *desc, const char *name,
-                         struct error **err)
+static int load_manifest(struct loader *l, const cJSON *desc, const char *name, struct error **err)
 {
     _cleanup_json_ cJSON *m = NULL, *c = NULL;
     int r = load_json_blob(l, desc, "manifest", &m, err);
@@ -1323,7 +1335,8 @@ static int load_index(struct loader *l, const cJSON *index, const char *name, in
         return error_set(err, 0, "index has no manifests array");
     if (depth == 0) {
         const cJSON *d;
-        cJSON_ArrayForEach(d, manifests) {
+        cJSON_ArrayForEach(d, manifests)
+        {
             const cJSON *a = cJSON_GetObjectItemCaseSensitive(d, "annotations");
             const char *raw = json_str(a, ANNOT_CONTAINERD_NAME);
             if (!raw)
@@ -1340,7 +1353,8 @@ static int load_index(struct loader *l, const cJSON *index, const char *name, in
     /* A nested index: one manifest for this host's platform, else the first. */
     const char *arch = host_arch();
     const cJSON *pick = NULL, *d;
-    cJSON_ArrayForEach(d, manifests) {
+    cJSON_ArrayForEach(d, manifests)
+    {
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(d, "platform");
         const char *os = json_str(p, "os"), *a = json_str(p, "architecture");
         if (os && a && !strcmp(os, "linux") && !strcmp(a, arch)) {
@@ -1364,8 +1378,7 @@ static int load_descriptor(struct loader *l, const cJSON *desc, const char *name
     if (mt && (!strcmp(mt, MT_MANIFEST) || !strcmp(mt, MT_DOCKER_MANIFEST)))
         return load_manifest(l, desc, name, err);
     if (mt && strcmp(mt, MT_INDEX) && strcmp(mt, MT_DOCKER_LIST))
-        return error_set(err, 0, "'%s': unsupported media type '%s'", json_str(desc, "digest"),
-                         mt);
+        return error_set(err, 0, "'%s': unsupported media type '%s'", json_str(desc, "digest"), mt);
     _cleanup_json_ cJSON *j = NULL;
     int r = load_json_blob(l, desc, "index", &j, err);
     if (r < 0)
@@ -1376,8 +1389,7 @@ static int load_descriptor(struct loader *l, const cJSON *desc, const char *name
     return load_index(l, j, name, depth, err);
 }
 
-int image_store_load(struct image_store *s, const char *path, char ***ret_names,
-                     struct error **err)
+int image_store_load(struct image_store *s, const char *path, char ***ret_names, struct error **err)
 {
     struct stat st;
     if (stat(path, &st) < 0)
@@ -1430,8 +1442,8 @@ int image_store_load(struct image_store *s, const char *path, char ***ret_names,
             _cleanup_json_ cJSON *m = NULL;
             const struct staged *sb = op_find_blob(&op, l.refs[i].digest);
             if (sb && read_json_file(sb->path, &m, err) == 0)
-                names[i] = strdup(
-                    json_str(cJSON_GetObjectItemCaseSensitive(m, "config"), "digest") ?: "");
+                names[i] =
+                    strdup(json_str(cJSON_GetObjectItemCaseSensitive(m, "config"), "digest") ?: "");
             else
                 r = -EINVAL;
         }
@@ -1532,8 +1544,8 @@ int image_store_remove(struct image_store *s, const char *ref, struct image_laye
     }
     /* By id every manifest with that config goes; by its last name, the one. */
     for (size_t i = 0; i < n; i++) {
-        bool remove = by_name ? (size_t)found == i
-                              : !strcmp(e[i].config_digest, e[found].config_digest);
+        bool remove =
+            by_name ? (size_t)found == i : !strcmp(e[i].config_digest, e[found].config_digest);
         struct image **list = remove ? gone : keep;
         size_t *count = remove ? &n_gone : &n_keep;
         r = image_from_entry(s, &e[i], &list[*count], err);

@@ -22,9 +22,9 @@ struct image_layer {
 };
 
 struct image {
-    char *id;          /* config digest "sha256:…" */
+    char *id; /* config digest "sha256:…" */
     char *manifest_digest;
-    char **names;      /* NULL-terminated, "name:tag", may be empty */
+    char **names; /* NULL-terminated, "name:tag", may be empty */
     size_t n_layers;
     struct image_layer *layers; /* bottom first */
     long long created;          /* unix seconds, 0 if unknown */
@@ -68,12 +68,12 @@ int image_store_list(struct image_store *store, struct image ***ret, size_t *ret
 /*
  * Removes REF: a name untags it (the image goes with its last name); an id
  * removes the image with all its names. Blobs no image references any more
- * are deleted. The layers no image uses any more are returned in
- * *RET_FREED (NULL-terminated, each a struct image_layer; caller frees
- * with image_layers_free) so that storage drivers can drop them.
+ * are deleted. The layers (by chain id) no image uses any more are
+ * returned in *RET_FREED, *RET_N_FREED of them (caller frees with
+ * image_layers_free), so that storage drivers can drop them.
  */
-int image_store_remove(struct image_store *store, const char *ref,
-                       struct image_layer **ret_freed, size_t *ret_n_freed, struct error **err);
+int image_store_remove(struct image_store *store, const char *ref, struct image_layer **ret_freed,
+                       size_t *ret_n_freed, struct error **err);
 /* Every layer chain id any image references (for storage gc). */
 int image_store_all_chain_ids(struct image_store *store, char ***ret_ids, size_t *ret_n,
                               struct error **err);

@@ -11,8 +11,6 @@
  */
 #include "image/layer-unpack.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -27,6 +25,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "image/archive-lazy.h"
 #include "util/cleanup.h"
 #include "util/sha256.h"
 
@@ -215,7 +214,7 @@ struct unpacker {
     /* The last resolved parent directory: entries come grouped by directory. */
     char *cache_path;
     int cache_fd;
-    gid_t cache_gid;     /* what a file created in it gets as group */
+    gid_t cache_gid; /* what a file created in it gets as group */
 
     /* APPLY mode: every path this layer has put (and its ancestors), so that
      * an opaque marker removes only what lower layers left. */
@@ -412,7 +411,6 @@ static int replace_existing(struct unpacker *u, int dfd, const char *name, struc
     return 0;
 }
 
-
 /* Clears the way unless the directory descriptor in use is the cached one. */
 static void invalidate_cache_unless(struct unpacker *u, int dfd)
 {
@@ -532,8 +530,7 @@ static int make_file(struct unpacker *u, struct archive *a, struct archive_entry
     mode_t mode = archive_entry_perm(ae) & 07777;
     _cleanup_close_ int fd = -1;
     for (int attempt = 0;; attempt++) {
-        fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    mode & 0777);
+        fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
         if (fd >= 0)
             break;
         if (errno != EEXIST || attempt > 0)
@@ -886,8 +883,7 @@ static int finish_dirs(struct unpacker *u, struct error **err)
             return entry_error(u, err, errno, "stat");
         if ((st.st_uid != d->uid || st.st_gid != d->gid) && fchown(fd, d->uid, d->gid) < 0 &&
             !((errno == EPERM || errno == EINVAL) && u->euid != 0))
-            return entry_error(u, err, errno, "chown to %u:%u", (unsigned)d->uid,
-                               (unsigned)d->gid);
+            return entry_error(u, err, errno, "chown to %u:%u", (unsigned)d->uid, (unsigned)d->gid);
         if (fchmod(fd, d->mode) < 0)
             return entry_error(u, err, errno, "chmod");
         if (futimens(fd, d->times) < 0)
@@ -913,9 +909,15 @@ int layer_unpack(const char *tar_path, const char *dest_dir, unsigned whiteout_m
     /* Mode 0 (internal): whiteout names are ordinary files, for OCI archives. */
     if (whiteout_mode > LAYER_WHITEOUT_APPLY)
         return error_set(err, EINVAL, "unpack '%s': whiteout mode %u", tar_path, whiteout_mode);
+    if (archive_lazy_load(err) < 0)
+        return error_code(*err);
 
-    struct unpacker u = {.whiteout_mode = whiteout_mode, .root_fd = -1, .cache_fd = -1,
-                         .have_openat2 = true, .euid = geteuid(), .egid = getegid()};
+    struct unpacker u = {.whiteout_mode = whiteout_mode,
+                         .root_fd = -1,
+                         .cache_fd = -1,
+                         .have_openat2 = true,
+                         .euid = geteuid(),
+                         .egid = getegid()};
     int r;
     _cleanup_archive_ struct archive *a = NULL;
     u.root_fd = open(dest_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -938,8 +940,8 @@ int layer_unpack(const char *tar_path, const char *dest_dir, unsigned whiteout_m
         goto out;
     }
     if (archive_read_open_filename(a, tar_path, READ_BLOCK) != ARCHIVE_OK) {
-        r = error_set(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "read '%s': %s",
-                      tar_path, archive_error_string(a));
+        r = error_set(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "read '%s': %s", tar_path,
+                      archive_error_string(a));
         goto out;
     }
     for (;;) {
@@ -1027,8 +1029,8 @@ static int verify_entry(struct strset *links, struct archive_entry *ae, struct e
         if (!target)
             return error_set(err, ENOMEM, "verify");
         if (normalize_name(hardlink, target) < 0 || !*target)
-            return error_set(err, 0, "layer entry '%s': hardlink target '%s' leaves the layer",
-                             raw, hardlink);
+            return error_set(err, 0, "layer entry '%s': hardlink target '%s' leaves the layer", raw,
+                             hardlink);
         r = check_no_symlink_prefix(links, target, "hardlink target", raw, err);
         if (r < 0)
             return r;
@@ -1046,6 +1048,8 @@ static int verify_entry(struct strset *links, struct archive_entry *ae, struct e
 
 int layer_verify(const char *tar_path, char *ret_diff_id, struct error **err)
 {
+    if (archive_lazy_load(err) < 0)
+        return error_code(*err);
     /* One decompression: the raw reader yields the tar stream, which is
      * hashed as the tar reader pulls it through verify_read. */
     _cleanup_free_ struct verify_stream *v = calloc(1, sizeof(*v));
@@ -1053,7 +1057,8 @@ int layer_verify(const char *tar_path, char *ret_diff_id, struct error **err)
         return error_set(err, ENOMEM, "verify '%s'", tar_path);
     _cleanup_archive_ struct archive *raw = archive_read_new();
     _cleanup_archive_ struct archive *tar = archive_read_new();
-    if (!raw || !tar || add_filters(raw) < 0 || archive_read_support_format_raw(raw) != ARCHIVE_OK ||
+    if (!raw || !tar || add_filters(raw) < 0 ||
+        archive_read_support_format_raw(raw) != ARCHIVE_OK ||
         archive_read_support_format_tar(tar) != ARCHIVE_OK)
         return error_set(err, ENOMEM, "verify '%s'", tar_path);
     if (archive_read_open_filename(raw, tar_path, READ_BLOCK) != ARCHIVE_OK)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dlfcn.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,28 +13,66 @@ struct sha256_ctx {
     EVP_MD_CTX *md;
 };
 
+/*
+ * libcrypto is loaded on first use: linked, its load and CPU probing cost
+ * every berth process about a millisecond here, though most never hash.
+ */
+static struct {
+    void *handle;
+    __typeof__(EVP_MD_CTX_new) *md_ctx_new;
+    __typeof__(EVP_MD_CTX_free) *md_ctx_free;
+    __typeof__(EVP_sha256) *sha256;
+    __typeof__(EVP_DigestInit_ex) *init;
+    __typeof__(EVP_DigestUpdate) *update;
+    __typeof__(EVP_DigestFinal_ex) *final;
+} crypto;
+
+static void crypto_load(void)
+{
+    if (crypto.handle)
+        return;
+    void *h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        fprintf(stderr, "berth: cannot load libcrypto.so.3: %s\n", dlerror());
+        abort();
+    }
+    *(void **)&crypto.md_ctx_new = dlsym(h, "EVP_MD_CTX_new");
+    *(void **)&crypto.md_ctx_free = dlsym(h, "EVP_MD_CTX_free");
+    *(void **)&crypto.sha256 = dlsym(h, "EVP_sha256");
+    *(void **)&crypto.init = dlsym(h, "EVP_DigestInit_ex");
+    *(void **)&crypto.update = dlsym(h, "EVP_DigestUpdate");
+    *(void **)&crypto.final = dlsym(h, "EVP_DigestFinal_ex");
+    if (!crypto.md_ctx_new || !crypto.md_ctx_free || !crypto.sha256 || !crypto.init ||
+        !crypto.update || !crypto.final) {
+        fprintf(stderr, "berth: libcrypto.so.3 lacks the EVP digest functions\n");
+        abort();
+    }
+    crypto.handle = h;
+}
+
 struct sha256_ctx *sha256_new(void)
 {
     struct sha256_ctx *c = calloc(1, sizeof(*c));
     if (!c)
         abort();
-    c->md = EVP_MD_CTX_new();
-    if (!c->md || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
+    crypto_load();
+    c->md = crypto.md_ctx_new();
+    if (!c->md || crypto.init(c->md, crypto.sha256(), NULL) != 1)
         abort();
     return c;
 }
 
 void sha256_update(struct sha256_ctx *ctx, const void *data, size_t len)
 {
-    EVP_DigestUpdate(ctx->md, data, len);
+    crypto.update(ctx->md, data, len);
 }
 
 void sha256_finish(struct sha256_ctx *ctx, char *out)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx->md, md, &n);
-    EVP_MD_CTX_free(ctx->md);
+    crypto.final(ctx->md, md, &n);
+    crypto.md_ctx_free(ctx->md);
     free(ctx);
     memcpy(out, "sha256:", 7);
     for (unsigned int i = 0; i < n; i++)

@@ -248,8 +248,8 @@ int trash_move(int state_fd, int dir_fd, const char *name, char ret_name[static 
         if (errno != EEXIST || tries > 8)
             return -errno;
     }
-    /* Make the disappearance durable before anyone relies on it. */
-    fsync(dir_fd);
+    /* No fsync: should a power cut bring the directory back, gc removes it,
+     * since no record names it any more; a sync here would cost every rm. */
     memcpy(ret_name, dest, sizeof(dest));
     return 1;
 }

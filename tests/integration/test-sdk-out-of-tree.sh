@@ -31,6 +31,7 @@ assert_contains "$cflags" "$prefix" "pkg-config points into the install prefix"
 
 mkdir -p "$T/src" "$T/plugins"
 cat >"$T/src/hello.c" <<'C'
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -31,7 +31,10 @@ struct ent {
 
 static char *tmp;
 
-static char *path_in(const char *rel) { return xasprintf("%s/%s", tmp, rel); }
+static char *path_in(const char *rel)
+{
+    return xasprintf("%s/%s", tmp, rel);
+}
 
 static void make_tar(const char *path, bool gzip, const struct ent *e, size_t n)
 {
@@ -199,11 +202,11 @@ static void make_layout(const char *layout, const char *name, char **tars, size_
         }
         if (ret_diffs)
             ret_diffs[i] = strdup(diff);
-        char *l = xasprintf("%s%s{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%lld}", layers,
-                            i ? "," : "",
-                            layer_mt ? layer_mt : "application/vnd.oci.image.layer.v1.tar+gzip",
-                            b.digest, b.size);
-        char *d = xasprintf("%s%s\"%s\"", diffs, i ? "," : "", i == 0 && bad_diff ? bad_diff : diff);
+        char *l = xasprintf(
+            "%s%s{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%lld}", layers, i ? "," : "",
+            layer_mt ? layer_mt : "application/vnd.oci.image.layer.v1.tar+gzip", b.digest, b.size);
+        char *d =
+            xasprintf("%s%s\"%s\"", diffs, i ? "," : "", i == 0 && bad_diff ? bad_diff : diff);
         free(layers);
         free(diffs);
         layers = l;
@@ -221,11 +224,11 @@ static void make_layout(const char *layout, const char *name, char **tars, size_
         "\"size\":%lld},\"layers\":[%s]}",
         cb.digest, cb.size, layers);
     struct blob mb = put_blob_text(layout, manifest);
-    _cleanup_free_ char *index = xasprintf(
-        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
-        "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%lld,"
-        "\"annotations\":{\"org.opencontainers.image.ref.name\":\"%s\"}}]}",
-        mb.digest, mb.size, name);
+    _cleanup_free_ char *index =
+        xasprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+                  "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%lld,"
+                  "\"annotations\":{\"org.opencontainers.image.ref.name\":\"%s\"}}]}",
+                  mb.digest, mb.size, name);
     _cleanup_free_ char *ip = xasprintf("%s/index.json", layout);
     write_text(ip, index);
 }
@@ -282,8 +285,17 @@ static void test_ref_normalize(void **state)
     _cleanup_free_ char *nd = image_ref_normalize(dig);
     assert_non_null(nd);
     assert_string_equal(nd, dig);
-    const char *bad[] = {"", "Busybox", "a:", ":t", "a/", "/a", "a//b", "a:b c", "-a",
-                         "a@sha256:12", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
+    const char *bad[] = {"",
+                         "Busybox",
+                         "a:",
+                         ":t",
+                         "a/",
+                         "/a",
+                         "a//b",
+                         "a:b c",
+                         "-a",
+                         "a@sha256:12",
+                         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         _cleanup_free_ char *n = image_ref_normalize(bad[i]);
         if (n)
@@ -464,10 +476,10 @@ static void test_retag_and_remove(void **state)
 static void test_load_layout_multi_layer(void **state)
 {
     (void)state;
-    const struct ent l1[] = {{"a/", NULL}, {"a/file1", "1"}, {"a/file2", "2"},
-                             {"b/", NULL}, {"b/f", "f"}};
-    const struct ent l2[] = {{"a/.wh.file1", ""}, {"b/", NULL}, {"b/.wh..wh..opq", ""},
-                             {"b/g", "g"}};
+    const struct ent l1[] = {
+        {"a/", NULL}, {"a/file1", "1"}, {"a/file2", "2"}, {"b/", NULL}, {"b/f", "f"}};
+    const struct ent l2[] = {
+        {"a/.wh.file1", ""}, {"b/", NULL}, {"b/.wh..wh..opq", ""}, {"b/g", "g"}};
     _cleanup_free_ char *t1 = path_in("l1.tar.gz"), *t2 = path_in("l2.tar.gz");
     make_tar(t1, true, l1, ARRAY_SIZE(l1));
     make_tar(t2, true, l2, ARRAY_SIZE(l2));

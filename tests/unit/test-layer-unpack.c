@@ -42,7 +42,10 @@ struct ent {
 
 static char *tmp;
 
-static char *path_in(const char *rel) { return xasprintf("%s/%s", tmp, rel); }
+static char *path_in(const char *rel)
+{
+    return xasprintf("%s/%s", tmp, rel);
+}
 
 static void make_tar(const char *path, int filter, const struct ent *e, size_t n)
 {
@@ -241,8 +244,14 @@ static void test_fidelity(void **state)
     const struct ent e[] = {
         {.name = "./", .mode = S_IFDIR | 0755},
         {.name = "dir/", .mode = S_IFDIR | 0750, .uid = 1000, .gid = 1001, .mtime = 1234567890},
-        {.name = "dir/file", .mode = S_IFREG | 04755, .data = "hello", .uid = 1000, .gid = 1001,
-         .xattr_name = "user.berth", .xattr_value = "kept", .mtime = 1111111111},
+        {.name = "dir/file",
+         .mode = S_IFREG | 04755,
+         .data = "hello",
+         .uid = 1000,
+         .gid = 1001,
+         .xattr_name = "user.berth",
+         .xattr_value = "kept",
+         .mtime = 1111111111},
         {.name = "dir/hard", .hardlink = "dir/file"},
         {.name = "dir/link", .mode = S_IFLNK | 0777, .symlink = "../nowhere/x"},
         {.name = "dir/fifo", .mode = S_IFIFO | 0640},
@@ -398,8 +407,8 @@ static void test_whiteout_apply(void **state)
         _cleanup_free_ char *p = xasprintf("%s/%s", dest, dirs[i]);
         assert_int_equal(mkdir(p, 0755), 0);
     }
-    const char *files[] = {"d/keep", "d/gone/sub/f", "o/old", "o/sub/old2", "o/keep/old3",
-                           "p/old", "wa-outside-file"};
+    const char *files[] = {"d/keep",      "d/gone/sub/f", "o/old",          "o/sub/old2",
+                           "o/keep/old3", "p/old",        "wa-outside-file"};
     for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
         _cleanup_free_ char *p = xasprintf("%s/%s", i == 6 ? outside : dest, files[i]);
         write_text(p, "lower");
@@ -430,8 +439,8 @@ static void test_whiteout_apply(void **state)
         fail_msg("unpack: %s", err->msg);
 
     const char *present[] = {"d/keep", "o/new", "o/keep/new3", "p/new", "q/x"};
-    const char *absent[] = {"d/gone",    "d/.wh.gone", "o/old",  "o/sub",
-                            "o/keep/old3", "o/out",   "p/old", "o/.wh..wh..opq",
+    const char *absent[] = {"d/gone",         "d/.wh.gone", "o/old", "o/sub",
+                            "o/keep/old3",    "o/out",      "p/old", "o/.wh..wh..opq",
                             "p/.wh..wh..opq", "q/.wh.x"};
     for (size_t i = 0; i < ARRAY_SIZE(present); i++) {
         _cleanup_free_ char *p = xasprintf("%s/%s", dest, present[i]);
