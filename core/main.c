@@ -97,8 +97,10 @@ int main(int argc, char **argv)
         case G_LOG_LEVEL:
             g.log_level = log_parse_level(v);
             if (g.log_level < 0)
-                return cli_usage_error("berth", "unknown log level '%s': use error, warning, "
-                                                "info or debug", v);
+                return cli_usage_error("berth",
+                                       "unknown log level '%s': use error, warning, "
+                                       "info or debug",
+                                       v);
             break;
         case G_VERSION:
             printf("berth version %s (plugin ABI %d.%d)\n", BERTH_VERSION, BERTH_ABI_MAJOR,

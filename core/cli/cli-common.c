@@ -21,4 +21,7 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
     return EXIT_BERTH_ERROR;
 }
 
-int cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }
+int cli_is_help(const char *arg)
+{
+    return !strcmp(arg, "-h") || !strcmp(arg, "--help");
+}

@@ -80,8 +80,8 @@ int cli_next_option(struct cli_parser *p, const struct cli_option *opts, const c
             }
             return take_value(p, eq ? eq + 1 : NULL, arg, ret_value) < 0 ? -1 : o->id;
         }
-        cli_usage_error(p->verb, "unknown option '%.*s' (see 'berth %s --help')", (int)len + 2,
-                        arg, p->verb);
+        cli_usage_error(p->verb, "unknown option '%.*s' (see 'berth %s --help')", (int)len + 2, arg,
+                        p->verb);
         return -1;
     }
     p->short_pos = 1;

@@ -41,7 +41,8 @@ int cmd_start(struct cli_globals *g, int argc, char **argv)
     if (id < 0)
         return EXIT_BERTH_ERROR;
     if (p.index != argc - 1)
-        return cli_usage_error("start", "expected exactly one container (see 'berth start --help')");
+        return cli_usage_error("start",
+                               "expected exactly one container (see 'berth start --help')");
     if (!attach)
         return cli_usage_error("start", "detached start needs the container monitor, which "
                                         "this berth does not have yet: use 'start -a'");
@@ -104,12 +105,9 @@ static char *command_line(const cJSON *rec)
 
 int cmd_ps(struct cli_globals *g, int argc, char **argv)
 {
-    static const struct cli_option opts[] = {{"all", 'a', 0, 1},
-                                             {"format", 0, 1, 2},
-                                             {"quiet", 'q', 0, 3},
-                                             {"no-trunc", 0, 0, 4},
-                                             {"help", 0, 0, 5},
-                                             {NULL, 0, 0, 0}};
+    static const struct cli_option opts[] = {{"all", 'a', 0, 1},   {"format", 0, 1, 2},
+                                             {"quiet", 'q', 0, 3}, {"no-trunc", 0, 0, 4},
+                                             {"help", 0, 0, 5},    {NULL, 0, 0, 0}};
     struct cli_parser p;
     cli_parser_init(&p, argc, argv, "ps");
     const char *v;
@@ -174,8 +172,7 @@ int cmd_ps(struct cli_globals *g, int argc, char **argv)
             format_status(rec, st, sizeof(st));
             _cleanup_free_ char *cmd = command_line(rec);
             printf("%-12.*s  %-20s  %-24.24s  %-16s  %-16s  %s\n", no_trunc ? 64 : 12,
-                   rec_str(rec, "id"), rec_str(rec, "image"), cmd, age, st,
-                   rec_str(rec, "name"));
+                   rec_str(rec, "id"), rec_str(rec, "image"), cmd, age, st, rec_str(rec, "name"));
         }
     }
     cJSON_Delete(shown);

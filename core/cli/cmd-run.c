@@ -184,6 +184,8 @@ static int run_or_create(struct cli_globals *g, int argc, char **argv, int creat
     const char *verb = argv[0];
     struct create_options o = {0};
     struct strv_builder env = {0}, args = {0};
+    struct error *err _cleanup_error_ = NULL;
+    struct engine *e = NULL;
     int help = 0;
     int status = parse_run(verb, argc, argv, &o, &env, &args, &help);
     if (help) {
@@ -196,8 +198,6 @@ static int run_or_create(struct cli_globals *g, int argc, char **argv, int creat
     }
     if (status != 0 || help)
         goto out;
-    struct error *err _cleanup_error_ = NULL;
-    struct engine *e = NULL;
     if (engine_open(g, &e, &err) < 0) {
         status = cli_report(verb, err);
         goto out;
@@ -218,7 +218,10 @@ out:
     return status;
 }
 
-int cmd_run(struct cli_globals *g, int argc, char **argv) { return run_or_create(g, argc, argv, 0); }
+int cmd_run(struct cli_globals *g, int argc, char **argv)
+{
+    return run_or_create(g, argc, argv, 0);
+}
 
 int cmd_create(struct cli_globals *g, int argc, char **argv)
 {

@@ -23,7 +23,7 @@ int archive_lazy_load(struct error **err)
     *(void **)&lazy_##f = dlsym(h, #f);                                                            \
     if (!lazy_##f) {                                                                               \
         dlclose(h);                                                                                \
-        return error_set_plain(err, ENOENT, "load libarchive: no symbol '%s'", #f);              \
+        return error_set_plain(err, ENOENT, "load libarchive: no symbol '%s'", #f);                \
     }
     ARCHIVE_LAZY_FUNCS(ARCHIVE_LAZY_RESOLVE)
 #undef ARCHIVE_LAZY_RESOLVE

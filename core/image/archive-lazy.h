@@ -16,39 +16,39 @@
 /* Loads libarchive once (RTLD_NOW | RTLD_LOCAL). */
 int archive_lazy_load(struct error **err);
 
-#define ARCHIVE_LAZY_FUNCS(X) \
-    X(archive_entry_atime) \
-    X(archive_entry_atime_is_set) \
-    X(archive_entry_atime_nsec) \
-    X(archive_entry_filetype) \
-    X(archive_entry_gid) \
-    X(archive_entry_hardlink) \
-    X(archive_entry_mtime) \
-    X(archive_entry_mtime_nsec) \
-    X(archive_entry_pathname) \
-    X(archive_entry_perm) \
-    X(archive_entry_rdev) \
-    X(archive_entry_size) \
-    X(archive_entry_size_is_set) \
-    X(archive_entry_symlink) \
-    X(archive_entry_uid) \
-    X(archive_entry_xattr_next) \
-    X(archive_entry_xattr_reset) \
-    X(archive_errno) \
-    X(archive_error_string) \
-    X(archive_read_data) \
-    X(archive_read_data_block) \
-    X(archive_read_free) \
-    X(archive_read_new) \
-    X(archive_read_next_header) \
-    X(archive_read_open) \
-    X(archive_read_open_filename) \
-    X(archive_read_support_filter_gzip) \
-    X(archive_read_support_filter_xz) \
-    X(archive_read_support_filter_zstd) \
-    X(archive_read_support_format_raw) \
-    X(archive_read_support_format_tar) \
-    X(archive_set_error) \
+#define ARCHIVE_LAZY_FUNCS(X)                                                                      \
+    X(archive_entry_atime)                                                                         \
+    X(archive_entry_atime_is_set)                                                                  \
+    X(archive_entry_atime_nsec)                                                                    \
+    X(archive_entry_filetype)                                                                      \
+    X(archive_entry_gid)                                                                           \
+    X(archive_entry_hardlink)                                                                      \
+    X(archive_entry_mtime)                                                                         \
+    X(archive_entry_mtime_nsec)                                                                    \
+    X(archive_entry_pathname)                                                                      \
+    X(archive_entry_perm)                                                                          \
+    X(archive_entry_rdev)                                                                          \
+    X(archive_entry_size)                                                                          \
+    X(archive_entry_size_is_set)                                                                   \
+    X(archive_entry_symlink)                                                                       \
+    X(archive_entry_uid)                                                                           \
+    X(archive_entry_xattr_next)                                                                    \
+    X(archive_entry_xattr_reset)                                                                   \
+    X(archive_errno)                                                                               \
+    X(archive_error_string)                                                                        \
+    X(archive_read_data)                                                                           \
+    X(archive_read_data_block)                                                                     \
+    X(archive_read_free)                                                                           \
+    X(archive_read_new)                                                                            \
+    X(archive_read_next_header)                                                                    \
+    X(archive_read_open)                                                                           \
+    X(archive_read_open_filename)                                                                  \
+    X(archive_read_support_filter_gzip)                                                            \
+    X(archive_read_support_filter_xz)                                                              \
+    X(archive_read_support_filter_zstd)                                                            \
+    X(archive_read_support_format_raw)                                                             \
+    X(archive_read_support_format_tar)                                                             \
+    X(archive_set_error)
 
 #define ARCHIVE_LAZY_DECLARE(f) extern __typeof__(f) *lazy_##f;
 ARCHIVE_LAZY_FUNCS(ARCHIVE_LAZY_DECLARE)

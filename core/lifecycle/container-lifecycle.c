@@ -54,12 +54,11 @@ static int txn_begin(struct txn *t, int wait, struct error **err)
     if (wait) {
         fd = container_store_lock(t->e->containers, t->id, err);
     } else {
-        _cleanup_free_ char *path =
-            xasprintf("%s/containers/%s.lock", t->e->globals->root, t->id);
+        _cleanup_free_ char *path = xasprintf("%s/containers/%s.lock", t->e->globals->root, t->id);
         fd = try_lock_path(path, err);
         if (fd == -EWOULDBLOCK)
-            return error_set_plain(err, EBUSY, "container '%.12s' is in use by another berth process",
-                             t->id);
+            return error_set_plain(err, EBUSY,
+                                   "container '%.12s' is in use by another berth process", t->id);
     }
     if (fd < 0)
         return fd;
@@ -173,7 +172,8 @@ static cJSON *build_process(const struct image *img, const struct create_options
     cJSON *p = cJSON_CreateObject();
     cJSON_AddItemToObject(p, "args", args);
     cJSON_AddItemToObject(p, "env", merge_env(img->env, o->env));
-    const char *cwd = o->cwd ? o->cwd : (img->working_dir && *img->working_dir ? img->working_dir : "/");
+    const char *cwd =
+        o->cwd ? o->cwd : (img->working_dir && *img->working_dir ? img->working_dir : "/");
     cJSON_AddStringToObject(p, "cwd", cwd);
     const char *user = o->user ? o->user : (img->user && *img->user ? img->user : NULL);
     if (user)
@@ -187,13 +187,13 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
     const char *driver = o->storage_driver ? o->storage_driver : DEFAULT_STORAGE_DRIVER;
     const char *network = o->network ? o->network : DEFAULT_NETWORK;
     if (strcmp(network, "none") && strcmp(network, "host"))
-        return error_set_plain(err, ENOENT, "unknown network '%s': this berth knows 'none' and 'host'",
-                         network);
+        return error_set_plain(err, ENOENT,
+                               "unknown network '%s': this berth knows 'none' and 'host'", network);
     if (o->cwd && o->cwd[0] != '/')
         return error_set_plain(err, EINVAL, "working directory '%s' is not absolute", o->cwd);
     if (o->name && !container_name_is_valid(o->name))
-        return error_set_plain(err, EINVAL,
-                         "invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*", o->name);
+        return error_set_plain(
+            err, EINVAL, "invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*", o->name);
     int r = storage_find(e->plugins, driver, &t->storage, err);
     if (r < 0)
         return r;
@@ -277,7 +277,7 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
     if ((r = txn_log(t, u, err)) < 0)
         return r;
     return storage_prepare(t->storage, t->id, cJSON_GetObjectItem(t->rec, "layers"), 0,
-                           &t->mounts, err);
+                           o->auto_remove, &t->mounts, err);
 }
 
 static int mark_created(struct txn *t, struct error **err)
@@ -318,7 +318,8 @@ static int do_start(struct txn *t, struct container_process *proc, struct error 
         if ((r = emit(t, BERTH_EVENT_PREPARE_STORAGE, 0, -1, err)) < 0)
             return r;
         r = storage_prepare(t->storage, t->id, cJSON_GetObjectItem(t->rec, "layers"), 0,
-                            &t->mounts, err);
+                            cJSON_IsTrue(cJSON_GetObjectItem(t->rec, "auto_remove")), &t->mounts,
+                            err);
         if (r < 0)
             return r;
     }
@@ -521,7 +522,7 @@ int container_remove(struct engine *e, const char *ref, int force, struct error 
         if (!force) {
             cJSON_Delete(t.rec);
             return error_set_plain(err, EBUSY,
-                             "container '%s' is running: stop it first or use 'rm -f'", ref);
+                                   "container '%s' is running: stop it first or use 'rm -f'", ref);
         }
         /* The owning berth sees its process die and stops the container. */
         pid_t pid = (pid_t)rec_int(t.rec, "pid", 0);
@@ -577,8 +578,8 @@ void lifecycle_recover(struct engine *e)
     while ((de = readdir(d))) {
         if (!is_container_id(de->d_name))
             continue;
-        _cleanup_free_ char *lock_p = xasprintf("%s/containers/%s.lock", e->globals->root,
-                                                de->d_name);
+        _cleanup_free_ char *lock_p =
+            xasprintf("%s/containers/%s.lock", e->globals->root, de->d_name);
         struct error *local = NULL;
         int fd = try_lock_path(lock_p, &local);
         error_free(&local);

@@ -32,7 +32,7 @@ int storage_find(struct plugin_registry *reg, const char *name, struct plugin **
             base = base ? base + 1 : reg->refused[i].path;
             if (!strncmp(base, name, strlen(name)) && !strcmp(base + strlen(name), ".so"))
                 return error_set_plain(err, ENOENT, "storage driver '%s' was refused: %s", name,
-                                 reg->refused[i].reason);
+                                       reg->refused[i].reason);
         }
         return error_set_plain(err, ENOENT, "unknown storage driver '%s'", name);
     }
@@ -40,7 +40,10 @@ int storage_find(struct plugin_registry *reg, const char *name, struct plugin **
     return 0;
 }
 
-static const struct berth_storage_ops *sops(struct plugin *p) { return p->desc->ops; }
+static const struct berth_storage_ops *sops(struct plugin *p)
+{
+    return p->desc->ops;
+}
 
 int storage_ensure_layers(struct plugin *p, const struct image *img, struct error **err)
 {
@@ -66,8 +69,8 @@ int storage_ensure_layers(struct plugin *p, const struct image *img, struct erro
         r = o->add_layer(p->state, &req, NULL, &perr);
         if (r < 0) {
             plugin_call_result(r, &perr, "", err);
-            return error_prefix(err, "storage driver '%s': unpack layer %.19s",
-                                p->desc->name, l->diff_id);
+            return error_prefix(err, "storage driver '%s': unpack layer %.19s", p->desc->name,
+                                l->diff_id);
         }
     }
     return 0;
@@ -95,7 +98,7 @@ static int add_mount_cb(void *ctx, const struct berth_mount *m)
 }
 
 int storage_prepare(struct plugin *p, const char *id, const cJSON *layers, int read_only,
-                    struct mount_list *ret_mounts, struct error **err)
+                    int transient, struct mount_list *ret_mounts, struct error **err)
 {
     int n = cJSON_GetArraySize(layers);
     _cleanup_free_ struct berth_layer_ref *refs = calloc((size_t)n + 1, sizeof(*refs));
@@ -114,7 +117,7 @@ int storage_prepare(struct plugin *p, const char *id, const cJSON *layers, int r
         .layers = refs,
         .n_layers = (uint32_t)n,
         .read_only = read_only ? 1u : 0u,
-        .options_json = "{}",
+        .options_json = transient ? "{\"transient\":true}" : "{}",
     };
     struct mount_list list = {0};
     struct mount_sink sink = {.list = &list};
@@ -130,7 +133,7 @@ int storage_prepare(struct plugin *p, const char *id, const cJSON *layers, int r
     if (list.n == 0 || strcmp(list.items[0].target, "/")) {
         mount_list_clear(&list);
         return error_set_plain(err, EPROTO, "storage driver '%s' prepare: no root mount returned",
-                         p->desc->name);
+                               p->desc->name);
     }
     *ret_mounts = list;
     return 0;
@@ -171,9 +174,8 @@ int storage_remove_layer(struct plugin *p, const struct image_layer *layer, stru
     const struct berth_storage_ops *o = sops(p);
     if (!PLUGIN_OPS_HAS(o, remove_layer))
         return 0;
-    struct berth_layer_ref ref = {.size = sizeof(ref),
-                                  .diff_id = layer->diff_id,
-                                  .chain_id = layer->chain_id};
+    struct berth_layer_ref ref = {
+        .size = sizeof(ref), .diff_id = layer->diff_id, .chain_id = layer->chain_id};
     struct berth_error perr = {0};
     int r = o->remove_layer(p->state, &ref, NULL, &perr);
     if (r < 0) {
@@ -227,8 +229,7 @@ int plugin_gc(struct plugin *p, char **container_ids, size_t n_containers, char 
         return 0;
     if (r < 0) {
         plugin_call_result(r, &perr, "gc", err);
-        return error_prefix(err, "%s plugin '%s'", plugin_kind_name(p->desc->kind),
-                            p->desc->name);
+        return error_prefix(err, "%s plugin '%s'", plugin_kind_name(p->desc->kind), p->desc->name);
     }
     return 0;
 }
@@ -236,8 +237,8 @@ int plugin_gc(struct plugin *p, char **container_ids, size_t n_containers, char 
 const char *event_name(uint32_t type)
 {
     static const char *const names[] = {
-        NULL,        "create",  "prepare-storage", "mount-volumes", "join-network",
-        "create-process", "prestart", "started", "exited", "stopped", "deleted"};
+        NULL,       "create",  "prepare-storage", "mount-volumes", "join-network", "create-process",
+        "prestart", "started", "exited",          "stopped",       "deleted"};
     return type < ARRAY_SIZE(names) && names[type] ? names[type] : "unknown";
 }
 

@@ -26,7 +26,7 @@ int storage_find(struct plugin_registry *reg, const char *name, struct plugin **
 int storage_ensure_layers(struct plugin *p, const struct image *img, struct error **err);
 /* LAYERS is the record's "layers" array of {diff_id, chain_id}. */
 int storage_prepare(struct plugin *p, const char *id, const cJSON *layers, int read_only,
-                    struct mount_list *ret_mounts, struct error **err);
+                    int transient, struct mount_list *ret_mounts, struct error **err);
 int storage_release(struct plugin *p, const char *id, struct error **err);
 int storage_remove(struct plugin *p, const char *id, struct error **err);
 int storage_remove_layer(struct plugin *p, const struct image_layer *layer, struct error **err);

@@ -95,8 +95,7 @@ int undo_step(void *ctx, const cJSON *entry, struct error **err)
         const cJSON *pid = cJSON_GetObjectItem(entry, "pid");
         const cJSON *start = cJSON_GetObjectItem(entry, "start");
         if (cJSON_IsNumber(pid) && cJSON_IsNumber(start))
-            runtime_kill_if_alive((pid_t)pid->valuedouble,
-                                  (unsigned long long)start->valuedouble);
+            runtime_kill_if_alive((pid_t)pid->valuedouble, (unsigned long long)start->valuedouble);
         return 0;
     }
     if (!strcmp(kind, "mark-exited"))

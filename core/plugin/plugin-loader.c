@@ -93,15 +93,15 @@ static int check_ops(const struct berth_plugin_descriptor *d, char **ret_reason)
         break;
     }
     if (size < need) {
-        *ret_reason = xasprintf("%s operations table has size %u, ABI %d.0 needs at least %zu: "
-                                "rebuild against berth-plugin %d.x",
-                                plugin_kind_name(d->kind), size, BERTH_ABI_MAJOR, need,
-                                BERTH_ABI_MAJOR);
+        *ret_reason =
+            xasprintf("%s operations table has size %u, ABI %d.0 needs at least %zu: "
+                      "rebuild against berth-plugin %d.x",
+                      plugin_kind_name(d->kind), size, BERTH_ABI_MAJOR, need, BERTH_ABI_MAJOR);
         return -EINVAL;
     }
     if (missing) {
-        *ret_reason = xasprintf("required %s operation %s is not set",
-                                plugin_kind_name(d->kind), missing);
+        *ret_reason =
+            xasprintf("required %s operation %s is not set", plugin_kind_name(d->kind), missing);
         return -EINVAL;
     }
     return 0;
@@ -119,8 +119,8 @@ int plugin_check_descriptor(const struct berth_plugin_descriptor *d, char **ret_
     }
     if (d->abi_major != BERTH_ABI_MAJOR || d->abi_minor > BERTH_ABI_MINOR) {
         *ret_reason =
-            xasprintf("built for ABI %u.%u, berth provides %d.%d: %s", d->abi_major,
-                      d->abi_minor, BERTH_ABI_MAJOR, BERTH_ABI_MINOR,
+            xasprintf("built for ABI %u.%u, berth provides %d.%d: %s", d->abi_major, d->abi_minor,
+                      BERTH_ABI_MAJOR, BERTH_ABI_MINOR,
                       d->abi_major != BERTH_ABI_MAJOR ? "rebuild against berth-plugin 1.x"
                                                       : "the plugin is newer than berth: "
                                                         "upgrade berth or rebuild the plugin");

@@ -22,10 +22,10 @@ struct mount_entry {
 
 /* What berth asks the runtime to run; becomes config.json. */
 struct run_spec {
-    char **args;       /* NULL-terminated, args[0] is the command */
-    char **env;        /* NULL-terminated "K=V" */
-    const char *cwd;   /* absolute, "/" if NULL */
-    const char *user;  /* "uid[:gid]" or "name[:group]" resolved in the container; NULL = root */
+    char **args;      /* NULL-terminated, args[0] is the command */
+    char **env;       /* NULL-terminated "K=V" */
+    const char *cwd;  /* absolute, "/" if NULL */
+    const char *user; /* "uid[:gid]" or "name[:group]" resolved in the container; NULL = root */
     const char *hostname;
     int read_only_root;
     int share_host_network; /* --network host: no new network namespace */

@@ -81,10 +81,10 @@ int container_name_is_valid(const char *name)
 
 char *container_random_name(void)
 {
-    static const char *const adjectives[] = {"brave", "calm", "eager", "fond", "keen",
+    static const char *const adjectives[] = {"brave", "calm",  "eager", "fond",  "keen",
                                              "lucid", "merry", "quiet", "swift", "tidy"};
     static const char *const nouns[] = {"anchor", "buoy", "cove", "dock", "harbor",
-                                        "jetty", "keel", "mast", "quay", "wharf"};
+                                        "jetty",  "keel", "mast", "quay", "wharf"};
     unsigned int r = 0;
     if (getrandom(&r, sizeof(r), 0) != sizeof(r))
         r = (unsigned int)getpid();
@@ -95,8 +95,8 @@ int container_store_reserve_name(struct container_store *store, const char *name
                                  struct error **err)
 {
     if (!container_name_is_valid(name))
-        return error_set_plain(err, EINVAL, "invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*",
-                         name);
+        return error_set_plain(err, EINVAL,
+                               "invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*", name);
     _cleanup_free_ char *path = xasprintf("%s/%s", store->names_dir, name);
     _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {

@@ -32,8 +32,7 @@ char *container_random_name(void);
 int container_store_reserve_name(struct container_store *store, const char *name, const char *id,
                                  struct error **err);
 /* Releases NAME if it is still reserved for ID. */
-void container_store_release_name(struct container_store *store, const char *name,
-                                  const char *id);
+void container_store_release_name(struct container_store *store, const char *name, const char *id);
 
 /* Writes REC (which must have "id") atomically. */
 int container_store_save(struct container_store *store, const cJSON *rec, struct error **err);

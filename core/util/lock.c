@@ -22,9 +22,15 @@ static int lock_common(const char *path, int flags, struct error **err)
     return fd;
 }
 
-int lock_path(const char *path, struct error **err) { return lock_common(path, 0, err); }
+int lock_path(const char *path, struct error **err)
+{
+    return lock_common(path, 0, err);
+}
 
-int try_lock_path(const char *path, struct error **err) { return lock_common(path, LOCK_NB, err); }
+int try_lock_path(const char *path, struct error **err)
+{
+    return lock_common(path, LOCK_NB, err);
+}
 
 void unlock_fd(int fd)
 {

@@ -6,7 +6,10 @@
 
 static enum log_level current_level = LOG_LEVEL_WARNING;
 
-void log_set_level(enum log_level level) { current_level = level; }
+void log_set_level(enum log_level level)
+{
+    current_level = level;
+}
 
 int log_parse_level(const char *s)
 {

@@ -2,7 +2,12 @@
 #ifndef BERTH_LOG_H
 #define BERTH_LOG_H
 
-enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARNING = 1, LOG_LEVEL_INFO = 2, LOG_LEVEL_DEBUG = 3 };
+enum log_level {
+    LOG_LEVEL_ERROR = 0,
+    LOG_LEVEL_WARNING = 1,
+    LOG_LEVEL_INFO = 2,
+    LOG_LEVEL_DEBUG = 3
+};
 
 void log_set_level(enum log_level level);
 /* Parses "error|warning|warn|info|debug"; returns -1 if unknown. */

@@ -14,16 +14,19 @@ if [[ -d $layers ]]; then
 else
     die "no layers dir at $layers"
 fi
+# Layers are unpacked for a driver when a container first needs them.
+assert_status 0 berth run --rm busybox true
 n_layers=$(dir_entries "$layers" | grep -c . || true)
 assert_eq 1 "$n_layers" "a one-layer image is unpacked once"
 layers_before=$(WITH_MTIME=1 tree_digest "$layers")
 
 # The same tarball under another name: same layer, not unpacked again.
 assert_status 0 berth image import "$(busybox_tar)" busybox2:v1
+assert_status 0 berth run --rm busybox2:v1 true
 assert_eq 1 "$(dir_entries "$layers" | grep -c . || true)" "a second image with the same layer shares it"
 
 assert_status 0 berth create --name c1 busybox sh -c \
-    'if [ -e /marker ]; then cat /marker; else echo one > /marker; echo made; fi; echo changed >> /etc/passwd; rm /bin/ls'
+    'if [ -e /marker ]; then cat /marker; else echo one > /marker; echo made; fi; echo changed >> /etc/passwd; rm -f /bin/ls'
 id1=$OUT
 assert_match "$id1" '^[0-9a-f]{12,64}$' "create prints an id"
 assert_status 0 berth create --name c2 busybox2:v1 sh -c \

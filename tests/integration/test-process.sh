@@ -20,8 +20,8 @@ assert_status 0 berth run --rm -e FOO=bar -e 'SP=a b  c' busybox sh -c 'printf "
 assert_eq "bar|a b  c" "$OUT" "-e K=V, spaces kept"
 assert_status 0 berth run --rm busybox sh -c 'echo "$PATH"'
 assert_contains "$OUT" "/bin" "a default PATH is set"
-assert_status 0 berth run --rm busybox nonexistent-on-path
-assert_eq 127 "$RC" "PATH lookup of a missing command → 127"
+assert_status 127 berth run --rm busybox nonexistent-on-path
+assert_contains "$ERR" "not found" "PATH lookup of a missing command says so"
 
 printf '%s\n' '# a comment' '' 'A=1' 'B=two words' 'C=x=y' >"$T/env.list"
 assert_status 0 berth run --rm --env-file "$T/env.list" busybox sh -c 'printf "%s|%s|%s" "$A" "$B" "$C"'
@@ -56,7 +56,9 @@ out=$(printf 'piped\n' | berth run --rm busybox cat)
 assert_eq "piped" "$out" "stdin passes through"
 
 # A signal sent to berth reaches the container.
-berth run --rm --name sig busybox sh -c 'trap "exit 42" TERM; touch /ready; sleep 60 & wait' \
+# berth itself in the background, not a subshell around it, so $! is berth.
+"$BERTH" --root "$T/root" --runroot "$T/run" --plugin-path "$PLUGIN_PATH" \
+    run --rm --name sig busybox sh -c 'trap "exit 42" TERM; touch /ready; sleep 60 & wait' \
     </dev/null >/dev/null 2>&1 &
 bpid=$!
 wait_for_file 30 "$OVERLAY_STATE/containers" ready || fail "container 'sig' never became ready"

@@ -8,9 +8,11 @@
 
 #include "cli/cli-options.h"
 
-static const struct cli_option opts[] = {
-    {"rm", 0, 0, 1}, {"env", 'e', 1, 2}, {"interactive", 'i', 0, 3}, {"tty", 't', 0, 4},
-    {NULL, 0, 0, 0}};
+static const struct cli_option opts[] = {{"rm", 0, 0, 1},
+                                         {"env", 'e', 1, 2},
+                                         {"interactive", 'i', 0, 3},
+                                         {"tty", 't', 0, 4},
+                                         {NULL, 0, 0, 0}};
 
 static void parses_forms(void **state)
 {

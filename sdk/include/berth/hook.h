@@ -33,10 +33,10 @@ extern "C" {
 /* A read-only view of the container at the event. Owned by the host. */
 struct berth_event {
     uint32_t size;
-    uint32_t type;  /* BERTH_EVENT_* */
-    uint32_t phase; /* BERTH_PHASE_* */
-    int32_t pid;         /* container's pid on the host, 0 if none */
-    int32_t exit_status; /* as a shell reports it (128+signal), -1 if unknown */
+    uint32_t type;          /* BERTH_EVENT_* */
+    uint32_t phase;         /* BERTH_PHASE_* */
+    int32_t pid;            /* container's pid on the host, 0 if none */
+    int32_t exit_status;    /* as a shell reports it (128+signal), -1 if unknown */
     const char *event_name; /* "create", "prestart", … */
     const char *container_id;
     const char *container_name;

@@ -30,8 +30,8 @@ struct berth_network_ops {
     int (*remove)(void *state, const struct berth_network_request *req, void *res,
                   struct berth_error *err);
     /* Attaches a container; reports what it made (address, ports) as JSON. */
-    int (*join)(void *state, const struct berth_network_request *req,
-                struct berth_text_result *res, struct berth_error *err);
+    int (*join)(void *state, const struct berth_network_request *req, struct berth_text_result *res,
+                struct berth_error *err);
     /* Undoes join; idempotent. */
     int (*leave)(void *state, const struct berth_network_request *req, void *res,
                  struct berth_error *err);

@@ -119,14 +119,14 @@ struct berth_services {
  * The descriptor. Static storage in the plugin; never freed.
  */
 struct berth_plugin_descriptor {
-    uint32_t size;      /* sizeof(struct berth_plugin_descriptor) */
-    uint16_t abi_major; /* BERTH_ABI_MAJOR the plugin was built for */
-    uint16_t abi_minor; /* BERTH_ABI_MINOR the plugin was built for */
-    uint32_t kind;      /* BERTH_KIND_* */
-    uint32_t reserved;  /* 0 */
-    const char *name;    /* unique, [a-z0-9-], at most 63 bytes */
-    const char *version; /* the plugin's own version, free text */
-    const char *summary; /* one line */
+    uint32_t size;         /* sizeof(struct berth_plugin_descriptor) */
+    uint16_t abi_major;    /* BERTH_ABI_MAJOR the plugin was built for */
+    uint16_t abi_minor;    /* BERTH_ABI_MINOR the plugin was built for */
+    uint32_t kind;         /* BERTH_KIND_* */
+    uint32_t reserved;     /* 0 */
+    const char *name;      /* unique, [a-z0-9-], at most 63 bytes */
+    const char *version;   /* the plugin's own version, free text */
+    const char *summary;   /* one line */
     uint64_t capabilities; /* BERTH_CAP_* */
 
     /*
@@ -149,24 +149,24 @@ struct berth_plugin_descriptor {
  *   BERTH_PLUGIN_DEFINE(BERTH_KIND_STORAGE, "mystore", "1.0", "what it does",
  *                       0, my_init, my_fini, &my_ops);
  */
-#define BERTH_PLUGIN_DEFINE(KIND, NAME, VERSION, SUMMARY, CAPS, INIT, FINI, OPS)                  \
-    static const struct berth_plugin_descriptor berth_plugin_descriptor_ = {                      \
-        .size = sizeof(struct berth_plugin_descriptor),                                           \
-        .abi_major = BERTH_ABI_MAJOR,                                                             \
-        .abi_minor = BERTH_ABI_MINOR,                                                             \
-        .kind = (KIND),                                                                           \
-        .name = (NAME),                                                                           \
-        .version = (VERSION),                                                                     \
-        .summary = (SUMMARY),                                                                     \
-        .capabilities = (CAPS),                                                                   \
-        .init = (INIT),                                                                           \
-        .fini = (FINI),                                                                           \
-        .ops = (OPS),                                                                             \
-    };                                                                                            \
-    BERTH_EXPORT const struct berth_plugin_descriptor *BERTH_PLUGIN_ENTRY(void);                  \
-    BERTH_EXPORT const struct berth_plugin_descriptor *BERTH_PLUGIN_ENTRY(void)                   \
-    {                                                                                             \
-        return &berth_plugin_descriptor_;                                                         \
+#define BERTH_PLUGIN_DEFINE(KIND, NAME, VERSION, SUMMARY, CAPS, INIT, FINI, OPS)                   \
+    static const struct berth_plugin_descriptor berth_plugin_descriptor_ = {                       \
+        .size = sizeof(struct berth_plugin_descriptor),                                            \
+        .abi_major = BERTH_ABI_MAJOR,                                                              \
+        .abi_minor = BERTH_ABI_MINOR,                                                              \
+        .kind = (KIND),                                                                            \
+        .name = (NAME),                                                                            \
+        .version = (VERSION),                                                                      \
+        .summary = (SUMMARY),                                                                      \
+        .capabilities = (CAPS),                                                                    \
+        .init = (INIT),                                                                            \
+        .fini = (FINI),                                                                            \
+        .ops = (OPS),                                                                              \
+    };                                                                                             \
+    BERTH_EXPORT const struct berth_plugin_descriptor *BERTH_PLUGIN_ENTRY(void);                   \
+    BERTH_EXPORT const struct berth_plugin_descriptor *BERTH_PLUGIN_ENTRY(void)                    \
+    {                                                                                              \
+        return &berth_plugin_descriptor_;                                                          \
     }
 
 /*

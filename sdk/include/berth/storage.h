@@ -22,8 +22,8 @@ extern "C" {
 /* One image layer, identified as the OCI image spec does. */
 struct berth_layer_ref {
     uint32_t size;
-    const char *diff_id;  /* "sha256:…" of the uncompressed layer tar */
-    const char *chain_id; /* "sha256:…" identity of this layer on top of its parents */
+    const char *diff_id;         /* "sha256:…" of the uncompressed layer tar */
+    const char *chain_id;        /* "sha256:…" identity of this layer on top of its parents */
     const char *parent_chain_id; /* chain id of the layer below, NULL for the base */
 };
 
@@ -50,7 +50,10 @@ struct berth_storage_prepare_request {
     const struct berth_layer_ref *layers; /* bottom first; n_layers may be 0 */
     uint32_t n_layers;
     uint32_t read_only; /* non-zero: the root must be mounted read-only */
-    const char *options_json; /* per-container driver options, "{}" if none */
+    /* Per-container options as a JSON object, "{}" if none. The host sets
+     * "transient": true for a container removed when it exits (run --rm):
+     * the driver may then skip durability (overlay mounts "volatile"). */
+    const char *options_json;
 };
 
 /*
