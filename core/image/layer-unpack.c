@@ -696,12 +696,10 @@ static int make_hardlink(struct unpacker *u, const char *path, const char *raw_t
             break;
         if (errno != EEXIST || attempt > 0)
             return entry_error(u, err, errno, "hardlink to '%s'", raw_target);
+        /* TFD stays valid: it is the root, DFD (never dropped here) or our own. */
         int r = replace_existing(u, dfd, name, err);
         if (r < 0)
             return r;
-        /* The removal may have closed the cached parent a target used. */
-        if (tfd != u->root_fd && tfd != dfd && tfd != own_fd)
-            return entry_error(u, err, ESTALE, "hardlink to '%s'", raw_target);
     }
     return 0;
 }
@@ -884,7 +882,7 @@ static int finish_dirs(struct unpacker *u, struct error **err)
         if ((st.st_uid != d->uid || st.st_gid != d->gid) && fchown(fd, d->uid, d->gid) < 0 &&
             !((errno == EPERM || errno == EINVAL) && u->euid != 0))
             return entry_error(u, err, errno, "chown to %u:%u", (unsigned)d->uid, (unsigned)d->gid);
-        if (fchmod(fd, d->mode) < 0)
+        if ((st.st_mode & 07777) != d->mode && fchmod(fd, d->mode) < 0)
             return entry_error(u, err, errno, "chmod");
         if (futimens(fd, d->times) < 0)
             return entry_error(u, err, errno, "set times");
