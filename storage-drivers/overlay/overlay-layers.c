@@ -52,10 +52,14 @@ int layer_key(const char *diff_id, char ret_key[static LAYER_KEY_MAX])
 static void key_diff_id(const char *key, char ret[static LAYER_KEY_MAX])
 {
     const char *dash = strchr(key, '-');
+    int n;
     if (dash)
-        snprintf(ret, LAYER_KEY_MAX, "%.*s:%s", (int)(dash - key), key, dash + 1);
+        n = snprintf(ret, LAYER_KEY_MAX, "%.*s:%s", (int)(dash - key), key, dash + 1);
     else
-        snprintf(ret, LAYER_KEY_MAX, "sha256:%s", key);
+        n = snprintf(ret, LAYER_KEY_MAX, "sha256:%s", key);
+    /* Keys come from layer_key, which bounds them; a longer one matches nothing. */
+    if (n < 0 || n >= LAYER_KEY_MAX)
+        ret[0] = '\0';
 }
 
 static const char *key_hex(const char *key)
@@ -561,7 +565,9 @@ static int gc_layer_dir(struct overlay *ov, int layers_fd, const char *name,
             return 0; /* not a name this driver makes: leave it */
         snprintf(key, sizeof(key), "%.*s", (int)(dash - (name + 4)), name + 4);
     } else {
-        snprintf(key, sizeof(key), "%s", name);
+        if (strlen(name) >= sizeof(key))
+            return 0; /* not a name this driver makes: leave it */
+        memcpy(key, name, strlen(name) + 1);
     }
     if (!key_valid(key))
         return 0; /* not ours: leave it */
