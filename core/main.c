@@ -139,8 +139,9 @@ int main(int argc, char **argv)
                 return cli_report(name, err);
         }
         if (!strcmp(name, "images")) {
-            char *ls_argv[] = {"image", "ls", NULL};
-            return cmd_image(&g, 2, ls_argv);
+            /* "images ARGS" is "image ls ARGS": the verb slot becomes "ls". */
+            verb_argv[0] = "ls";
+            return cmd_image(&g, verb_argc + 1, verb_argv - 1);
         }
         return verbs[i].fn(&g, verb_argc, verb_argv);
     }

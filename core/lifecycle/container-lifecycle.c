@@ -611,6 +611,34 @@ void lifecycle_recover(struct engine *e)
     }
 }
 
+static int add_container_chain_ids(struct engine *e, char ***chains, size_t *n, struct error **err)
+{
+    cJSON *all = NULL;
+    int r = container_store_list(e->containers, &all, err);
+    if (r < 0)
+        return r;
+    const cJSON *rec, *layer;
+    cJSON_ArrayForEach(rec, all)
+    {
+        cJSON_ArrayForEach(layer, cJSON_GetObjectItem(rec, "layers"))
+        {
+            const char *chain = cJSON_GetStringValue(cJSON_GetObjectItem(layer, "chain_id"));
+            if (!chain)
+                continue;
+            char **grown = realloc(*chains, (*n + 2) * sizeof(char *));
+            if (!grown) {
+                cJSON_Delete(all);
+                return error_set(err, ENOMEM, "gc");
+            }
+            *chains = grown;
+            (*chains)[(*n)++] = strdup(chain);
+            (*chains)[*n] = NULL;
+        }
+    }
+    cJSON_Delete(all);
+    return 0;
+}
+
 int engine_gc(struct engine *e, struct error **err)
 {
     /* Records stuck in a transitional state with no live owner (a reboot
@@ -650,6 +678,9 @@ int engine_gc(struct engine *e, struct error **err)
     _cleanup_strv_ char **chains = NULL;
     size_t n_chains = 0;
     if ((r = image_store_all_chain_ids(e->images, &chains, &n_chains, err)) < 0)
+        return r;
+    /* A container outlives its image after 'image rm -f': its layers stay. */
+    if ((r = add_container_chain_ids(e, &chains, &n_chains, err)) < 0)
         return r;
     int failed = 0;
     for (size_t i = 0; i < e->plugins->n_plugins; i++) {
