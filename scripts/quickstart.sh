@@ -21,7 +21,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
     build-essential cmake pkg-config \
-    libnl-3-dev libnl-route-3-dev libiptc-dev libarchive-dev libcjson-dev libseccomp-dev \
+    libnl-3-dev libnl-route-3-dev libiptc-dev libnftnl-dev libmnl-dev libarchive-dev libcjson-dev libseccomp-dev \
     libssl-dev busybox-static
 
 echo "==> building"

@@ -22,7 +22,7 @@ per_test_timeout=${BERTH_TEST_TIMEOUT:-900}
 
 packages=(
     build-essential cmake pkg-config        # toolchain
-    libnl-3-dev libnl-route-3-dev libiptc-dev libarchive-dev libcjson-dev libcmocka-dev
+    libnl-3-dev libnl-route-3-dev libiptc-dev libnftnl-dev libmnl-dev libarchive-dev libcjson-dev libcmocka-dev
     libseccomp-dev libssl-dev               # libraries berth links
     clang-format shellcheck                 # style checks below
     busybox-static                          # the test image's only binary

@@ -20,6 +20,12 @@ enum {
     OPT_HOSTNAME,
     OPT_STORAGE,
     OPT_NETWORK,
+    OPT_VOLUME,
+    OPT_MOUNT,
+    OPT_TMPFS,
+    OPT_READ_ONLY,
+    OPT_PUBLISH,
+    OPT_IP,
     OPT_HELP,
 };
 
@@ -34,6 +40,12 @@ static const struct cli_option run_options[] = {
     {"storage-driver", 0, 1, OPT_STORAGE},
     {"network", 0, 1, OPT_NETWORK},
     {"net", 0, 1, OPT_NETWORK},
+    {"volume", 'v', 1, OPT_VOLUME},
+    {"mount", 0, 1, OPT_MOUNT},
+    {"tmpfs", 0, 1, OPT_TMPFS},
+    {"read-only", 0, 0, OPT_READ_ONLY},
+    {"publish", 'p', 1, OPT_PUBLISH},
+    {"ip", 0, 1, OPT_IP},
     {"help", 0, 0, OPT_HELP},
     {NULL, 0, 0, 0},
 };
@@ -53,8 +65,16 @@ static const char run_help[] =
     "                              /etc/passwd\n"
     "  -h, --hostname NAME         container host name (default: the short id)\n"
     "      --storage-driver NAME   storage plugin for the root filesystem (default: overlay)\n"
-    "      --network none|host     network: own namespace with loopback only (default),\n"
-    "                              or the host's\n"
+    "      --network NAME          network: none (own namespace, loopback only; the\n"
+    "                              default), host (the host's), or a network's name\n"
+    "  -p, --publish SPEC          publish a port: [HOSTIP:]HOSTPORT:PORT[/tcp|/udp],\n"
+    "                              or PORT alone for a free host port\n"
+    "      --ip ADDRESS            the container's address on its network\n"
+    "  -v, --volume SRC:DST[:ro]   a named volume (made on first use) or a host\n"
+    "                              directory (absolute SRC) at DST\n"
+    "      --mount SPEC            type=bind|volume|tmpfs,source=…,target=…[,readonly]\n"
+    "      --tmpfs DST[:OPTS]      a tmpfs at DST (OPTS: size=…, mode=…)\n"
+    "      --read-only             mount the root filesystem read-only\n"
     "      --help                  print this help\n"
     "\n"
     "Exit status: the command's own; 125 if berth fails, 126 if the command cannot be\n"
@@ -63,6 +83,10 @@ static const char run_help[] =
 struct strv_builder {
     char **v;
     size_t n;
+};
+
+struct run_lists {
+    struct strv_builder env, args, volumes, mounts, tmpfs, publish;
 };
 
 static void strv_push(struct strv_builder *b, const char *s)
@@ -114,7 +138,7 @@ static int read_env_file(struct strv_builder *b, const char *path, struct error 
 }
 
 static int parse_run(const char *verb, int argc, char **argv, struct create_options *o,
-                     struct strv_builder *env, struct strv_builder *args, int *ret_help)
+                     struct run_lists *l, int *ret_help)
 {
     struct cli_parser p;
     cli_parser_init(&p, argc, argv, verb);
@@ -133,10 +157,10 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
         case OPT_ENV:
             if (!*v || *v == '=')
                 return cli_usage_error(verb, "invalid environment variable '%s'", v);
-            push_env(env, v);
+            push_env(&l->env, v);
             break;
         case OPT_ENV_FILE:
-            if (read_env_file(env, v, &err) < 0)
+            if (read_env_file(&l->env, v, &err) < 0)
                 return cli_report(verb, err);
             break;
         case OPT_WORKDIR:
@@ -160,6 +184,24 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
         case OPT_NETWORK:
             o->network = v;
             break;
+        case OPT_VOLUME:
+            strv_push(&l->volumes, v);
+            break;
+        case OPT_MOUNT:
+            strv_push(&l->mounts, v);
+            break;
+        case OPT_TMPFS:
+            strv_push(&l->tmpfs, v);
+            break;
+        case OPT_READ_ONLY:
+            o->read_only = 1;
+            break;
+        case OPT_PUBLISH:
+            strv_push(&l->publish, v);
+            break;
+        case OPT_IP:
+            o->ip = v;
+            break;
         case OPT_HELP:
             *ret_help = 1;
             return 0;
@@ -173,9 +215,13 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
         return cli_usage_error(verb, "no image given (see 'berth %s --help')", verb);
     o->image_ref = argv[p.index++];
     for (int i = p.index; i < argc; i++)
-        strv_push(args, argv[i]);
-    o->env = env->v;
-    o->args = args->v;
+        strv_push(&l->args, argv[i]);
+    o->env = l->env.v;
+    o->args = l->args.v;
+    o->volumes = l->volumes.v;
+    o->mount_specs = l->mounts.v;
+    o->tmpfs = l->tmpfs.v;
+    o->publish = l->publish.v;
     return 0;
 }
 
@@ -183,11 +229,11 @@ static int run_or_create(struct cli_globals *g, int argc, char **argv, int creat
 {
     const char *verb = argv[0];
     struct create_options o = {0};
-    struct strv_builder env = {0}, args = {0};
+    struct run_lists lists = {0};
     struct error *err _cleanup_error_ = NULL;
     struct engine *e = NULL;
     int help = 0;
-    int status = parse_run(verb, argc, argv, &o, &env, &args, &help);
+    int status = parse_run(verb, argc, argv, &o, &lists, &help);
     if (help) {
         printf(run_help, verb,
                create_only ? "Create a container from IMAGE without starting it; print its id."
@@ -213,8 +259,12 @@ static int run_or_create(struct cli_globals *g, int argc, char **argv, int creat
     }
     engine_free(e);
 out:
-    strvfreep(&env.v);
-    strvfreep(&args.v);
+    strvfreep(&lists.env.v);
+    strvfreep(&lists.args.v);
+    strvfreep(&lists.volumes.v);
+    strvfreep(&lists.mounts.v);
+    strvfreep(&lists.tmpfs.v);
+    strvfreep(&lists.publish.v);
     return status;
 }
 

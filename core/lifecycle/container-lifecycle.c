@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "config/defaults.h"
+#include "lifecycle/container-mounts.h"
+#include "lifecycle/container-network.h"
 #include "lifecycle/journal.h"
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/plugin-calls.h"
@@ -27,7 +29,9 @@ struct txn {
     char *bundle;
     struct journal *journal;
     struct plugin *storage;
-    struct mount_list mounts;
+    struct mount_list mounts;       /* the root filesystem's */
+    struct mount_list extra_mounts; /* volumes, binds, tmpfs */
+    char *netns;                    /* the network namespace file, NULL for none/host */
     struct undo_ctx undo;
 };
 
@@ -96,6 +100,9 @@ static void txn_end(struct txn *t)
     free(t->bundle);
     t->run_dir = t->bundle = NULL;
     mount_list_clear(&t->mounts);
+    mount_list_clear(&t->extra_mounts);
+    free(t->netns);
+    t->netns = NULL;
     cJSON_Delete(t->rec);
     t->rec = NULL;
 }
@@ -185,10 +192,6 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
 {
     struct engine *e = t->e;
     const char *driver = o->storage_driver ? o->storage_driver : DEFAULT_STORAGE_DRIVER;
-    const char *network = o->network ? o->network : DEFAULT_NETWORK;
-    if (strcmp(network, "none") && strcmp(network, "host"))
-        return error_set_plain(err, ENOENT,
-                               "unknown network '%s': this berth knows 'none' and 'host'", network);
     if (o->cwd && o->cwd[0] != '/')
         return error_set_plain(err, EINVAL, "working directory '%s' is not absolute", o->cwd);
     if (o->name && !container_name_is_valid(o->name))
@@ -219,7 +222,7 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
     rec_set_str(t->rec, "image", o->image_ref);
     rec_set_str(t->rec, "image_id", img->id);
     rec_set_str(t->rec, "storage_driver", driver);
-    rec_set_str(t->rec, "network", network);
+    cJSON_AddBoolToObject(t->rec, "read_only", o->read_only != 0);
     rec_set_str(t->rec, "state", "creating");
     rec_set_int(t->rec, "created", now_ms());
     cJSON *layers = cJSON_AddArrayToObject(t->rec, "layers");
@@ -235,6 +238,10 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
     snprintf(hostname, sizeof(hostname), "%.12s", t->id);
     rec_set_str(t->rec, "hostname", o->hostname ? o->hostname : hostname);
     cJSON_AddBoolToObject(t->rec, "auto_remove", o->auto_remove != 0);
+    if ((r = container_network_create(e, t->rec, o, err)) < 0)
+        return r;
+    if ((r = container_mounts_create(e, t->rec, o, err)) < 0)
+        return r;
 
     r = txn_begin(t, 1, err);
     if (r < 0)
@@ -297,9 +304,13 @@ static int write_bundle(struct txn *t, struct error **err)
         .cwd = cJSON_GetStringValue(cJSON_GetObjectItem(process, "cwd")),
         .user = cJSON_GetStringValue(cJSON_GetObjectItem(process, "user")),
         .hostname = rec_str(t->rec, "hostname"),
+        .read_only_root = cJSON_IsTrue(cJSON_GetObjectItem(t->rec, "read_only")),
         .share_host_network = !strcmp(rec_str(t->rec, "network"), "host"),
+        .netns_path = t->netns,
         .rootfs_mounts = t->mounts.items,
         .n_rootfs_mounts = t->mounts.n,
+        .extra_mounts = t->extra_mounts.items,
+        .n_extra_mounts = t->extra_mounts.n,
     };
     int r = mkdir_p(t->bundle, 0700, err);
     if (r < 0)
@@ -329,7 +340,16 @@ static int do_start(struct txn *t, struct container_process *proc, struct error 
         return r;
     if ((r = emit(t, BERTH_EVENT_MOUNT_VOLUMES, 0, -1, err)) < 0)
         return r;
+    if ((r = txn_log(t, undo_entry("volumes-detach"), err)) < 0)
+        return r;
+    if ((r = container_mounts_attach(t->e, t->id, t->rec, &t->extra_mounts, err)) < 0)
+        return r;
     if ((r = emit(t, BERTH_EVENT_JOIN_NETWORK, 0, -1, err)) < 0)
+        return r;
+    /* Journaled first: a join killed half-way is left by the recovery. */
+    if ((r = txn_log(t, undo_entry("network-leave"), err)) < 0)
+        return r;
+    if ((r = container_network_join(t->e, t->id, t->rec, &t->netns, err)) < 0)
         return r;
     u = undo_entry("remove-bundle");
     cJSON_AddStringToObject(u, "path", t->bundle);
@@ -366,6 +386,8 @@ static int do_start(struct txn *t, struct container_process *proc, struct error 
     u = undo_entry("storage-release");
     cJSON_AddStringToObject(u, "driver", driver);
     txn_log(t, u, NULL);
+    txn_log(t, undo_entry("volumes-detach"), NULL);
+    txn_log(t, undo_entry("network-leave"), NULL);
     u = undo_entry("remove-bundle");
     cJSON_AddStringToObject(u, "path", t->bundle);
     txn_log(t, u, NULL);
@@ -382,6 +404,12 @@ static int stop_and_maybe_remove(struct txn *t, int exit_status, struct error **
     emit(t, BERTH_EVENT_EXITED, 0, exit_status, NULL);
     int r = 0;
     struct error *local = NULL;
+    if (container_network_leave(t->e, t->id, t->rec, &local) < 0)
+        log_warning("%s", local->msg);
+    error_free(&local);
+    if (container_mounts_detach(t->e, t->id, t->rec, &local) < 0)
+        log_warning("%s", local->msg);
+    error_free(&local);
     if (rm_rf(t->bundle, &local) < 0)
         log_warning("%s", local->msg);
     error_free(&local);

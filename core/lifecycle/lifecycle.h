@@ -25,6 +25,14 @@ struct create_options {
     const char *cwd;
     const char *user;
     const char *hostname;
+    /* Storage of the container's data: each NULL-terminated, may be NULL. */
+    char **volumes;     /* -v SOURCE:TARGET[:OPTIONS] */
+    char **mount_specs; /* --mount type=…,source=…,target=…[,readonly] */
+    char **tmpfs;       /* --tmpfs TARGET[:OPTIONS] */
+    int read_only;      /* --read-only root filesystem */
+    /* Network (with a network other than none/host). */
+    char **publish; /* -p [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO] or -p CONTAINERPORT */
+    const char *ip; /* --ip */
 };
 
 /* Creates a container (state "created"); prints nothing. *RET_ID: caller frees. */

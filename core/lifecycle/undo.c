@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "lifecycle/container-mounts.h"
+#include "lifecycle/container-network.h"
 #include "lifecycle/plugin-calls.h"
 #include "runtime/runtime.h"
 #include "store/container-store.h"
@@ -97,6 +99,18 @@ int undo_step(void *ctx, const cJSON *entry, struct error **err)
         if (cJSON_IsNumber(pid) && cJSON_IsNumber(start))
             runtime_kill_if_alive((pid_t)pid->valuedouble, (unsigned long long)start->valuedouble);
         return 0;
+    }
+    if (!strcmp(kind, "volumes-detach") || !strcmp(kind, "network-leave")) {
+        cJSON *rec = NULL;
+        struct error *local = NULL;
+        if (container_store_load(e->containers, u->id, &rec, &local) < 0) {
+            error_free(&local);
+            return 0; /* no record: nothing was attached */
+        }
+        int r = !strcmp(kind, "volumes-detach") ? container_mounts_detach(e, u->id, rec, err)
+                                                : container_network_leave(e, u->id, rec, err);
+        cJSON_Delete(rec);
+        return r;
     }
     if (!strcmp(kind, "mark-exited"))
         return mark_exited(e, u->id, err);
