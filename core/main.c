@@ -28,6 +28,8 @@ static const struct verb verbs[] = {
     {"rm", cmd_rm, 0, "remove containers"},
     {"image", cmd_image, 0, "import, load, list, inspect and remove images"},
     {"images", cmd_image, 0, "same as 'image ls'"},
+    {"network", cmd_network, 0, "create, list, inspect and remove networks"},
+    {"port", cmd_port, 0, "print a container's published ports"},
     {"plugin", cmd_plugin, 0, "list, inspect and check plugins"},
     {"system", cmd_system, 0, "gc and info"},
 };

@@ -21,6 +21,8 @@ int cmd_rm(struct cli_globals *g, int argc, char **argv);
 int cmd_image(struct cli_globals *g, int argc, char **argv);
 int cmd_plugin(struct cli_globals *g, int argc, char **argv);
 int cmd_system(struct cli_globals *g, int argc, char **argv);
+int cmd_network(struct cli_globals *g, int argc, char **argv);
+int cmd_port(struct cli_globals *g, int argc, char **argv);
 
 /* Prints "berth: VERB: MESSAGE" once and returns the error's exit status. */
 int cli_report(const char *verb, struct error *err);

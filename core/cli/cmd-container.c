@@ -103,6 +103,26 @@ static char *command_line(const cJSON *rec)
     return s;
 }
 
+/* "0.0.0.0:8080->80/tcp, …" as docker prints published ports. */
+static char *ports_line(const cJSON *rec)
+{
+    char *s = strdup("");
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(rec, "ports"))
+    {
+        char *next = NULL;
+        if (asprintf(&next, "%s%s%s:%d->%d/%s", s, *s ? ", " : "",
+                     cJSON_GetStringValue(cJSON_GetObjectItem(p, "host_ip")),
+                     cJSON_GetObjectItem(p, "host_port")->valueint,
+                     cJSON_GetObjectItem(p, "container_port")->valueint,
+                     cJSON_GetStringValue(cJSON_GetObjectItem(p, "protocol"))) < 0)
+            break;
+        free(s);
+        s = next;
+    }
+    return s;
+}
+
 int cmd_ps(struct cli_globals *g, int argc, char **argv)
 {
     static const struct cli_option opts[] = {{"all", 'a', 0, 1},   {"format", 0, 1, 2},
@@ -163,16 +183,18 @@ int cmd_ps(struct cli_globals *g, int argc, char **argv)
     } else if (quiet) {
         cJSON_ArrayForEach(rec, shown) printf("%.*s\n", no_trunc ? 64 : 12, rec_str(rec, "id"));
     } else {
-        printf("%-12s  %-20s  %-24s  %-16s  %-16s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
-               "CREATED", "STATUS", "NAMES");
+        printf("%-12s  %-20s  %-24s  %-16s  %-16s  %-24s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
+               "CREATED", "STATUS", "PORTS", "NAMES");
         cJSON_ArrayForEach(rec, shown)
         {
             char age[32], st[32];
             format_age(rec_int(rec, "created", 0), age, sizeof(age));
             format_status(rec, st, sizeof(st));
             _cleanup_free_ char *cmd = command_line(rec);
-            printf("%-12.*s  %-20s  %-24.24s  %-16s  %-16s  %s\n", no_trunc ? 64 : 12,
-                   rec_str(rec, "id"), rec_str(rec, "image"), cmd, age, st, rec_str(rec, "name"));
+            _cleanup_free_ char *ports = ports_line(rec);
+            printf("%-12.*s  %-20s  %-24.24s  %-16s  %-16s  %-24s  %s\n", no_trunc ? 64 : 12,
+                   rec_str(rec, "id"), rec_str(rec, "image"), cmd, age, st, ports,
+                   rec_str(rec, "name"));
         }
     }
     cJSON_Delete(shown);

@@ -12,12 +12,14 @@
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/plugin-calls.h"
 #include "lifecycle/undo.h"
+#include "network/network-ops.h"
 #include "runtime/runtime.h"
 #include "store/container-store.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/lock.h"
 #include "util/log.h"
+#include "volume/volume-calls.h"
 
 /* One container's transaction: its record, lock, run dir and journal. */
 struct txn {
@@ -350,6 +352,9 @@ static int do_start(struct txn *t, struct container_process *proc, struct error 
     if ((r = txn_log(t, undo_entry("network-leave"), err)) < 0)
         return r;
     if ((r = container_network_join(t->e, t->id, t->rec, &t->netns, err)) < 0)
+        return r;
+    /* The drivers' results on disk: what leave needs after a crash. */
+    if (t->netns && (r = container_store_save(t->e->containers, t->rec, err)) < 0)
         return r;
     u = undo_entry("remove-bundle");
     cJSON_AddStringToObject(u, "path", t->bundle);
@@ -710,10 +715,25 @@ int engine_gc(struct engine *e, struct error **err)
     /* A container outlives its image after 'image rm -f': its layers stay. */
     if ((r = add_container_chain_ids(e, &chains, &n_chains, err)) < 0)
         return r;
+    _cleanup_strv_ char **networks = NULL;
+    size_t n_networks = 0;
+    if ((r = network_names(e, &networks, &n_networks, err)) < 0)
+        return r;
     int failed = 0;
     for (size_t i = 0; i < e->plugins->n_plugins; i++) {
         struct error *local = NULL;
-        if (plugin_gc(e->plugins->plugins[i], ids, n_ids, chains, n_chains, &local) < 0) {
+        struct plugin *p = e->plugins->plugins[i];
+        char **objects = NULL;
+        size_t n_objects = 0;
+        if (p->desc->kind == BERTH_KIND_NETWORK) {
+            objects = networks;
+            n_objects = n_networks;
+        }
+        /* Volumes: volume_gc names the driver's volumes under the volume store's lock. */
+        int r_gc = p->desc->kind == BERTH_KIND_VOLUME
+                       ? volume_gc(e, p, ids, n_ids, &local)
+                       : plugin_gc(p, ids, n_ids, chains, n_chains, objects, n_objects, &local);
+        if (r_gc < 0) {
             log_error("%s", local->msg);
             if (!failed) {
                 error_free(err);

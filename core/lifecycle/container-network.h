@@ -22,6 +22,6 @@ int container_network_create(struct engine *e, cJSON *rec, const struct create_o
 int container_network_join(struct engine *e, const char *id, cJSON *rec, char **ret_netns,
                            struct error **err);
 /* Leaves in reverse order and removes the netns file. */
-int container_network_leave(struct engine *e, const char *id, const cJSON *rec, struct error **err);
+int container_network_leave(struct engine *e, const char *id, cJSON *rec, struct error **err);
 
 #endif

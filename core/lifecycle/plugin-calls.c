@@ -186,7 +186,7 @@ int storage_remove_layer(struct plugin *p, const struct image_layer *layer, stru
 }
 
 int plugin_gc(struct plugin *p, char **container_ids, size_t n_containers, char **layer_ids,
-              size_t n_layers, struct error **err)
+              size_t n_layers, char **object_ids, size_t n_objects, struct error **err)
 {
     struct berth_gc_request req = {
         .size = sizeof(req),
@@ -194,6 +194,8 @@ int plugin_gc(struct plugin *p, char **container_ids, size_t n_containers, char 
         .n_container_ids = (uint32_t)n_containers,
         .layer_ids = (const char *const *)layer_ids,
         .n_layer_ids = (uint32_t)n_layers,
+        .object_ids = (const char *const *)object_ids,
+        .n_object_ids = (uint32_t)n_objects,
     };
     struct berth_error perr = {0};
     int r = -ENOSYS;
@@ -279,4 +281,112 @@ int hooks_emit(struct plugin_registry *reg, uint32_t type, const struct event_vi
         error_free(&perr.error);
     }
     return 0;
+}
+
+int network_driver_find(struct plugin_registry *reg, const char *name, struct plugin **ret,
+                        struct error **err)
+{
+    struct plugin *p = plugin_registry_find(reg, BERTH_KIND_NETWORK, name);
+    if (!p)
+        return error_set_plain(err, ENOENT, "unknown network driver '%s'", name);
+    *ret = p;
+    return 0;
+}
+
+struct text_sink {
+    char *text;
+};
+
+static int put_text_cb(void *ctx, const char *text)
+{
+    struct text_sink *s = ctx;
+    free(s->text);
+    s->text = text ? strdup(text) : NULL;
+    return 0;
+}
+
+static int take_result(struct plugin *p, struct text_sink *sink, cJSON **ret, struct error **err)
+{
+    *ret = NULL;
+    if (!sink->text)
+        return 0;
+    cJSON *v = cJSON_Parse(sink->text);
+    free(sink->text);
+    sink->text = NULL;
+    if (!cJSON_IsObject(v)) {
+        cJSON_Delete(v);
+        return error_set_plain(err, EPROTO, "network driver '%s' reported invalid JSON",
+                               p->desc->name);
+    }
+    *ret = v;
+    return 0;
+}
+
+static int network_call(struct plugin *p, int op, const cJSON *network, const char *id,
+                        const char *netns, const cJSON *join, cJSON **ret_result,
+                        struct error **err)
+{
+    static const char *const op_names[] = {"create", "remove", "join", "leave"};
+    const struct berth_network_ops *o = p->desc->ops;
+    _cleanup_free_ char *net_text = cJSON_PrintUnformatted(network);
+    _cleanup_free_ char *join_text = join ? cJSON_PrintUnformatted(join) : NULL;
+    struct berth_network_request req = {
+        .size = sizeof(req),
+        .network_name = cJSON_GetStringValue(cJSON_GetObjectItem(network, "name")),
+        .network_json = net_text,
+        .container_id = id,
+        .netns_path = netns,
+        .join_json = join_text ? join_text : "{}",
+    };
+    struct text_sink sink = {0};
+    struct berth_text_result res = {.size = sizeof(res), .host_ctx = &sink, .put = put_text_cb};
+    struct berth_error perr = {0};
+    int r = 0;
+    switch (op) {
+    case 0:
+        r = PLUGIN_OPS_HAS(o, create) ? o->create(p->state, &req, &res, &perr) : 0;
+        break;
+    case 1:
+        r = PLUGIN_OPS_HAS(o, remove) ? o->remove(p->state, &req, NULL, &perr) : 0;
+        break;
+    case 2:
+        r = o->join(p->state, &req, &res, &perr);
+        break;
+    default:
+        r = o->leave(p->state, &req, NULL, &perr);
+        break;
+    }
+    if (r < 0) {
+        free(sink.text);
+        plugin_call_result(r, &perr, "", err);
+        return error_prefix(err, "network driver '%s' %s", p->desc->name, op_names[op]);
+    }
+    error_free(&perr.error);
+    if (ret_result)
+        return take_result(p, &sink, ret_result, err);
+    free(sink.text);
+    return 0;
+}
+
+int network_driver_create(struct plugin *p, const cJSON *network, cJSON **ret_result,
+                          struct error **err)
+{
+    return network_call(p, 0, network, NULL, NULL, NULL, ret_result, err);
+}
+
+int network_driver_remove(struct plugin *p, const cJSON *network, struct error **err)
+{
+    return network_call(p, 1, network, NULL, NULL, NULL, NULL, err);
+}
+
+int network_driver_join(struct plugin *p, const cJSON *network, const char *id, const char *netns,
+                        const cJSON *join, cJSON **ret_result, struct error **err)
+{
+    return network_call(p, 2, network, id, netns, join, ret_result, err);
+}
+
+int network_driver_leave(struct plugin *p, const cJSON *network, const char *id, const char *netns,
+                         const cJSON *join, struct error **err)
+{
+    return network_call(p, 3, network, id, netns, join, NULL, err);
 }

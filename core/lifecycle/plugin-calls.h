@@ -31,7 +31,7 @@ int storage_release(struct plugin *p, const char *id, struct error **err);
 int storage_remove(struct plugin *p, const char *id, struct error **err);
 int storage_remove_layer(struct plugin *p, const struct image_layer *layer, struct error **err);
 int plugin_gc(struct plugin *p, char **container_ids, size_t n_containers, char **layer_ids,
-              size_t n_layers, struct error **err);
+              size_t n_layers, char **object_ids, size_t n_objects, struct error **err);
 
 /* Hook events: NAME_OF(type) and the delivery to every hook plugin. */
 const char *event_name(uint32_t type);
@@ -44,5 +44,18 @@ struct event_view {
  * is returned as an error; post-phase failures are logged. */
 int hooks_emit(struct plugin_registry *reg, uint32_t type, const struct event_view *v,
                struct error **err);
+
+/* Network driver calls. NETWORK is the network's record; JOIN (may be NULL)
+ * the join_json. create and join store the driver's JSON result in
+ * *RET_RESULT (parsed; NULL when the driver reported nothing). */
+int network_driver_find(struct plugin_registry *reg, const char *name, struct plugin **ret,
+                        struct error **err);
+int network_driver_create(struct plugin *p, const cJSON *network, cJSON **ret_result,
+                          struct error **err);
+int network_driver_remove(struct plugin *p, const cJSON *network, struct error **err);
+int network_driver_join(struct plugin *p, const cJSON *network, const char *id, const char *netns,
+                        const cJSON *join, cJSON **ret_result, struct error **err);
+int network_driver_leave(struct plugin *p, const cJSON *network, const char *id, const char *netns,
+                         const cJSON *join, struct error **err);
 
 #endif

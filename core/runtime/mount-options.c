@@ -87,6 +87,11 @@ static int parse_word(struct oci_mount *m, const char *w, char **data, size_t *d
         m->recursive = 0;
         return 0;
     }
+    /* berth's own word, never passed to mount(2): see volume-copyup.c. */
+    if (strcmp(w, "berth.copyup") == 0) {
+        m->copy_up = 1;
+        return 0;
+    }
     if (strcmp(w, "rbind") == 0) {
         m->bind = 1;
         m->recursive = 1;
@@ -102,6 +107,7 @@ int mount_options_parse(struct oci_mount *m, const char *const *optv, size_t n, 
 {
     m->flags = 0;
     m->propagation = 0;
+    m->copy_up = 0;
     /* A bare type "bind" is recursive: what a volume or bind of a tree needs. */
     m->bind = m->type && strcmp(m->type, "bind") == 0;
     m->recursive = m->bind;

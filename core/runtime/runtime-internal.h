@@ -26,6 +26,7 @@ struct oci_mount {
     int bind;                  /* a bind mount */
     int recursive;             /* MS_REC for a bind */
     char *data;                /* the options mount(2) does not know; may be NULL */
+    int copy_up; /* "berth.copyup": fill an empty volume from the image first */
 };
 
 struct oci_config {
@@ -96,6 +97,13 @@ int mounts_finish(const struct oci_config *cfg, struct error **err);
  */
 int open_in_root(int rootfd, const char *path, int create, int last_is_file, int *ret_fd,
                  struct error **err);
+
+/*
+ * Copies the image's directory TARGET_FD (an O_PATH descriptor resolved in
+ * the rootfs) into VOLUME_DIR if VOLUME_DIR is empty, keeping owners, modes,
+ * times and symlinks, as docker fills a new volume (volume-copyup.c).
+ */
+int volume_copy_up(int target_fd, const char *volume_dir, struct error **err);
 
 /* Device nodes and symlinks of a minimal /dev inside ROOTFD. */
 int devices_setup(int rootfd, struct error **err);

@@ -15,8 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest owner (a container id is 64 hex digits) plus its NUL. */
-#define IPAM_OWNER_MAX 128
+/* Longest owner (a container id is 64 hex digits) plus its NUL; with a
+ * network name it must fit an interface alias (bridge.h). */
+#define IPAM_OWNER_MAX 72
 /* "255.255.255.255" and its NUL. */
 #define IPAM_ADDR_STRLEN 16
 
@@ -26,13 +27,13 @@ struct ipam_entry {
 };
 
 struct ipam {
-    uint32_t network;   /* first address of the subnet */
-    uint32_t broadcast; /* last address of the subnet */
-    unsigned prefix;    /* 0..30 */
-    uint32_t gateway;   /* never handed out */
-    uint32_t first;     /* lowest address handed out automatically */
-    uint32_t last;      /* highest one; [first, last] is ip_range ∩ hosts */
-    uint32_t hint;      /* where the next automatic allocation starts looking */
+    uint32_t network;           /* first address of the subnet */
+    uint32_t broadcast;         /* last address of the subnet */
+    unsigned prefix;            /* 0..30 */
+    uint32_t gateway;           /* never handed out */
+    uint32_t first;             /* lowest address handed out automatically */
+    uint32_t last;              /* highest one; [first, last] is ip_range ∩ hosts */
+    uint32_t hint;              /* where the next automatic allocation starts looking */
     struct ipam_entry *entries; /* sorted by addr, n of cap used */
     size_t n, cap;
 };

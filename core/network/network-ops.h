@@ -1,0 +1,40 @@
+/*
+ * Networks as objects: create (validate, choose a subnet, run each driver's
+ * create in chain order), remove, repair, and the default network made on
+ * first use.
+ */
+#ifndef BERTH_NETWORK_OPS_H
+#define BERTH_NETWORK_OPS_H
+
+#include <cjson/cJSON.h>
+
+#include "lifecycle/engine.h"
+
+#define DEFAULT_NETWORK_SUBNET "10.88.0.0/16"
+
+struct network_create_options {
+    const char *name;
+    const char *drivers; /* "bridge" (→ bridge,nat) or a comma-separated chain; NULL: bridge */
+    const char *subnet;  /* NULL: choose a free one */
+    const char *gateway; /* NULL: the subnet's first address */
+    const char *ip_range;
+    int internal;
+    cJSON *options; /* object of strings, borrowed; may be NULL */
+};
+
+int network_create(struct engine *e, const struct network_create_options *o, cJSON **ret_rec,
+                   struct error **err);
+/* Removes NAME; refuses while containers are attached unless FORCE
+ * (which only detaches containers that are not running). */
+int network_remove(struct engine *e, const char *name, int force, struct error **err);
+/* Loads NAME; the default network is made on first use. */
+int network_get(struct engine *e, const char *name, cJSON **ret, struct error **err);
+/* Runs each driver's create again: puts back a bridge or rules deleted by
+ * another tool. Cheap when nothing is missing. */
+int network_repair(struct engine *e, cJSON *rec, struct error **err);
+/* Names of every network (for gc). */
+int network_names(struct engine *e, char ***ret, size_t *ret_n, struct error **err);
+/* Ids of the containers whose record names NAME among their networks. */
+int network_users(struct engine *e, const char *name, cJSON **ret_array, struct error **err);
+
+#endif

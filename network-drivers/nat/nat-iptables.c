@@ -1,0 +1,710 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The iptables backend, through libiptc (IPv4, legacy tables). berth's rules
+ * live in its own chains, each reached by one jump from a built-in chain:
+ *
+ *   nat     PREROUTING  -m addrtype --dst-type LOCAL -j BERTH-PREROUTING
+ *           OUTPUT      -m addrtype --dst-type LOCAL -j BERTH-OUTPUT
+ *           POSTROUTING -j BERTH-POSTROUTING
+ *           BERTH-OUTPUT: one rule, -j BERTH-PREROUTING, so a port costs one rule
+ *   filter  FORWARD     -j BERTH-FORWARD
+ *
+ * Every rule carries a comment "berth n=NETID" or "berth n=NETID c=CTRID": that
+ * tag, not a position, is how berth finds its rules again. libiptc commits a
+ * whole table, so each change reads the table, edits only berth's chains (and
+ * the one jump, inserted when absent) and commits; the kernel refuses a
+ * commit when someone else changed the table in between (EAGAIN), and the
+ * change is then redone on a fresh copy.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+
+#include <libiptc/libiptc.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/xt_addrtype.h>
+#include <linux/netfilter/xt_comment.h>
+#include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_tcpudp.h>
+
+#include "nat-backend.h"
+
+#define CH_PRE "BERTH-PREROUTING"
+#define CH_OUT "BERTH-OUTPUT"
+#define CH_POST "BERTH-POSTROUTING"
+#define CH_FWD "BERTH-FORWARD"
+#define TAG_MAX (2 * NAT_ID_MAX + 16)
+
+/* Commits lost to a concurrent writer before giving up. */
+#define COMMIT_TRIES 20
+
+/* One rule being built: the entry, its matches, then its target. */
+struct rule {
+    union {
+        struct ipt_entry e;
+        unsigned char buf[1024];
+    } u;
+    size_t len;
+};
+
+static void rule_init(struct rule *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->len = XT_ALIGN(sizeof(struct ipt_entry));
+}
+
+static void *rule_match(struct rule *r, const char *name, uint8_t revision, size_t size)
+{
+    size_t sz = XT_ALIGN(sizeof(struct xt_entry_match) + size);
+    struct xt_entry_match *m = (struct xt_entry_match *)(r->u.buf + r->len);
+    m->u.match_size = (uint16_t)sz;
+    snprintf(m->u.user.name, sizeof(m->u.user.name), "%s", name);
+    m->u.user.revision = revision;
+    r->len += sz;
+    return m->data;
+}
+
+static void *rule_target(struct rule *r, const char *name, uint8_t revision, size_t size)
+{
+    size_t sz = XT_ALIGN(sizeof(struct xt_entry_target) + size);
+    struct xt_entry_target *t = (struct xt_entry_target *)(r->u.buf + r->len);
+    t->u.target_size = (uint16_t)sz;
+    snprintf(t->u.user.name, sizeof(t->u.user.name), "%s", name);
+    t->u.user.revision = revision;
+    r->u.e.target_offset = (uint16_t)r->len;
+    r->len += sz;
+    r->u.e.next_offset = (uint16_t)r->len;
+    return t->data;
+}
+
+/* ACCEPT, DROP or a chain to jump to. */
+static void rule_verdict(struct rule *r, const char *name)
+{
+    rule_target(r, name, 0, sizeof(int));
+}
+
+static void rule_comment(struct rule *r, const char *tag)
+{
+    struct xt_comment_info *c = rule_match(r, "comment", 0, sizeof(*c));
+    snprintf(c->comment, sizeof(c->comment), "%s", tag);
+}
+
+static void rule_iface(char name[IFNAMSIZ], unsigned char mask[IFNAMSIZ], const char *ifname)
+{
+    snprintf(name, IFNAMSIZ, "%s", ifname);
+    memset(mask, 0xff, strlen(ifname) + 1);
+}
+
+static void rule_in(struct rule *r, const char *ifname, int invert)
+{
+    rule_iface(r->u.e.ip.iniface, r->u.e.ip.iniface_mask, ifname);
+    if (invert)
+        r->u.e.ip.invflags |= IPT_INV_VIA_IN;
+}
+
+static void rule_out(struct rule *r, const char *ifname, int invert)
+{
+    rule_iface(r->u.e.ip.outiface, r->u.e.ip.outiface_mask, ifname);
+    if (invert)
+        r->u.e.ip.invflags |= IPT_INV_VIA_OUT;
+}
+
+static void rule_src(struct rule *r, uint32_t addr, uint32_t mask)
+{
+    r->u.e.ip.src.s_addr = addr;
+    r->u.e.ip.smsk.s_addr = mask;
+}
+
+static void rule_dport(struct rule *r, uint8_t proto, uint16_t port)
+{
+    r->u.e.ip.proto = proto;
+    if (proto == IPPROTO_TCP) {
+        struct xt_tcp *t = rule_match(r, "tcp", 0, sizeof(*t));
+        t->spts[1] = 0xffff;
+        t->dpts[0] = t->dpts[1] = port;
+    } else {
+        struct xt_udp *u = rule_match(r, "udp", 0, sizeof(*u));
+        u->spts[1] = 0xffff;
+        u->dpts[0] = u->dpts[1] = port;
+    }
+}
+
+static void rule_dst_local(struct rule *r)
+{
+    struct xt_addrtype_info_v1 *a = rule_match(r, "addrtype", 1, sizeof(*a));
+    a->dest = XT_ADDRTYPE_LOCAL;
+}
+
+static void rule_ctstate(struct rule *r, uint16_t states)
+{
+    struct xt_conntrack_mtinfo3 *c = rule_match(r, "conntrack", 3, sizeof(*c));
+    c->match_flags = XT_CONNTRACK_STATE;
+    c->state_mask = states;
+}
+
+static void rule_masquerade(struct rule *r)
+{
+    struct nf_nat_ipv4_multi_range_compat *m = rule_target(r, "MASQUERADE", 0, sizeof(*m));
+    m->rangesize = 1;
+}
+
+static void rule_dnat(struct rule *r, uint32_t addr, uint16_t port)
+{
+    /* Revision 2, the one iptables 1.8 writes, so iptables-save prints it. */
+    struct nf_nat_range2 *m = rule_target(r, "DNAT", 2, sizeof(*m));
+    m->flags = NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED;
+    m->min_addr.ip = m->max_addr.ip = addr;
+    m->min_proto.tcp.port = m->max_proto.tcp.port = htons(port);
+}
+
+/* The comment of a rule, or NULL. */
+static const char *entry_comment(const struct ipt_entry *e)
+{
+    for (size_t off = sizeof(struct ipt_entry); off < e->target_offset;) {
+        const struct xt_entry_match *m = (const void *)((const char *)e + off);
+        if (m->u.match_size == 0)
+            break;
+        if (strcmp(m->u.user.name, "comment") == 0) {
+            const struct xt_comment_info *c = (const void *)m->data;
+            return memchr(c->comment, '\0', sizeof(c->comment)) ? c->comment : NULL;
+        }
+        off += m->u.match_size;
+    }
+    return NULL;
+}
+
+/* Splits "berth n=NET[ c=CTR]"; returns 1 when it is berth's tag. */
+static int parse_tag(const char *comment, char net[static NAT_ID_MAX], char ctr[static NAT_ID_MAX])
+{
+    if (!comment || strncmp(comment, "berth n=", 8) != 0)
+        return 0;
+    const char *n = comment + 8, *sp = strchr(n, ' ');
+    size_t nlen = sp ? (size_t)(sp - n) : strlen(n);
+    if (nlen == 0 || nlen >= NAT_ID_MAX)
+        return 0;
+    snprintf(net, NAT_ID_MAX, "%.*s", (int)nlen, n);
+    ctr[0] = '\0';
+    if (sp) {
+        if (strncmp(sp, " c=", 3) != 0 || strlen(sp + 3) >= NAT_ID_MAX)
+            return 0;
+        snprintf(ctr, NAT_ID_MAX, "%s", sp + 3);
+    }
+    return 1;
+}
+
+static void net_tag(char buf[static TAG_MAX], const char *net_id)
+{
+    snprintf(buf, TAG_MAX, "berth n=%s", net_id);
+}
+
+/* Which tagged rules an edit removes. */
+struct tag_filter {
+    struct nat *nat;
+    const char *net_id; /* NULL: decided by state (gc) */
+    const char *ctr_id; /* NULL: every rule of the network; "": network rules only */
+};
+
+static int tag_selected(const struct tag_filter *f, const char *comment)
+{
+    char net[NAT_ID_MAX], ctr[NAT_ID_MAX];
+    if (!parse_tag(comment, net, ctr))
+        return 0;
+    if (!f->net_id) /* gc: whatever no state backs */
+        return ctr[0] ? !nat_state_has_endpoint(f->nat, net, ctr)
+                      : !nat_state_has_network(f->nat, net);
+    if (strcmp(net, f->net_id) != 0)
+        return 0;
+    return !f->ctr_id || strcmp(ctr, f->ctr_id) == 0;
+}
+
+/* Deletes the selected rules of CHAIN; returns how many. */
+static int delete_tagged(struct xtc_handle *h, const char *chain, const struct tag_filter *f)
+{
+    if (!iptc_is_chain(chain, h))
+        return 0;
+    unsigned nums[512];
+    unsigned n = 0, i = 0;
+    int deleted = 0;
+    for (;;) {
+        n = 0;
+        i = 0;
+        for (const struct ipt_entry *e = iptc_first_rule(chain, h); e;
+             e = iptc_next_rule(e, h), i++)
+            if (tag_selected(f, entry_comment(e)) && n < sizeof(nums) / sizeof(nums[0]))
+                nums[n++] = i;
+        if (n == 0)
+            return deleted;
+        /* From the end, so the earlier numbers stay valid. */
+        while (n > 0)
+            if (!iptc_delete_num_entry(chain, nums[--n], h))
+                return -errno;
+            else
+                deleted++;
+    }
+}
+
+static int count_tagged(struct xtc_handle *h, const char *chain, const char *tag)
+{
+    int n = 0;
+    for (const struct ipt_entry *e = iptc_first_rule(chain, h); e; e = iptc_next_rule(e, h)) {
+        const char *c = entry_comment(e);
+        if (c && strcmp(c, tag) == 0)
+            n++;
+    }
+    return n;
+}
+
+static int has_jump(struct xtc_handle *h, const char *from, const char *to)
+{
+    for (const struct ipt_entry *e = iptc_first_rule(from, h); e; e = iptc_next_rule(e, h)) {
+        const char *t = iptc_get_target(e, h);
+        if (t && strcmp(t, to) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int ensure_jump(struct xtc_handle *h, const char *from, const char *to, int local_only)
+{
+    if (has_jump(h, from, to))
+        return 0;
+    struct rule r;
+    rule_init(&r);
+    if (local_only)
+        rule_dst_local(&r);
+    rule_comment(&r, "berth");
+    rule_verdict(&r, to);
+    /* First, so that a DNAT or ACCEPT of another tool cannot hide berth's. */
+    if (!iptc_insert_entry(from, &r.u.e, 0, h))
+        return -errno;
+    return 1;
+}
+
+static int ensure_chain(struct xtc_handle *h, const char *chain)
+{
+    if (iptc_is_chain(chain, h))
+        return 0;
+    if (!iptc_create_chain(chain, h))
+        return -errno;
+    return 1;
+}
+
+static int nat_skeleton(struct xtc_handle *h)
+{
+    int r, changed = 0;
+    const char *chains[] = {CH_PRE, CH_OUT, CH_POST};
+    for (size_t i = 0; i < 3; i++) {
+        if ((r = ensure_chain(h, chains[i])) < 0)
+            return r;
+        changed |= r;
+    }
+    if ((r = ensure_jump(h, CH_OUT, CH_PRE, 0)) < 0)
+        return r;
+    changed |= r;
+    if ((r = ensure_jump(h, "PREROUTING", CH_PRE, 1)) < 0)
+        return r;
+    changed |= r;
+    if ((r = ensure_jump(h, "OUTPUT", CH_OUT, 1)) < 0)
+        return r;
+    changed |= r;
+    if ((r = ensure_jump(h, "POSTROUTING", CH_POST, 0)) < 0)
+        return r;
+    return changed | r;
+}
+
+static int filter_skeleton(struct xtc_handle *h)
+{
+    int r = ensure_chain(h, CH_FWD);
+    if (r < 0)
+        return r;
+    int r2 = ensure_jump(h, "FORWARD", CH_FWD, 0);
+    return r2 < 0 ? r2 : (r | r2);
+}
+
+static int append(struct xtc_handle *h, const char *chain, struct rule *r)
+{
+    return iptc_append_entry(chain, &r->u.e, h) ? 1 : -errno;
+}
+
+/* The network's nat rules; with BUILD NULL only counts them. */
+static int nat_network_rules(struct xtc_handle *h, const struct nat_network *net)
+{
+    char tag[TAG_MAX];
+    net_tag(tag, net->id);
+    struct rule r;
+    int n = 0, rc;
+    if (!net->internal) {
+        /* Outbound: the subnet's traffic that leaves the bridge. */
+        rule_init(&r);
+        rule_src(&r, net->subnet, net->mask);
+        if (net->bridge[0])
+            rule_out(&r, net->bridge, 1);
+        else {
+            r.u.e.ip.dst.s_addr = net->subnet;
+            r.u.e.ip.dmsk.s_addr = net->mask;
+            r.u.e.ip.invflags |= IPT_INV_DSTIP;
+        }
+        rule_comment(&r, tag);
+        rule_masquerade(&r);
+        if (h && (rc = append(h, CH_POST, &r)) < 0)
+            return rc;
+        n++;
+    }
+    if (net->bridge[0]) {
+        /* Hairpin: a container reaching a published port through the
+         * host's address gets the answer back through the host. */
+        rule_init(&r);
+        rule_src(&r, net->subnet, net->mask);
+        rule_out(&r, net->bridge, 0);
+        rule_ctstate(&r, XT_CONNTRACK_STATE_DNAT);
+        rule_comment(&r, tag);
+        rule_masquerade(&r);
+        if (h && (rc = append(h, CH_POST, &r)) < 0)
+            return rc;
+        /* 127.0.0.1:PORT: the container cannot answer a loopback source. */
+        rule_init(&r);
+        rule_src(&r, htonl(INADDR_LOOPBACK & 0xff000000u), htonl(0xff000000u));
+        rule_out(&r, net->bridge, 0);
+        rule_comment(&r, tag);
+        rule_masquerade(&r);
+        if (h && (rc = append(h, CH_POST, &r)) < 0)
+            return rc;
+        n += 2;
+    }
+    return n;
+}
+
+static int filter_network_rules(struct xtc_handle *h, const struct nat_network *net)
+{
+    if (!net->bridge[0])
+        return 0;
+    char tag[TAG_MAX];
+    net_tag(tag, net->id);
+    struct rule r[5];
+    for (size_t i = 0; i < 5; i++) {
+        rule_init(&r[i]);
+        rule_comment(&r[i], tag);
+    }
+    rule_out(&r[0], net->bridge, 0); /* answers to the containers */
+    rule_ctstate(&r[0], XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED) |
+                            XT_CONNTRACK_STATE_BIT(IP_CT_RELATED));
+    rule_verdict(&r[0], "ACCEPT");
+    rule_out(&r[1], net->bridge, 0); /* published ports */
+    rule_ctstate(&r[1], XT_CONNTRACK_STATE_DNAT);
+    rule_verdict(&r[1], "ACCEPT");
+    rule_in(&r[2], net->bridge, 0); /* container to container, if br_netfilter */
+    rule_out(&r[2], net->bridge, 0);
+    rule_verdict(&r[2], "ACCEPT");
+    rule_in(&r[3], net->bridge, 0); /* out of the network: --internal stops it */
+    rule_verdict(&r[3], net->internal ? "DROP" : "ACCEPT");
+    rule_out(&r[4], net->bridge, 0); /* anything else into it: other networks too */
+    rule_verdict(&r[4], "DROP");
+    if (h)
+        for (size_t i = 0; i < 5; i++) {
+            int rc = append(h, CH_FWD, &r[i]);
+            if (rc < 0)
+                return rc;
+        }
+    return 5;
+}
+
+/*
+ * Read-modify-commit of one table. EDIT returns >0 when it changed the
+ * table, 0 when there was nothing to do, or a negative errno.
+ */
+typedef int (*edit_fn)(struct xtc_handle *h, void *ctx);
+
+static int with_table(struct nat *nat, const char *table, edit_fn edit, void *ctx, int create,
+                      struct berth_error *err)
+{
+    int token, r;
+    r = nat->services->lock(nat->services->host, "iptables", &token);
+    if (r < 0) {
+        nat_set_error(nat, err, -r, "take the iptables lock");
+        return r;
+    }
+    /* iptables-legacy's own lock, so that its commits and ours alternate. */
+    _cleanup_close_ int xfd = open("/run/xtables.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (xfd >= 0)
+        flock(xfd, LOCK_EX);
+    for (int tries = 0;; tries++) {
+        struct xtc_handle *h = iptc_init(table);
+        if (!h) {
+            r = -errno;
+            if (!create && (r == -ENOENT || r == -ENOPROTOOPT || r == -EPROTONOSUPPORT)) {
+                r = 0; /* no legacy tables: nothing of berth's there */
+                break;
+            }
+            nat_set_error(nat, err, -r, "iptables: read table '%s': %s", table,
+                          iptc_strerror(-r));
+            break;
+        }
+        r = edit(h, ctx);
+        if (r > 0 && !iptc_commit(h)) {
+            r = -errno;
+            iptc_free(h);
+            if (r == -EAGAIN && tries < COMMIT_TRIES)
+                continue;
+            nat_set_error(nat, err, -r, "iptables: commit table '%s': %s", table,
+                          iptc_strerror(-r));
+            break;
+        }
+        iptc_free(h);
+        if (r < 0)
+            nat_set_error(nat, err, -r, "iptables: edit table '%s': %s", table,
+                          iptc_strerror(-r));
+        break;
+    }
+    nat->services->unlock(nat->services->host, token);
+    return r < 0 ? r : 0;
+}
+
+static int edit_setup_nat(struct xtc_handle *h, void *ctx)
+{
+    const struct nat_network *net = ctx;
+    int r = nat_skeleton(h);
+    if (r < 0)
+        return r;
+    struct tag_filter f = {.net_id = net->id, .ctr_id = ""};
+    if ((r = delete_tagged(h, CH_POST, &f)) < 0)
+        return r;
+    return nat_network_rules(h, net) < 0 ? -errno : 1;
+}
+
+static int edit_setup_filter(struct xtc_handle *h, void *ctx)
+{
+    const struct nat_network *net = ctx;
+    int r = filter_skeleton(h);
+    if (r < 0)
+        return r;
+    struct tag_filter f = {.net_id = net->id, .ctr_id = ""};
+    if ((r = delete_tagged(h, CH_FWD, &f)) < 0)
+        return r;
+    r = filter_network_rules(h, net);
+    return r < 0 ? r : 1;
+}
+
+static int ipt_setup_network(struct nat *nat, const struct nat_network *net,
+                             struct berth_error *err)
+{
+    int r = with_table(nat, "nat", edit_setup_nat, (void *)net, 1, err);
+    if (r < 0)
+        return r;
+    return with_table(nat, "filter", edit_setup_filter, (void *)net, 1, err);
+}
+
+struct teardown_ctx {
+    struct nat *nat;
+    const struct nat_network *net;
+    int last;
+};
+
+static int chain_empty(struct xtc_handle *h, const char *chain)
+{
+    return !iptc_is_chain(chain, h) || !iptc_first_rule(chain, h);
+}
+
+/* Removes the jump from FROM to CHAIN and CHAIN itself. */
+static int drop_chain(struct xtc_handle *h, const char *from, const char *chain)
+{
+    if (!iptc_is_chain(chain, h))
+        return 0;
+    for (;;) {
+        unsigned i = 0;
+        int found = 0;
+        for (const struct ipt_entry *e = iptc_first_rule(from, h); e;
+             e = iptc_next_rule(e, h), i++) {
+            const char *t = iptc_get_target(e, h);
+            if (t && strcmp(t, chain) == 0) {
+                found = 1;
+                break;
+            }
+        }
+        if (!found)
+            break;
+        if (!iptc_delete_num_entry(from, i, h))
+            return -errno;
+    }
+    if (!iptc_flush_entries(chain, h) || !iptc_delete_chain(chain, h))
+        return -errno;
+    return 1;
+}
+
+static int edit_teardown_nat(struct xtc_handle *h, void *ctx)
+{
+    struct teardown_ctx *c = ctx;
+    struct tag_filter f = {.net_id = c->net->id};
+    int r1 = delete_tagged(h, CH_PRE, &f), r2 = delete_tagged(h, CH_POST, &f), r;
+    if (r1 < 0 || r2 < 0)
+        return r1 < 0 ? r1 : r2;
+    int changed = r1 + r2 > 0;
+    /* The last network takes berth's chains with it, unless something
+     * (a state file lost in a crash) still has rules there. */
+    if (c->last && chain_empty(h, CH_PRE) && chain_empty(h, CH_POST)) {
+        if ((r = drop_chain(h, "OUTPUT", CH_OUT)) < 0 ||
+            (r = drop_chain(h, "PREROUTING", CH_PRE)) < 0 ||
+            (r = drop_chain(h, "POSTROUTING", CH_POST)) < 0)
+            return r;
+        changed = 1;
+    }
+    return changed;
+}
+
+static int edit_teardown_filter(struct xtc_handle *h, void *ctx)
+{
+    struct teardown_ctx *c = ctx;
+    struct tag_filter f = {.net_id = c->net->id};
+    int r = delete_tagged(h, CH_FWD, &f);
+    if (r < 0)
+        return r;
+    int changed = r > 0;
+    if (c->last && chain_empty(h, CH_FWD)) {
+        if ((r = drop_chain(h, "FORWARD", CH_FWD)) < 0)
+            return r;
+        changed = 1;
+    }
+    return changed;
+}
+
+static int ipt_teardown_network(struct nat *nat, const struct nat_network *net, int last,
+                                struct berth_error *err)
+{
+    struct teardown_ctx c = {nat, net, last};
+    int r = with_table(nat, "nat", edit_teardown_nat, &c, 0, err);
+    if (r < 0)
+        return r;
+    return with_table(nat, "filter", edit_teardown_filter, &c, 0, err);
+}
+
+struct ports_ctx {
+    const struct nat_network *net;
+    const struct nat_endpoint *ep;
+    int add;
+};
+
+static int edit_ports(struct xtc_handle *h, void *ctx)
+{
+    struct ports_ctx *c = ctx;
+    int r, changed = 0;
+    if (c->add) {
+        if ((r = nat_skeleton(h)) < 0)
+            return r;
+        changed |= r;
+    }
+    struct tag_filter f = {.net_id = c->net->id, .ctr_id = c->ep->container_id};
+    if ((r = delete_tagged(h, CH_PRE, &f)) < 0)
+        return r;
+    changed |= r > 0;
+    if (!c->add)
+        return changed;
+    char tag[TAG_MAX];
+    snprintf(tag, sizeof(tag), "berth n=%s c=%s", c->net->id, c->ep->container_id);
+    for (size_t i = 0; i < c->ep->n_ports; i++) {
+        const struct port_map *m = &c->ep->ports[i];
+        struct rule rl;
+        rule_init(&rl);
+        if (m->host_addr) {
+            rl.u.e.ip.dst.s_addr = m->host_addr;
+            rl.u.e.ip.dmsk.s_addr = 0xffffffffu;
+        }
+        rule_dport(&rl, m->proto, m->host_port);
+        rule_comment(&rl, tag);
+        rule_dnat(&rl, c->ep->container_addr, m->container_port);
+        if ((r = append(h, CH_PRE, &rl)) < 0)
+            return r;
+        changed = 1;
+    }
+    return changed;
+}
+
+static int ipt_add_ports(struct nat *nat, const struct nat_network *net,
+                         const struct nat_endpoint *ep, struct berth_error *err)
+{
+    struct ports_ctx c = {net, ep, 1};
+    return with_table(nat, "nat", edit_ports, &c, 1, err);
+}
+
+static int ipt_remove_ports(struct nat *nat, const struct nat_network *net,
+                            const struct nat_endpoint *ep, struct berth_error *err)
+{
+    struct ports_ctx c = {net, ep, 0};
+    return with_table(nat, "nat", edit_ports, &c, 0, err);
+}
+
+static int edit_gc_nat(struct xtc_handle *h, void *ctx)
+{
+    struct tag_filter f = {.nat = ctx};
+    int r1 = delete_tagged(h, CH_PRE, &f), r2 = delete_tagged(h, CH_POST, &f);
+    if (r1 < 0 || r2 < 0)
+        return r1 < 0 ? r1 : r2;
+    return r1 + r2 > 0;
+}
+
+static int edit_gc_filter(struct xtc_handle *h, void *ctx)
+{
+    struct tag_filter f = {.nat = ctx};
+    int r = delete_tagged(h, CH_FWD, &f);
+    return r < 0 ? r : r > 0;
+}
+
+static int ipt_gc(struct nat *nat, struct berth_error *err)
+{
+    int r = with_table(nat, "nat", edit_gc_nat, nat, 0, err);
+    if (r < 0)
+        return r;
+    return with_table(nat, "filter", edit_gc_filter, nat, 0, err);
+}
+
+struct check_ctx {
+    const struct nat_network *net;
+    int present;
+};
+
+static int edit_check_nat(struct xtc_handle *h, void *ctx)
+{
+    struct check_ctx *c = ctx;
+    char tag[TAG_MAX];
+    net_tag(tag, c->net->id);
+    c->present = iptc_is_chain(CH_PRE, h) && iptc_is_chain(CH_OUT, h) &&
+                 iptc_is_chain(CH_POST, h) && has_jump(h, "PREROUTING", CH_PRE) &&
+                 has_jump(h, "OUTPUT", CH_OUT) && has_jump(h, CH_OUT, CH_PRE) &&
+                 has_jump(h, "POSTROUTING", CH_POST) &&
+                 count_tagged(h, CH_POST, tag) == nat_network_rules(NULL, c->net);
+    return 0;
+}
+
+static int edit_check_filter(struct xtc_handle *h, void *ctx)
+{
+    struct check_ctx *c = ctx;
+    char tag[TAG_MAX];
+    net_tag(tag, c->net->id);
+    c->present = iptc_is_chain(CH_FWD, h) && has_jump(h, "FORWARD", CH_FWD) &&
+                 count_tagged(h, CH_FWD, tag) == filter_network_rules(NULL, c->net);
+    return 0;
+}
+
+static int ipt_check_present(struct nat *nat, const struct nat_network *net)
+{
+    struct check_ctx c = {net, 0};
+    int r = with_table(nat, "nat", edit_check_nat, &c, 1, NULL);
+    if (r < 0 || !c.present)
+        return r < 0 ? r : 0;
+    c.present = 0;
+    r = with_table(nat, "filter", edit_check_filter, &c, 1, NULL);
+    return r < 0 ? r : c.present;
+}
+
+const struct nat_backend_ops nat_iptables_ops = {
+    .name = "iptables",
+    .setup_network = ipt_setup_network,
+    .teardown_network = ipt_teardown_network,
+    .add_ports = ipt_add_ports,
+    .remove_ports = ipt_remove_ports,
+    .gc = ipt_gc,
+    .check_present = ipt_check_present,
+};

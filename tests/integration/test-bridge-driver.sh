@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The bridge network driver on its own, driven by berth-net-harness (no core):
+# bridge and veth creation, addresses, reachability, hairpin, MTU, IPAM
+# persistence and refusals, 50 joins at once, crash leftovers and gc, repair
+# of a bridge deleted by hand. Everything happens in the test's private
+# network namespace (lib.sh) and in namespaces it makes; traffic only between
+# the test's own addresses.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+SKIP_CLEAN_CHECK=1 # no berth store is used; what is left is checked here
+
+HARNESS=${BERTH_NET_HARNESS:-$(dirname "$BERTH")/berth-net-harness}
+PLUGIN=$BERTH_PLUGIN_DIR/bridge.so
+[[ -x $HARNESS && -f $PLUGIN ]] || die "needs $HARNESS and $PLUGIN"
+ST=$T/bridge-state
+NS=$T/ns
+mkdir -p "$NS"
+# Namespace files need a mount point that is not shared.
+mount -t tmpfs tmpfs "$NS"
+
+h() { "$HARNESS" "$PLUGIN" "$ST" "$@"; }
+net_json() { # NAME SUBNET GATEWAY [EXTRA]
+    printf '{"name":"%s","id":"%s","subnet":"%s","gateway":"%s"%s}' "$1" \
+        "$(printf '%s' "$1" | sha256sum | cut -c1-64)" "$2" "$3" "${4:-}"
+}
+mkns() { touch "$NS/$1" && unshare --net="$NS/$1" ip link set lo up; }
+in_ns() { local n=$1; shift; nsenter --net="$NS/$n" "$@"; }
+cid() { printf '%s' "$1" | sha256sum | cut -c1-64; }
+
+NET=$(net_json tnet 10.123.0.0/24 10.123.0.1 ',"options":{"mtu":"1400"}')
+BR=berth-$(printf tnet | sha256sum | cut -c1-8)
+
+# --- create ------------------------------------------------------------------
+assert_status 0 h create tnet "$NET"
+assert_eq "{\"bridge\":\"$BR\"}" "$OUT" "create reports the bridge name"
+assert_status 0 h create tnet "$NET"
+assert_contains "$(ip -o addr show dev "$BR")" "inet 10.123.0.1/24" "gateway address on the bridge"
+assert_contains "$(ip -o link show dev "$BR")" "mtu 1400" "bridge MTU from options"
+assert_contains "$(ip -o link show dev "$BR")" ",UP" "bridge is up"
+assert_status 0 h create berth0 "$(net_json berth0 10.124.0.0/24 10.124.0.1)"
+assert_eq '{"bridge":"berth0"}' "$OUT" "the default network's bridge is berth0"
+assert_status 0 h remove berth0 "$(net_json berth0 10.124.0.0/24 10.124.0.1)"
+
+for bad in '"subnet":"10.1.0.1/16","gateway":"10.1.0.1"' '"subnet":"10.1.0.0/33","gateway":"10.1.0.1"' \
+    '"subnet":"10.1.0.0/16","gateway":"10.2.0.1"' '"subnet":"nonsense","gateway":"10.2.0.1"'; do
+    assert_status 1 h create bad "{\"name\":\"bad\",\"id\":\"0123456789abcdef\",$bad}"
+    assert_contains "$ERR" "network 'bad'" "bad input refused: $bad"
+done
+assert_eq "" "$(ip -o link show | grep -c berth-0123456 | grep -v '^0$' || true)" "nothing made for bad input"
+
+# --- join, reachability --------------------------------------------------------
+mkns a
+mkns b
+assert_status 0 h join tnet "$NET" "$(cid a)" "$NS/a" '{"interface":"eth0"}'
+JA=$OUT
+assert_contains "$JA" '"ip":"10.123.0.2"' "first address after the gateway"
+assert_contains "$JA" '"prefix_len":24' "prefix length reported"
+assert_status 0 h join tnet "$NET" "$(cid b)" "$NS/b" '{"interface":"eth0","ip":"10.123.0.77"}'
+JB=$OUT
+assert_contains "$JB" '"ip":"10.123.0.77"' "requested address honoured"
+assert_contains "$(in_ns a ip -o addr show dev eth0)" "10.123.0.2/24" "address in the container"
+assert_contains "$(in_ns a ip route)" "default via 10.123.0.1 dev eth0" "default route"
+assert_contains "$(in_ns a ip -o link show dev eth0)" "mtu 1400" "container MTU"
+VA=$(printf '%s' "$JA" | python3 -c 'import json,sys; print(json.load(sys.stdin)["host_interface"])')
+assert_contains "$(ip -d -o link show dev "$VA")" "hairpin on" "hairpin on the host end"
+assert_contains "$(ip -o link show dev "$VA")" "master $BR" "host end on the bridge"
+assert_status 0 in_ns a busybox ping -c1 -W2 10.123.0.77
+assert_status 0 in_ns b busybox ping -c1 -W2 10.123.0.2
+assert_status 0 in_ns a busybox ping -c1 -W2 10.123.0.1
+assert_status 0 busybox ping -c1 -W2 10.123.0.2
+
+mkns c
+assert_status 1 h join tnet "$NET" "$(cid c)" "$NS/c" '{"ip":"10.123.0.77"}'
+assert_contains "$ERR" "address 10.123.0.77 is already in use by container $(cid b | cut -c1-12)" \
+    "a taken address is refused, naming its holder"
+assert_status 1 h join tnet "$NET" "$(cid c)" "$NS/c" '{"ip":"10.9.0.77"}'
+assert_contains "$ERR" "outside subnet 10.123.0.0/24" "an address outside the subnet is refused"
+assert_eq "" "$(in_ns c ip -o link show | grep -v ' lo:' || true)" "a refused join leaves nothing in the namespace"
+assert_not_contains "$(cat "$ST/ipam/tnet.json")" "$(cid c)" "a refused join leaves no address"
+
+# --- bridge deleted by hand is repaired on the next join --------------------------
+ip link del "$BR"
+assert_status 0 h join tnet "$NET" "$(cid c)" "$NS/c" '{}'
+assert_contains "$(ip -o addr show dev "$BR" 2>&1)" "10.123.0.1/24" "bridge remade by join"
+assert_status 0 h leave tnet "$NET" "$(cid c)" "$NS/c" '{}'
+
+# --- leave --------------------------------------------------------------------
+assert_status 0 h leave tnet "$NET" "$(cid a)" "$NS/a" "{\"results\":{\"bridge\":$JA}}"
+assert_status 0 h leave tnet "$NET" "$(cid a)" "$NS/a" "{\"results\":{\"bridge\":$JA}}"
+assert_eq "" "$(ip -o link show "$VA" 2>/dev/null || true)" "leave deletes the host end"
+assert_eq "" "$(in_ns a ip -o link show | grep -v ' lo:' || true)" "and with it the container end"
+assert_not_contains "$(cat "$ST/ipam/tnet.json")" "$(cid a)" "leave releases the address"
+# Half a join: the address taken, no link (leave knows nothing of it).
+assert_status 0 h leave tnet "$NET" "$(cid b)" "$NS/b" '{}'
+assert_eq "" "$(ip -o link show | grep veth || true)" "leave without results finds the veth by name"
+
+# --- 50 joins at once from 50 processes ---------------------------------------------
+NET16=$(net_json big 10.125.0.0/16 10.125.0.1)
+assert_status 0 h create big "$NET16"
+for i in $(seq 1 50); do mkns "p$i"; done
+for i in $(seq 1 50); do
+    h join big "$NET16" "$(cid "p$i")" "$NS/p$i" '{}' >"$T/join-$i.out" 2>"$T/join-$i.err" &
+done
+wait
+ADDRS=$(cat "$T"/join-*.out | python3 -c 'import json,sys; print("\n".join(json.loads(l)["ip"] for l in sys.stdin))' | sort -u | wc -l)
+assert_eq 50 "$ADDRS" "50 concurrent joins got 50 distinct addresses"
+assert_eq 50 "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["allocations"]))' "$ST/ipam/big.json")" \
+    "50 addresses recorded"
+assert_status 0 in_ns p1 busybox ping -c1 -W2 "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' "$T/join-50.out")"
+
+# --- gc: leftovers of containers and networks that are gone ------------------------
+KEEP=$(for i in $(seq 1 25); do printf '%s,' "$(cid "p$i")"; done)
+assert_status 0 h gc "big,tnet" "$KEEP"
+assert_eq 25 "$(ip -o link show | grep -c 'berth-bridge:big:' || true)" "gc keeps the veths of known containers"
+assert_eq 25 "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["allocations"]))' "$ST/ipam/big.json")" \
+    "gc releases the addresses of unknown containers"
+assert_status 0 h gc "" ""
+assert_eq "" "$(ip -o link show | grep -E 'berth-|veth' || true)" "gc of everything removes bridges and veths"
+assert_eq "" "$(ls "$ST/ipam")" "and the ipam files"
+
+# --- crash in the middle of a join: the next join cleans up ------------------------
+assert_status 0 h create tnet "$NET"
+mkns k
+KV=$(printf '%s' "$(h join tnet "$NET" "$(cid k)" "$NS/k" '{}')" | python3 -c 'import json,sys; print(json.load(sys.stdin)["host_interface"])')
+ip link set "$KV" alias "" # as if killed before the alias was set
+in_ns k ip link del eth0 2>/dev/null || true
+mkns k2
+ip link add "$KV" type veth peer name eth0 netns "$NS/k"
+assert_status 0 h join tnet "$NET" "$(cid k)" "$NS/k" '{}'
+assert_contains "$OUT" "\"host_interface\":\"$KV\"" "a join retried after a crash replaces its leftover veth"
+assert_status 0 h leave tnet "$NET" "$(cid k)" "$NS/k" '{"netns_teardown":true}'
+assert_contains "$(ip -o link show "$KV")" "$KV" "netns_teardown leaves the veth to the namespace's end"
+umount "$NS/k" && rm "$NS/k"
+wait_for 5 bash -c "! ip link show $KV" && ok "the veth goes with the namespace" || fail "veth outlived its namespace"
+assert_status 0 h remove tnet "$NET"
+assert_eq "" "$(ip -o link show | grep -E 'berth-|veth' || true)" "remove deletes the bridge"
+
+finish

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Networks end to end: the default network, bridge + nat chains, published
+# ports from the host's own addresses (127.0.0.1 and another), udp, hairpin,
+# isolation between networks, --internal, IPAM under concurrency, a nat
+# failure rolling bridge back, kill -9 mid-lifecycle then gc, and nothing
+# left after rm. Everything happens in the test's own network namespace.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+setup_busybox busybox
+BB=/bin/busybox
+
+# A host address other than loopback, in the test's namespace only.
+ip link add hostif0 type dummy
+ip addr add 192.0.2.10/24 dev hostif0
+ip link set hostif0 up
+HOST_IP=192.0.2.10
+
+# Starts a detached-style container: berth in the background, foreground run.
+bg_run() { # bg_run NAME ARGS… ; output in $T/NAME.out
+    local name=$1
+    shift
+    "$BERTH" --root "$T/root" --runroot "$T/run" --plugin-path "$PLUGIN_PATH" \
+        run --rm --name "$name" "$@" </dev/null >"$T/$name.out" 2>&1 &
+}
+
+wait_running() { # wait_running NAME → sets IP
+    local i state
+    for i in $(seq 100); do
+        capture berth inspect "$1"
+        state=$(json_eval 'd[0]["state"]' <<<"$OUT" 2>/dev/null || true)
+        if [[ $state == running ]]; then
+            IP=$(json_eval 'd[0].get("ip", "")' <<<"$OUT")
+            return 0
+        fi
+        sleep 0.1
+    done
+    fail "container '$1' never became running: $(cat "$T/$1.out" 2>/dev/null)"
+    IP=""
+    return 1
+}
+
+wait_gone() { # wait_gone NAME
+    local i
+    for i in $(seq 100); do
+        capture berth inspect "$1"
+        [[ $RC -ne 0 ]] && return 0
+        sleep 0.1
+    done
+    fail "container '$1' is still there"
+}
+
+refuse() { # refuse WHAT VERB CMD… : one line, 125
+    local what=$1 verb=$2
+    shift 2
+    capture "$@"
+    assert_error "$verb" "$what"
+}
+
+fetch() { # fetch URL → OUT (the host side)
+    capture "$BB" wget -q -T 3 -O - "$1"
+}
+
+# --- the default network ----------------------------------------------------
+assert_status 0 berth run --rm busybox sh -c 'ip -4 -o addr show eth0; ip route'
+assert_contains "$OUT" "inet 10.88." "the default network gives an address in 10.88.0.0/16"
+assert_contains "$OUT" "default via 10.88.0.1" "default route via the gateway"
+assert_status 0 berth network ls -q
+assert_contains "$OUT" "berth0" "berth0 is made on first use"
+
+# --- bad input: one line, 125, nothing made -------------------------------------
+assert_status 0 berth network create --subnet 10.90.1.0/24 net1
+assert_status 0 berth network create --subnet 10.90.2.0/24 net2
+before=$(berth network ls -q | sort | tr '\n' ' ')
+links_before=$(ip -o link show | wc -l)
+refuse "overlapping subnet" "network create" berth network create --subnet 10.90.1.128/25 bad1
+assert_contains "$ERR" "overlaps network 'net1'" "the overlap names the other network"
+refuse "subnet over a host route" "network create" berth network create --subnet 192.0.2.0/25 bad2
+refuse "malformed CIDR" "network create" berth network create --subnet 10.90.3.0/40 bad3
+refuse "gateway outside" "network create" berth network create --subnet 10.90.4.0/24 --gateway 10.90.5.1 bad4
+refuse "unknown driver" "network create" berth network create --driver nosuch bad5
+refuse "name taken" "network create" berth network create --subnet 10.90.6.0/24 net1
+refuse "port 0" "run" berth run --rm --network net1 -p 0:80 busybox true
+refuse "port above 65535" "run" berth run --rm --network net1 -p 65536:80 busybox true
+refuse "unknown network" "run" berth run --rm --network nosuchnet busybox true
+refuse "--ip outside" "run" berth run --rm --network net1 --ip 10.90.2.9 busybox true
+assert_eq "$before" "$(berth network ls -q | sort | tr '\n' ' ')" "refused creates made no network"
+assert_eq "$links_before" "$(ip -o link show | wc -l)" "refused commands made no link"
+
+# --- a web server with published ports ---------------------------------------------
+bg_run web --network net1 --ip 10.90.1.50 -p 8080:80 -p 127.0.0.1:9090:80 \
+    -p 80 busybox httpd -f -p 80 -h /etc
+wait_running web
+assert_eq "10.90.1.50" "$IP" "--ip is honoured"
+WEB=$IP
+sleep 0.3 # httpd binds after exec
+
+fetch "http://$WEB/passwd"
+assert_contains "$OUT" "root:" "the host reaches the container's address"
+fetch "http://127.0.0.1:8080/passwd"
+assert_contains "$OUT" "root:" "a published port through 127.0.0.1"
+fetch "http://$HOST_IP:8080/passwd"
+assert_contains "$OUT" "root:" "a published port through another host address"
+fetch "http://127.0.0.1:9090/passwd"
+assert_contains "$OUT" "root:" "a port published on 127.0.0.1 only"
+capture "$BB" wget -q -T 2 -O - "http://$HOST_IP:9090/passwd"
+[[ $RC -ne 0 ]] && ok "a port published on 127.0.0.1 is not on other addresses" ||
+    fail "127.0.0.1:9090 answered on $HOST_IP"
+
+assert_status 0 berth port web
+assert_contains "$OUT" "80/tcp -> 0.0.0.0:8080" "port lists 8080"
+assert_contains "$OUT" "80/tcp -> 127.0.0.1:9090" "port lists 9090 on 127.0.0.1"
+free_port=$(awk '/80\/tcp -> 0.0.0.0:/ && !/:8080$/ { sub(/.*:/, ""); print; exit }' <<<"$OUT")
+if [[ $free_port =~ ^[0-9]+$ && $free_port -ne 8080 ]]; then
+    ok "-p 80 got a free host port ($free_port)"
+    fetch "http://127.0.0.1:$free_port/passwd"
+    assert_contains "$OUT" "root:" "the chosen port works"
+else
+    fail "-p 80 got no host port: $OUT"
+fi
+assert_status 0 berth ps
+assert_contains "$OUT" "0.0.0.0:8080->80/tcp" "ps shows the published ports"
+assert_status 0 berth inspect web
+for k in ip gateway mac; do
+    v=$(json_eval "d[0].get('$k', '')" <<<"$OUT")
+    [[ -n $v ]] && ok "inspect shows $k ($v)" || fail "inspect has no $k"
+done
+
+# udp from the host through a published port.
+bg_run udp --network net1 -p 5353:5353/udp busybox nc -u -l -p 5353
+wait_running udp
+sleep 0.3
+got=""
+for _ in $(seq 30); do
+    echo "hello-udp" | "$BB" nc -u -w 1 127.0.0.1 5353 >/dev/null 2>&1 || true
+    if grep -q hello-udp "$T/udp.out" 2>/dev/null; then
+        got=yes
+        break
+    fi
+done
+[[ $got == yes ]] && ok "udp through a published port" || fail "no udp datagram arrived: $(cat "$T/udp.out")"
+assert_status 0 berth rm -f udp
+wait_gone udp
+
+# container to container on one network, and hairpin through the host address.
+assert_status 0 berth run --rm --network net1 busybox wget -q -T 3 -O - "http://$WEB/passwd"
+assert_contains "$OUT" "root:" "containers on one network reach each other"
+assert_status 0 berth run --rm --network net1 busybox wget -q -T 3 -O - "http://$HOST_IP:8080/passwd"
+assert_contains "$OUT" "root:" "hairpin: a container reaches a published port through the host address"
+assert_status 0 berth run --rm --network net2 busybox wget -q -T 3 -O - "http://$HOST_IP:8080/passwd"
+assert_contains "$OUT" "root:" "another network reaches a published port through the host"
+
+# isolation between networks.
+capture berth run --rm --network net2 busybox wget -q -T 2 -O - "http://$WEB/passwd"
+[[ $RC -ne 0 ]] && ok "a container on another network cannot reach the container" ||
+    fail "net2 reached net1's container directly"
+
+# --internal: no way out.
+assert_status 0 berth network create --internal --subnet 10.90.9.0/24 inet
+capture berth run --rm --network inet busybox wget -q -T 2 -O - "http://$HOST_IP:8080/passwd"
+[[ $RC -ne 0 ]] && ok "--internal: the host's published port is out of reach" ||
+    fail "--internal network got out"
+capture berth run --rm --network inet busybox wget -q -T 2 -O - "http://$WEB/passwd"
+[[ $RC -ne 0 ]] && ok "--internal: other networks are out of reach" || fail "--internal reached net1"
+
+# a host port already published: nat refuses, bridge is rolled back.
+ipam_before=$(berth network inspect net1 | json_eval 'len(d[0]["containers"])')
+veth_before=$(ip -o link show | grep -c veth || true)
+refuse "host port already published" "run" berth run --rm --network net1 -p 8080:80 busybox true
+assert_contains "$ERR" "8080" "the error names the port"
+assert_eq "$veth_before" "$(ip -o link show | grep -c veth || true)" "the refused run left no veth"
+assert_eq "$ipam_before" "$(berth network inspect net1 | json_eval 'len(d[0]["containers"])')" \
+    "the refused run left no container on the network"
+assert_status 0 berth run --rm --network net1 --ip 10.90.1.51 busybox true
+assert_eq 0 "$RC" "the address of the refused run is free again"
+
+# rm refuses while attached.
+refuse "network rm while attached" "network rm" berth network rm net1
+
+# stop the web server: no veth, no rule, no address left.
+assert_status 0 berth rm -f web
+wait_gone web
+wait
+assert_eq 0 "$(ip -o link show | grep -c veth || true)" "no veth left after rm"
+rules=$(iptables-save 2>/dev/null | grep -c -e '10\.90\.1\.50' || true)
+nft_rules=$(nft list ruleset 2>/dev/null | grep -c -e '10\.90\.1\.50' || true)
+assert_eq "0 0" "$rules $nft_rules" "no rule for the container left"
+capture "$BB" wget -q -T 2 -O - "http://127.0.0.1:8080/passwd"
+[[ $RC -ne 0 ]] && ok "the published port is gone" || fail "8080 still answers"
+
+# 50 containers join at once: 50 distinct addresses.
+for i in $(seq 50); do
+    "$BERTH" --root "$T/root" --runroot "$T/run" --plugin-path "$PLUGIN_PATH" \
+        run --rm --network net2 busybox sh -c 'ip -4 -o addr show eth0; sleep 2' \
+        </dev/null >"$T/c$i.out" 2>&1 &
+done
+wait
+addrs=$(cat "$T"/c*.out | awk '/inet / { print $4 }' | sort)
+assert_eq 50 "$(wc -l <<<"$addrs")" "50 concurrent runs all got an address"
+assert_eq 50 "$(sort -u <<<"$addrs" | wc -l)" "50 distinct addresses"
+cat "$T"/c*.out | grep -v "inet " | head -5 | sed 's/^/# /'
+
+# kill -9 of berth after the network was joined, then gc.
+capture env BERTH_TEST_KILL_AT=prestart "$BERTH" --root "$T/root" --runroot "$T/run" \
+    --plugin-path "$PLUGIN_PATH:$BERTH_TEST_PLUGIN_DIR" run --rm --network net2 busybox true
+assert_eq 137 "$RC" "berth killed at prestart"
+assert_status 0 berth system gc
+assert_eq 0 "$(ip -o link show | grep -c veth || true)" "gc removed the orphaned veth"
+assert_eq "" "$(find "$T/run/netns" -type f 2>/dev/null)" "gc removed the namespace file"
+assert_eq 0 "$(berth network inspect net2 | json_eval 'len(d[0]["containers"])')" "no container left on net2"
+
+# a bridge deleted by hand is repaired on next use.
+br=$(berth network inspect net1 | json_eval 'd[0]["driver_state"]["bridge"]["bridge"]')
+ip link del "$br"
+assert_status 0 berth run --rm --network net1 busybox wget -q -T 3 -O - "http://10.90.1.1:1/" || true
+assert_true "the bridge '$br' is back" ip link show "$br"
+
+# networks go; nothing of them stays.
+assert_status 0 berth network rm net1 net2 inet berth0
+assert_eq "" "$(ip -o link show | awk -F': ' '{print $2}' | grep -v -e '^lo$' -e '^hostif0' || true)" \
+    "no link left but lo and the test's own"
+assert_eq 0 "$(iptables-save 2>/dev/null | grep -c -e '10\.90\.' -e '10\.88\.' || true)" "no iptables rule left"
+assert_eq 0 "$(nft list ruleset 2>/dev/null | grep -c -e '10\.90\.' -e '10\.88\.' || true)" "no nftables rule left"
+ip link del hostif0
+finish
