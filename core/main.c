@@ -32,6 +32,7 @@ static const struct verb verbs[] = {
     {"port", cmd_port, 0, "print a container's published ports"},
     {"plugin", cmd_plugin, 0, "list, inspect and check plugins"},
     {"system", cmd_system, 0, "gc and info"},
+    {"volume", cmd_volume, 0, "create, list, inspect and remove volumes"},
 };
 
 static void usage(FILE *out)

@@ -6,6 +6,7 @@
 #define DEFAULT_RUNROOT "/run/berth"
 #define DEFAULT_STORAGE_DRIVER "overlay"
 #define DEFAULT_NETWORK "berth0" /* bridge + nat, 10.88.0.0/16, made on first use */
-#define DEFAULT_VOLUME_DRIVER "local" /* docker's name for its default volume driver */
+/* docker's name for its default volume driver */
+#define DEFAULT_VOLUME_DRIVER "local"
 
 #endif

@@ -223,6 +223,9 @@ int container_network_leave(struct engine *e, const char *id, cJSON *rec, struct
             continue;
         }
         _cleanup_json_ cJSON *join = join_request(rec, i, cJSON_GetObjectItem(all_results, name));
+        /* The namespace file goes right after: the kernel removes the veth
+         * pair with the namespace, sparing a 20 ms delete (MACHINE.md). */
+        cJSON_AddBoolToObject(join, "netns_teardown", 1);
         if (leave_drivers(e, net, id, path, join,
                           cJSON_GetArraySize(cJSON_GetObjectItem(net, "drivers")), &local) < 0) {
             log_warning("leave network '%s': %s", name, local ? local->msg : "failed");

@@ -104,7 +104,8 @@ int network_store_list(const char *root, cJSON **ret_array, struct error **err)
         names = grown;
         names[n++] = strndup(de->d_name, len - 5);
     }
-    qsort(names, n, sizeof(char *), by_name);
+    if (n > 1)
+        qsort(names, n, sizeof(char *), by_name);
     for (size_t i = 0; i < n; i++) {
         cJSON *rec = NULL;
         struct error *local = NULL;

@@ -268,8 +268,7 @@ static int mount_in_root(int rootfd, const struct oci_mount *m, struct error **e
     int r = open_in_root(rootfd, m->destination, 1, file, &fd, err);
     if (r < 0)
         return r;
-    if (m->copy_up && m->bind && m->source && !file &&
-        (r = volume_copy_up(fd, m->source, err)) < 0)
+    if (m->copy_up && m->bind && m->source && !file && (r = volume_copy_up(fd, m->source, err)) < 0)
         return r;
     char path[FD_PATH_MAX];
     fd_path(path, fd);

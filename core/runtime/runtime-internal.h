@@ -26,7 +26,7 @@ struct oci_mount {
     int bind;                  /* a bind mount */
     int recursive;             /* MS_REC for a bind */
     char *data;                /* the options mount(2) does not know; may be NULL */
-    int copy_up; /* "berth.copyup": fill an empty volume from the image first */
+    int copy_up;               /* "berth.copyup": fill an empty volume from the image first */
 };
 
 struct oci_config {

@@ -81,10 +81,8 @@ static int copy_entry(int src, int dst, const char *name, int depth, struct erro
     case S_IFDIR: {
         if (mkdirat(dst, name, 0700) < 0)
             return error_set(err, errno, "mkdir '%s'", name);
-        _cleanup_close_ int s =
-            openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        _cleanup_close_ int d =
-            openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int d = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (s < 0 || d < 0)
             return error_set(err, errno, "open '%s'", name);
         if ((r = copy_tree(s, d, depth + 1, err)) < 0)

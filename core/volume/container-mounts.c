@@ -228,9 +228,9 @@ static int attach_one(struct engine *e, const char *id, const cJSON *m, struct m
             return r;
         r = push_entry(ret, "bind", source, target, ro ? "rbind,ro" : "rbind");
     } else if (!strcmp(type, "tmpfs")) {
-        _cleanup_free_ char *opts = xasprintf("nosuid,nodev%s%s%s", ro ? ",ro" : "",
-                                              options && *options ? "," : "",
-                                              options ? options : "");
+        _cleanup_free_ char *opts =
+            xasprintf("nosuid,nodev%s%s%s", ro ? ",ro" : "", options && *options ? "," : "",
+                      options ? options : "");
         r = push_entry(ret, "tmpfs", "tmpfs", target, opts);
     } else {
         return error_set_plain(err, EBADMSG, "container record has a mount of type '%s'", type);

@@ -38,8 +38,7 @@ static int normalise_target(const char *flag, const char *spec, const char *t, c
                                flag, spec, t ? t : "");
     size_t len = strlen(t);
     if (len > 4095)
-        return error_set_plain(err, ENAMETOOLONG, "%s '%s': mount target is too long", flag,
-                               spec);
+        return error_set_plain(err, ENAMETOOLONG, "%s '%s': mount target is too long", flag, spec);
     _cleanup_free_ char *out = malloc(len + 2);
     if (!out)
         return error_set(err, ENOMEM, "%s '%s'", flag, spec);
@@ -89,8 +88,8 @@ static int is_mode(const char *s)
  * are not offered: a tmpfs is always nosuid,nodev. */
 static int tmpfs_word_ok(const char *w, int *read_only)
 {
-    static const char *const flags[] = {"exec", "noexec", "nosuid", "nodev", "noatime",
-                                        "nodiratime", "relatime", "strictatime"};
+    static const char *const flags[] = {"exec",    "noexec",     "nosuid",   "nodev",
+                                        "noatime", "nodiratime", "relatime", "strictatime"};
     if (!strcmp(w, "ro") || !strcmp(w, "rw")) {
         *read_only = !strcmp(w, "ro");
         return 1;
@@ -149,9 +148,8 @@ static int classify_source(const char *flag, const char *spec, const char *sourc
     if (source[0] == '/') {
         m->kind = MOUNT_BIND;
     } else if (strchr(source, '/') || source[0] == '.' || source[0] == '~') {
-        return error_set_plain(err, EINVAL,
-                               "%s '%s': bind source '%s' is not an absolute path", flag, spec,
-                               source);
+        return error_set_plain(err, EINVAL, "%s '%s': bind source '%s' is not an absolute path",
+                               flag, spec, source);
     } else {
         if (!volume_name_is_valid(source))
             return error_set_plain(
@@ -177,10 +175,10 @@ int mount_spec_parse_volume(const char *spec, struct mount_spec *ret, struct err
         fields[n++] = p;
     }
     int r;
-    if (!copy || !*copy || n > 3)
+    if (!copy || !spec || !*spec || n > 3)
         return error_set_plain(err, EINVAL,
-                               "%s '%s': use NAME:/path[:ro], /host/dir:/path[:ro] or /path",
-                               flag, spec ? spec : "");
+                               "%s '%s': use NAME:/path[:ro], /host/dir:/path[:ro] or /path", flag,
+                               spec ? spec : "");
     if (n == 1) {
         /* Only a target: an anonymous volume. */
         m.kind = MOUNT_VOLUME;
@@ -205,8 +203,8 @@ int mount_spec_parse_volume(const char *spec, struct mount_spec *ret, struct err
             m.no_copy = 1;
         else if (strcmp(w, "z") && strcmp(w, "Z")) {
             mount_spec_clear(&m);
-            return error_set_plain(err, EINVAL, "%s '%s': unknown option '%s' (use ro, rw%s)",
-                                   flag, spec, w, fields[0][0] == '/' ? "" : " or nocopy");
+            return error_set_plain(err, EINVAL, "%s '%s': unknown option '%s' (use ro, rw%s)", flag,
+                                   spec, w, fields[0][0] == '/' ? "" : " or nocopy");
         }
     }
     *ret = m;
@@ -274,8 +272,9 @@ int mount_spec_parse_mount(const char *spec, struct mount_spec *ret, struct erro
     }
     struct mount_spec m = {0};
     if (!type || (strcmp(type, "volume") && strcmp(type, "bind") && strcmp(type, "tmpfs")))
-        return error_set_plain(err, EINVAL, "%s '%s': unknown type '%s' (use bind, volume or "
-                                            "tmpfs)",
+        return error_set_plain(err, EINVAL,
+                               "%s '%s': unknown type '%s' (use bind, volume or "
+                               "tmpfs)",
                                flag, spec, type ? type : "");
     if (!target)
         return error_set_plain(err, EINVAL, "%s '%s': no target", flag, spec);
@@ -293,8 +292,8 @@ int mount_spec_parse_mount(const char *spec, struct mount_spec *ret, struct erro
                                    tmpfs_size);
         }
         if (tmpfs_mode && !is_mode(tmpfs_mode))
-            return error_set_plain(err, EINVAL, "%s '%s': invalid tmpfs-mode '%s' (octal)",
-                                   flag, spec, tmpfs_mode);
+            return error_set_plain(err, EINVAL, "%s '%s': invalid tmpfs-mode '%s' (octal)", flag,
+                                   spec, tmpfs_mode);
         if (tmpfs_size) {
             _cleanup_free_ char *w = xasprintf("size=%s", tmpfs_size);
             opts_append(&m.options, w);
@@ -305,12 +304,10 @@ int mount_spec_parse_mount(const char *spec, struct mount_spec *ret, struct erro
         }
     } else if (!strcmp(type, "bind")) {
         if (!source)
-            return error_set_plain(err, EINVAL, "%s '%s': a bind mount needs a source", flag,
-                                   spec);
+            return error_set_plain(err, EINVAL, "%s '%s': a bind mount needs a source", flag, spec);
         if (source[0] != '/')
-            return error_set_plain(err, EINVAL,
-                                   "%s '%s': bind source '%s' is not an absolute path", flag,
-                                   spec, source);
+            return error_set_plain(err, EINVAL, "%s '%s': bind source '%s' is not an absolute path",
+                                   flag, spec, source);
         if (no_copy)
             return error_set_plain(err, EINVAL, "%s '%s': volume-nocopy needs type=volume", flag,
                                    spec);
@@ -323,8 +320,8 @@ int mount_spec_parse_mount(const char *spec, struct mount_spec *ret, struct erro
         if (m.kind != MOUNT_VOLUME) {
             mount_spec_clear(&m);
             return error_set_plain(err, EINVAL,
-                                   "%s '%s': '%s' is a path: use type=bind for a bind mount",
-                                   flag, spec, source);
+                                   "%s '%s': '%s' is a path: use type=bind for a bind mount", flag,
+                                   spec, source);
         }
         m.no_copy = no_copy;
     }

@@ -20,8 +20,8 @@ enum mount_kind {
 
 struct mount_spec {
     enum mount_kind kind;
-    char *source;  /* volume name (NULL: anonymous), absolute host path, NULL for tmpfs */
-    char *target;  /* absolute, normalised: no "//", no trailing "/", no "." or ".." */
+    char *source; /* volume name (NULL: anonymous), absolute host path, NULL for tmpfs */
+    char *target; /* absolute, normalised: no "//", no trailing "/", no "." or ".." */
     int read_only;
     int no_copy;   /* volume: do not fill a new volume from the image */
     char *options; /* tmpfs: "size=…,mode=…" and other tmpfs words, or NULL */

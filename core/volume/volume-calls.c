@@ -105,8 +105,7 @@ int volume_create(struct engine *e, struct volume_store *vs, const char *name, c
                                 have);
         else if (options && cJSON_GetArraySize(options) > 0 &&
                  !same_json(options, cJSON_GetObjectItem(rec, "options")))
-            r = error_set_plain(err, EEXIST, "volume '%s' already exists with other options",
-                                name);
+            r = error_set_plain(err, EEXIST, "volume '%s' already exists with other options", name);
         if (r == 0) {
             if (ret_created)
                 *ret_created = 0;

@@ -98,8 +98,7 @@ int volume_store_lock_all(struct volume_store *store, struct error **err)
     return lock_path(path, err);
 }
 
-int volume_store_load(struct volume_store *store, const char *name, cJSON **ret,
-                      struct error **err)
+int volume_store_load(struct volume_store *store, const char *name, cJSON **ret, struct error **err)
 {
     int r = check_name(name, err);
     if (r < 0)
@@ -117,8 +116,7 @@ int volume_store_load(struct volume_store *store, const char *name, cJSON **ret,
         return r;
     }
     cJSON *rec = cJSON_Parse(text);
-    if (!rec || !cJSON_IsObject(rec) ||
-        !cJSON_IsString(cJSON_GetObjectItem(rec, "name")) ||
+    if (!rec || !cJSON_IsObject(rec) || !cJSON_IsString(cJSON_GetObjectItem(rec, "name")) ||
         !cJSON_IsString(cJSON_GetObjectItem(rec, "driver"))) {
         cJSON_Delete(rec);
         return error_set_plain(err, EBADMSG, "volume record '%s' is corrupt", path);

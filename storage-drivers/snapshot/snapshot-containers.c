@@ -69,8 +69,8 @@ static int make_rootfs(struct snapshot *sn, int ctr_fd, const char *key, int dur
             r = make_tree_from(sn, layer_fd, ctr_fd, "tmp-rootfs");
             close(layer_fd);
             if (r < 0)
-                s->set_error(err, -r, "%s layer '%s'",
-                             sn->mode == MODE_BTRFS ? "snapshot" : "copy", key);
+                s->set_error(err, -r, "%s layer '%s'", sn->mode == MODE_BTRFS ? "snapshot" : "copy",
+                             key);
         }
         unlock_layer(sn, token);
     }
@@ -194,8 +194,7 @@ int snapshot_remove(void *state, const struct berth_storage_container_request *r
                      req && req->container_id ? req->container_id : "(null)");
         return -EINVAL;
     }
-    _cleanup_close_ int fd =
-        openat(sn->state_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int fd = openat(sn->state_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     /* Renamed to the trash first: a crash halfway leaves nothing under the id;
      * the subvolumes inside go by ioctl, nested ones included. */
     int r = fd < 0 ? -errno : trash_and_remove(sn->state_fd, fd, req->container_id);
@@ -206,8 +205,7 @@ int snapshot_remove(void *state, const struct berth_storage_container_request *r
     return 0;
 }
 
-int containers_gc(struct snapshot *sn, const struct berth_gc_request *req,
-                  struct berth_error *err)
+int containers_gc(struct snapshot *sn, const struct berth_gc_request *req, struct berth_error *err)
 {
     const struct berth_services *s = sn->services;
     int fd = openat(sn->state_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

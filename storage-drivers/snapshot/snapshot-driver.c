@@ -85,9 +85,8 @@ static int snapshot_init(const struct berth_services *services, void **ret_state
     }
     r = choose_mode(sn->state_fd, &sn->mode);
     if (r < 0) {
-        services->log(services->host, BERTH_LOG_ERROR,
-                      "snapshot: probe the filesystem of '%s': %s", services->state_dir,
-                      strerror(-r));
+        services->log(services->host, BERTH_LOG_ERROR, "snapshot: probe the filesystem of '%s': %s",
+                      services->state_dir, strerror(-r));
         goto fail;
     }
     *ret_state = sn;

@@ -109,7 +109,8 @@ int make_tree_from(struct snapshot *sn, int src_fd, int dir_fd, const char *name
     if (r < 0 || src_fd >= 0)
         return r;
     /* An empty root looks like a fresh image's "/", whatever the umask. */
-    if (fchownat(dir_fd, name, 0, 0, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(dir_fd, name, 0755, 0) < 0)
+    if (fchownat(dir_fd, name, 0, 0, AT_SYMLINK_NOFOLLOW) < 0 ||
+        fchmodat(dir_fd, name, 0755, 0) < 0)
         return -errno;
     return 0;
 }
@@ -257,7 +258,8 @@ fail:
 static int retire_layer(struct snapshot *sn, int layers_fd, const char *key,
                         char ret_trash[static 64])
 {
-    _cleanup_close_ int fd = openat(layers_fd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    _cleanup_close_ int fd =
+        openat(layers_fd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT)
         return 0;
     if (fd >= 0 && btrfs_is_subvolume(fd) > 0) {

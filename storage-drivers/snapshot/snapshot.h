@@ -96,8 +96,7 @@ int snapshot_release(void *state, const struct berth_storage_container_request *
                      struct berth_error *err);
 int snapshot_remove(void *state, const struct berth_storage_container_request *req, void *res,
                     struct berth_error *err);
-int containers_gc(struct snapshot *sn, const struct berth_gc_request *req,
-                  struct berth_error *err);
+int containers_gc(struct snapshot *sn, const struct berth_gc_request *req, struct berth_error *err);
 
 /* btrfs-ops.c: subvolumes through the kernel's ioctls, no btrfs-progs. */
 #define BTRFS_MAGIC_NUMBER 0x9123683EUL

@@ -62,8 +62,8 @@ struct copier {
     struct link_map links;
     char *path; /* the current destination directory, relative to dst_root */
     size_t path_len, path_cap;
-    char *buf;          /* for read/write when copy_file_range cannot */
-    int no_copy_range;  /* copy_file_range refused once: stop trying */
+    char *buf;         /* for read/write when copy_file_range cannot */
+    int no_copy_range; /* copy_file_range refused once: stop trying */
 };
 
 static size_t link_hash(dev_t dev, ino_t ino, size_t cap)

@@ -146,8 +146,8 @@ static int next_projid(struct local *lv, uint32_t *ret)
 
 static int local_init(const struct berth_services *services, void **ret_state)
 {
-    if (!services || services->size < offsetof(struct berth_services, unlock) +
-                                          sizeof(services->unlock))
+    if (!services ||
+        services->size < offsetof(struct berth_services, unlock) + sizeof(services->unlock))
         return -ENOTSUP;
     struct local *lv = calloc(1, sizeof(*lv));
     if (!lv)
@@ -248,13 +248,14 @@ static int local_create(void *state, const struct berth_volume_request *req, voi
     uint64_t size = 0;
     for (int i = 0; i < n && r == 0; i++) {
         if (strcmp(opts[i].key, "size")) {
-            s->set_error(err, 0, "unknown option '%s' for volume driver '" DRIVER_NAME
-                                 "' (it knows: size)",
+            s->set_error(err, 0,
+                         "unknown option '%s' for volume driver '" DRIVER_NAME "' (it knows: size)",
                          opts[i].key);
             r = -EINVAL;
         } else if (parse_size(opts[i].value, &size) < 0) {
-            s->set_error(err, 0, "invalid size '%s': use a number with an optional unit "
-                                 "k, m, g or t (1024-based)",
+            s->set_error(err, 0,
+                         "invalid size '%s': use a number with an optional unit "
+                         "k, m, g or t (1024-based)",
                          opts[i].value);
             r = -EINVAL;
         }
@@ -437,8 +438,9 @@ static int local_mount(void *state, const struct berth_volume_request *req,
     if (r < 0)
         return r;
     if (!container_id_valid(req->container_id) || !req->target || req->target[0] != '/') {
-        s->set_error(err, 0, "mount of volume '%s': a container id and an absolute target "
-                             "are needed",
+        s->set_error(err, 0,
+                     "mount of volume '%s': a container id and an absolute target "
+                     "are needed",
                      req->volume_name);
         return -EINVAL;
     }
@@ -600,7 +602,9 @@ static void gc_users(int vol_fd, const struct berth_gc_request *req)
 /* ".tmp-PID-NAME" or ".trash-PID-NAME" whose PID is gone. */
 static int is_stale_scratch(const char *name)
 {
-    const char *p = !strncmp(name, ".tmp-", 5) ? name + 5 : !strncmp(name, ".trash-", 7) ? name + 7 : NULL;
+    const char *p = !strncmp(name, ".tmp-", 5)     ? name + 5
+                    : !strncmp(name, ".trash-", 7) ? name + 7
+                                                   : NULL;
     if (!p)
         return 0;
     long pid = strtol(p, NULL, 10);

@@ -308,7 +308,8 @@ int remove_tree(int dir_fd, const char *name)
     size_t depth = 0;
     int r = 0;
     for (;;) {
-        int dup_fd = dup(fd);
+        /* A new open file description: a dup would share (and keep) the offset. */
+        int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
         if (!d) {
             if (dup_fd >= 0)
@@ -369,7 +370,7 @@ int remove_tree(int dir_fd, const char *name)
         fd = parent;
         depth--;
         /* Find the emptied child by inode: its name is not kept. */
-        int pd = dup(fd);
+        int pd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *pdir = pd >= 0 ? fdopendir(pd) : NULL;
         if (!pdir) {
             if (pd >= 0)

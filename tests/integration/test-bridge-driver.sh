@@ -33,9 +33,9 @@ BR=berth-$(printf tnet | sha256sum | cut -c1-8)
 assert_status 0 h create tnet "$NET"
 assert_eq "{\"bridge\":\"$BR\"}" "$OUT" "create reports the bridge name"
 assert_status 0 h create tnet "$NET"
-assert_contains "$(ip -o addr show dev "$BR")" "inet 10.123.0.1/24" "gateway address on the bridge"
-assert_contains "$(ip -o link show dev "$BR")" "mtu 1400" "bridge MTU from options"
-assert_contains "$(ip -o link show dev "$BR")" ",UP" "bridge is up"
+assert_contains "$(ip -o addr show dev "$BR" 2>/dev/null)" "inet 10.123.0.1/24" "gateway address on the bridge"
+assert_contains "$(ip -o link show dev "$BR" 2>/dev/null)" "mtu 1400" "bridge MTU from options"
+assert_contains "$(ip -o link show dev "$BR" 2>/dev/null)" ",UP" "bridge is up"
 assert_status 0 h create berth0 "$(net_json berth0 10.124.0.0/24 10.124.0.1)"
 assert_eq '{"bridge":"berth0"}' "$OUT" "the default network's bridge is berth0"
 assert_status 0 h remove berth0 "$(net_json berth0 10.124.0.0/24 10.124.0.1)"
@@ -45,7 +45,7 @@ for bad in '"subnet":"10.1.0.1/16","gateway":"10.1.0.1"' '"subnet":"10.1.0.0/33"
     assert_status 1 h create bad "{\"name\":\"bad\",\"id\":\"0123456789abcdef\",$bad}"
     assert_contains "$ERR" "network 'bad'" "bad input refused: $bad"
 done
-assert_eq "" "$(ip -o link show | grep -c berth-0123456 | grep -v '^0$' || true)" "nothing made for bad input"
+assert_eq "" "$(ip -o link show 2>/dev/null | grep -c berth-0123456 | grep -v '^0$' || true)" "nothing made for bad input"
 
 # --- join, reachability --------------------------------------------------------
 mkns a
@@ -59,10 +59,10 @@ JB=$OUT
 assert_contains "$JB" '"ip":"10.123.0.77"' "requested address honoured"
 assert_contains "$(in_ns a ip -o addr show dev eth0)" "10.123.0.2/24" "address in the container"
 assert_contains "$(in_ns a ip route)" "default via 10.123.0.1 dev eth0" "default route"
-assert_contains "$(in_ns a ip -o link show dev eth0)" "mtu 1400" "container MTU"
+assert_contains "$(in_ns a ip -o link show dev eth0 2>/dev/null)" "mtu 1400" "container MTU"
 VA=$(printf '%s' "$JA" | python3 -c 'import json,sys; print(json.load(sys.stdin)["host_interface"])')
-assert_contains "$(ip -d -o link show dev "$VA")" "hairpin on" "hairpin on the host end"
-assert_contains "$(ip -o link show dev "$VA")" "master $BR" "host end on the bridge"
+assert_contains "$(ip -d -o link show dev "$VA" 2>/dev/null)" "hairpin on" "hairpin on the host end"
+assert_contains "$(ip -o link show dev "$VA" 2>/dev/null)" "master $BR" "host end on the bridge"
 assert_status 0 in_ns a busybox ping -c1 -W2 10.123.0.77
 assert_status 0 in_ns b busybox ping -c1 -W2 10.123.0.2
 assert_status 0 in_ns a busybox ping -c1 -W2 10.123.0.1
@@ -74,24 +74,24 @@ assert_contains "$ERR" "address 10.123.0.77 is already in use by container $(cid
     "a taken address is refused, naming its holder"
 assert_status 1 h join tnet "$NET" "$(cid c)" "$NS/c" '{"ip":"10.9.0.77"}'
 assert_contains "$ERR" "outside subnet 10.123.0.0/24" "an address outside the subnet is refused"
-assert_eq "" "$(in_ns c ip -o link show | grep -v ' lo:' || true)" "a refused join leaves nothing in the namespace"
+assert_eq "" "$(in_ns c ip -o link show 2>/dev/null | grep -v ' lo:' || true)" "a refused join leaves nothing in the namespace"
 assert_not_contains "$(cat "$ST/ipam/tnet.json")" "$(cid c)" "a refused join leaves no address"
 
 # --- bridge deleted by hand is repaired on the next join --------------------------
 ip link del "$BR"
 assert_status 0 h join tnet "$NET" "$(cid c)" "$NS/c" '{}'
-assert_contains "$(ip -o addr show dev "$BR" 2>&1)" "10.123.0.1/24" "bridge remade by join"
+assert_contains "$(ip -o addr show dev "$BR" 2>/dev/null)" "10.123.0.1/24" "bridge remade by join"
 assert_status 0 h leave tnet "$NET" "$(cid c)" "$NS/c" '{}'
 
 # --- leave --------------------------------------------------------------------
 assert_status 0 h leave tnet "$NET" "$(cid a)" "$NS/a" "{\"results\":{\"bridge\":$JA}}"
 assert_status 0 h leave tnet "$NET" "$(cid a)" "$NS/a" "{\"results\":{\"bridge\":$JA}}"
 assert_eq "" "$(ip -o link show "$VA" 2>/dev/null || true)" "leave deletes the host end"
-assert_eq "" "$(in_ns a ip -o link show | grep -v ' lo:' || true)" "and with it the container end"
+assert_eq "" "$(in_ns a ip -o link show 2>/dev/null | grep -v ' lo:' || true)" "and with it the container end"
 assert_not_contains "$(cat "$ST/ipam/tnet.json")" "$(cid a)" "leave releases the address"
 # Half a join: the address taken, no link (leave knows nothing of it).
 assert_status 0 h leave tnet "$NET" "$(cid b)" "$NS/b" '{}'
-assert_eq "" "$(ip -o link show | grep veth || true)" "leave without results finds the veth by name"
+assert_eq "" "$(ip -o link show 2>/dev/null | grep veth || true)" "leave without results finds the veth by name"
 
 # --- 50 joins at once from 50 processes ---------------------------------------------
 NET16=$(net_json big 10.125.0.0/16 10.125.0.1)
@@ -110,17 +110,17 @@ assert_status 0 in_ns p1 busybox ping -c1 -W2 "$(python3 -c 'import json,sys; pr
 # --- gc: leftovers of containers and networks that are gone ------------------------
 KEEP=$(for i in $(seq 1 25); do printf '%s,' "$(cid "p$i")"; done)
 assert_status 0 h gc "big,tnet" "$KEEP"
-assert_eq 25 "$(ip -o link show | grep -c 'berth-bridge:big:' || true)" "gc keeps the veths of known containers"
+assert_eq 25 "$(ip -o link show 2>/dev/null | grep -c 'berth-bridge:big:' || true)" "gc keeps the veths of known containers"
 assert_eq 25 "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["allocations"]))' "$ST/ipam/big.json")" \
     "gc releases the addresses of unknown containers"
 assert_status 0 h gc "" ""
-assert_eq "" "$(ip -o link show | grep -E 'berth-|veth' || true)" "gc of everything removes bridges and veths"
+assert_eq "" "$(ip -o link show 2>/dev/null | grep -E 'berth-|veth' || true)" "gc of everything removes bridges and veths"
 assert_eq "" "$(ls "$ST/ipam")" "and the ipam files"
 
 # --- crash in the middle of a join: the next join cleans up ------------------------
 assert_status 0 h create tnet "$NET"
 mkns k
-KV=$(printf '%s' "$(h join tnet "$NET" "$(cid k)" "$NS/k" '{}')" | python3 -c 'import json,sys; print(json.load(sys.stdin)["host_interface"])')
+KV=$(printf '%s' "$(h join tnet "$NET" "$(cid k)" "$NS/k" "{}" 2>/dev/null)" | python3 -c 'import json,sys; print(json.load(sys.stdin)["host_interface"])')
 ip link set "$KV" alias "" # as if killed before the alias was set
 in_ns k ip link del eth0 2>/dev/null || true
 mkns k2
@@ -128,10 +128,10 @@ ip link add "$KV" type veth peer name eth0 netns "$NS/k"
 assert_status 0 h join tnet "$NET" "$(cid k)" "$NS/k" '{}'
 assert_contains "$OUT" "\"host_interface\":\"$KV\"" "a join retried after a crash replaces its leftover veth"
 assert_status 0 h leave tnet "$NET" "$(cid k)" "$NS/k" '{"netns_teardown":true}'
-assert_contains "$(ip -o link show "$KV")" "$KV" "netns_teardown leaves the veth to the namespace's end"
+assert_contains "$(ip -o link show "$KV" 2>/dev/null)" "$KV" "netns_teardown leaves the veth to the namespace's end"
 umount "$NS/k" && rm "$NS/k"
 wait_for 5 bash -c "! ip link show $KV" && ok "the veth goes with the namespace" || fail "veth outlived its namespace"
 assert_status 0 h remove tnet "$NET"
-assert_eq "" "$(ip -o link show | grep -E 'berth-|veth' || true)" "remove deletes the bridge"
+assert_eq "" "$(ip -o link show 2>/dev/null | grep -E 'berth-|veth' || true)" "remove deletes the bridge"
 
 finish

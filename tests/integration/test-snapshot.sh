@@ -31,7 +31,7 @@ snapshot_info() {
 # type, mode, owner, size and link target, and every file's content hash.
 tree_listing() {
     local fn=$1 driver=$2 image=$3
-    "$fn" run --rm --storage-driver "$driver" "$image" sh -c '
+    "$fn" run --rm --network none --storage-driver "$driver" "$image" sh -c '
         cd / && find . -xdev \( -path ./proc -o -path ./sys -o -path ./dev \) -prune -o -print |
             sort | while read -r p; do
                 if [ -L "$p" ]; then echo "$p l $(readlink "$p")"
@@ -52,12 +52,12 @@ ctr_root() {
 # it was.
 isolation() {
     local fn=$1 state=$2 tag=$3 id1 layers_before
-    assert_status 0 "$fn" run --rm --storage-driver snapshot busybox true
+    assert_status 0 "$fn" run --rm --network none --storage-driver snapshot busybox true
     layers_before=$(WITH_MTIME=1 tree_digest "$state/layers")
-    assert_status 0 "$fn" create --storage-driver snapshot --name "c1-$tag" busybox sh -c \
+    assert_status 0 "$fn" create --network none --storage-driver snapshot --name "c1-$tag" busybox sh -c \
         'if [ -e /marker ]; then cat /marker; else echo one > /marker; echo made; fi; echo changed >> /etc/passwd; rm -f /bin/ls'
     id1=$OUT
-    assert_status 0 "$fn" create --storage-driver snapshot --name "c2-$tag" busybox sh -c \
+    assert_status 0 "$fn" create --network none --storage-driver snapshot --name "c2-$tag" busybox sh -c \
         'test ! -e /marker && grep -c changed /etc/passwd; test -e /bin/ls && echo ls-present'
     assert_status 0 "$fn" start -a "c1-$tag"
     assert_eq "made" "$OUT" "$tag: c1 writes its marker"
@@ -70,7 +70,7 @@ isolation() {
     assert_eq "" "$(find_in "$state/layers" marker)" "$tag: the marker never reached a layer"
     assert_eq "$layers_before" "$(WITH_MTIME=1 tree_digest "$state/layers")" \
         "$tag: the layers are unchanged"
-    assert_status 0 "$fn" run --rm --read-only --storage-driver snapshot busybox sh -c \
+    assert_status 0 "$fn" run --rm --network none --read-only --storage-driver snapshot busybox sh -c \
         'touch /x 2>/dev/null && echo writable || echo read-only'
     assert_eq "read-only" "$OUT" "$tag: --read-only gives a read-only root"
     assert_status 0 "$fn" rm "c1-$tag" "c2-$tag"
@@ -137,7 +137,7 @@ tar --numeric-owner -C "$T/top" -cf "$T/top.tar" .
 # copied once more (into the top layer) before the container's copy.
 make_oci_layout "$T/fidlayout" "fidelity:v1" "$(busybox_tar)" "$T/fid.tar" "$T/top.tar"
 assert_status 0 berth image load -i "$T/fidlayout"
-assert_status 0 berth create --storage-driver snapshot --name fid fidelity:v1 sh -c '
+assert_status 0 berth create --network none --storage-driver snapshot --name fid fidelity:v1 sh -c '
     cd /f
     stat -c "%n %i %h" a b | awk "{print \$1, \$3}"
     [ "$(stat -c %i a)" = "$(stat -c %i b)" ] && echo "a b: one inode"
@@ -168,7 +168,7 @@ root=$(ctr_root "$SNAP_STATE" "$fid_id")
 assert_eq "b'hello'" "$(python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.test"))' "$root/f/xattr" 2>&1)" \
     "copy: user.test xattr kept"
 assert_contains "$(getcap "$root/f/cap" 2>&1)" "cap_net_raw" "copy: file capability (security.capability) kept"
-assert_eq "$(stat -c %a "$SNAP_STATE/layers/$(ls "$SNAP_STATE/layers" | head -1)")" "$(stat -c %a "$root")" \
+assert_eq "$(stat -c %a "$SNAP_STATE/layers/$(dir_entries "$SNAP_STATE/layers" | head -1)")" "$(stat -c %a "$root")" \
     "copy: the container root keeps the layer root's mode"
 assert_status 0 berth rm fid
 assert_status 0 berth image rm fidelity:v1
@@ -248,7 +248,7 @@ layer=$(dir_entries "$BSTATE/layers" | head -1)
 assert_eq 256 "$(stat -c %i "$BSTATE/layers/$layer")" "a layer is a subvolume (its root is inode 256)"
 assert_eq btrfs "$(stat -f -c %T "$BSTATE/layers/$layer")" "the layer is on btrfs"
 assert_true "a layer is read-only" bash -c "! touch '$BSTATE/layers/$layer/x' 2>/dev/null"
-assert_status 0 bberth create --storage-driver snapshot --name sub busybox true
+assert_status 0 bberth create --network none --storage-driver snapshot --name sub busybox true
 sub_id=$OUT
 assert_eq 256 "$(stat -c %i "$(ctr_root "$BSTATE" "$sub_id")")" "a container root is a subvolume"
 assert_eq "$(stat -c '%a %u:%g' "$BSTATE/layers/$layer")" "$(stat -c '%a %u:%g' "$(ctr_root "$BSTATE" "$sub_id")")" \
@@ -256,17 +256,18 @@ assert_eq "$(stat -c '%a %u:%g' "$BSTATE/layers/$layer")" "$(stat -c '%a %u:%g' 
 # A subvolume nested in the container (a container can make one with the
 # ioctl): rm deletes it too.
 n_subvols=$(btrfs subvolume list "$T/btrfs" | wc -l)
-btrfs subvolume create "$BSTATE/containers/$sub_id/rootfs/nested" >/dev/null
-btrfs subvolume create "$BSTATE/containers/$sub_id/rootfs/nested/deeper" >/dev/null
+sub_root=$(ctr_root "$BSTATE" "$sub_id")
+btrfs subvolume create "$sub_root/nested" >/dev/null
+btrfs subvolume create "$sub_root/nested/deeper" >/dev/null
 assert_status 0 bberth rm sub
 assert_eq "$((n_subvols - 1))" "$(btrfs subvolume list "$T/btrfs" | wc -l)" \
     "rm deletes the container's subvolume and the ones nested in it"
 
 # overlay (on btrfs too) and snapshot containers of one image, side by side.
-bberth run --rm --storage-driver overlay --name ov busybox sh -c \
+bberth run --rm --network none --storage-driver overlay --name ov busybox sh -c \
     'echo ov > /who; touch /ready-ov; exec sleep 60' >/dev/null 2>&1 </dev/null &
 ovpid=$!
-bberth run --rm --storage-driver snapshot --name sn busybox sh -c \
+bberth run --rm --network none --storage-driver snapshot --name sn busybox sh -c \
     'echo sn > /who; touch /ready-sn; exec sleep 60' >/dev/null 2>&1 </dev/null &
 snpid=$!
 if wait_for_file 30 "$T/btrfs/root/plugins/overlay/containers" ready-ov &&

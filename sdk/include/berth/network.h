@@ -39,7 +39,9 @@ extern "C" {
  *
  * join_json on leave: the same object as on join, with "results" holding
  * every driver's join result (its own included), so leave needs no state of
- * its own. leave must succeed when join never ran or ran half-way.
+ * its own, and "netns_teardown": true when the host removes the namespace
+ * right after (a driver may then leave links inside it to the kernel).
+ * leave must succeed when join never ran or ran half-way.
  */
 
 struct berth_network_request {
