@@ -170,6 +170,7 @@ int net_config_parse(struct bridge *b, const char *network_name, const char *jso
     ret->subnet = subnet;
     ret->gateway = gateway;
     ret->ip_range = ip_range;
+    ret->internal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "internal"));
     ret->mtu = mtu;
     ret->pool = pool;
     ret->root = root;

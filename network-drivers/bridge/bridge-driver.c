@@ -322,8 +322,8 @@ static int bridge_join(void *state, const struct berth_network_request *req,
         sv->set_error(err, -r, "open a netlink socket in '%s': %s", req->netns_path, strerror(-r));
         goto undo;
     }
-    if ((r = container_link_setup(nsk, jr.interface, addr, cfg.pool.prefix, cfg.pool.gateway,
-                                  mac)) < 0) {
+    if ((r = container_link_setup(nsk, jr.interface, addr, cfg.pool.prefix,
+                                  cfg.internal ? 0 : cfg.pool.gateway, mac)) < 0) {
         sv->set_error(err, -r, "network '%s': configure '%s' in the container: %s", cfg.name,
                       jr.interface, strerror(-r));
         goto undo;

@@ -377,7 +377,8 @@ int container_link_setup(struct nl_sock *nsk, const char *ifname, uint32_t addr,
         return r;
     if ((r = link_up(nsk, link, 0)) < 0)
         return r;
-    if ((r = default_route_add(nsk, ifindex, gateway)) < 0)
+    /* No gateway (an internal network): the subnet route alone, no way out. */
+    if (gateway && (r = default_route_add(nsk, ifindex, gateway)) < 0)
         return r;
     struct nl_addr *lladdr = rtnl_link_get_addr(link);
     ret_mac[0] = '\0';

@@ -69,6 +69,7 @@ struct net_config {
     const char *subnet, *gateway, *ip_range; /* ip_range may be NULL */
     char bridge[IFNAMSIZ];
     uint32_t mtu;     /* 0: the kernel's default */
+    int internal;     /* --internal: containers get no default route */
     struct ipam pool; /* subnet, gateway and range; no allocations */
 };
 

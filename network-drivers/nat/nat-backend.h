@@ -26,8 +26,9 @@
 
 #include "ports.h"
 
-/* Network and container ids: [A-Za-z0-9_.-], as berth's own. */
-#define NAT_ID_MAX 128
+/* Network and container ids: [A-Za-z0-9_.-], as berth's own; short enough
+ * that "berth n=NETID c=CTRID" fits an iptables comment (255 bytes). */
+#define NAT_ID_MAX 112
 
 #define NAT_BACKEND_IPTABLES 1
 #define NAT_BACKEND_NFTABLES 2
@@ -103,8 +104,7 @@ int nat_state_has_endpoint(struct nat *nat, const char *net_id, const char *ctr_
 int nat_foreach_network(struct nat *nat,
                         int (*cb)(struct nat *nat, struct nat_network *net, void *ctx), void *ctx);
 int nat_foreach_endpoint(struct nat *nat, const char *net_id,
-                         int (*cb)(struct nat *nat, struct nat_endpoint *ep, void *ctx),
-                         void *ctx);
+                         int (*cb)(struct nat *nat, struct nat_endpoint *ep, void *ctx), void *ctx);
 /* Reserves PROTO/PORT for CTR_ID on NET_ID. 0 when reserved now or already
  * by the same pair; -EADDRINUSE and the owner's container id otherwise. */
 int nat_port_reserve(struct nat *nat, uint8_t proto, uint16_t port, const char *net_id,

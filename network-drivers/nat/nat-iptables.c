@@ -34,10 +34,15 @@
 
 #include "nat-backend.h"
 
-#define CH_PRE "BERTH-PREROUTING"
-#define CH_OUT "BERTH-OUTPUT"
-#define CH_POST "BERTH-POSTROUTING"
-#define CH_FWD "BERTH-FORWARD"
+/* libiptc reads chain names as whole xt_chainlabel arrays. */
+static const xt_chainlabel CH_PRE = "BERTH-PREROUTING";
+static const xt_chainlabel CH_OUT = "BERTH-OUTPUT";
+static const xt_chainlabel CH_POST = "BERTH-POSTROUTING";
+static const xt_chainlabel CH_FWD = "BERTH-FORWARD";
+static const xt_chainlabel PREROUTING = "PREROUTING";
+static const xt_chainlabel OUTPUT = "OUTPUT";
+static const xt_chainlabel POSTROUTING = "POSTROUTING";
+static const xt_chainlabel FORWARD = "FORWARD";
 #define TAG_MAX (2 * NAT_ID_MAX + 16)
 
 /* Commits lost to a concurrent writer before giving up. */
@@ -306,13 +311,13 @@ static int nat_skeleton(struct xtc_handle *h)
     if ((r = ensure_jump(h, CH_OUT, CH_PRE, 0)) < 0)
         return r;
     changed |= r;
-    if ((r = ensure_jump(h, "PREROUTING", CH_PRE, 1)) < 0)
+    if ((r = ensure_jump(h, PREROUTING, CH_PRE, 1)) < 0)
         return r;
     changed |= r;
-    if ((r = ensure_jump(h, "OUTPUT", CH_OUT, 1)) < 0)
+    if ((r = ensure_jump(h, OUTPUT, CH_OUT, 1)) < 0)
         return r;
     changed |= r;
-    if ((r = ensure_jump(h, "POSTROUTING", CH_POST, 0)) < 0)
+    if ((r = ensure_jump(h, POSTROUTING, CH_POST, 0)) < 0)
         return r;
     return changed | r;
 }
@@ -322,7 +327,7 @@ static int filter_skeleton(struct xtc_handle *h)
     int r = ensure_chain(h, CH_FWD);
     if (r < 0)
         return r;
-    int r2 = ensure_jump(h, "FORWARD", CH_FWD, 0);
+    int r2 = ensure_jump(h, FORWARD, CH_FWD, 0);
     return r2 < 0 ? r2 : (r | r2);
 }
 
@@ -391,8 +396,8 @@ static int filter_network_rules(struct xtc_handle *h, const struct nat_network *
         rule_comment(&r[i], tag);
     }
     rule_out(&r[0], net->bridge, 0); /* answers to the containers */
-    rule_ctstate(&r[0], XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED) |
-                            XT_CONNTRACK_STATE_BIT(IP_CT_RELATED));
+    rule_ctstate(&r[0],
+                 XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED) | XT_CONNTRACK_STATE_BIT(IP_CT_RELATED));
     rule_verdict(&r[0], "ACCEPT");
     rule_out(&r[1], net->bridge, 0); /* published ports */
     rule_ctstate(&r[1], XT_CONNTRACK_STATE_DNAT);
@@ -440,8 +445,7 @@ static int with_table(struct nat *nat, const char *table, edit_fn edit, void *ct
                 r = 0; /* no legacy tables: nothing of berth's there */
                 break;
             }
-            nat_set_error(nat, err, -r, "iptables: read table '%s': %s", table,
-                          iptc_strerror(-r));
+            nat_set_error(nat, err, -r, "iptables: read table '%s': %s", table, iptc_strerror(-r));
             break;
         }
         r = edit(h, ctx);
@@ -456,8 +460,7 @@ static int with_table(struct nat *nat, const char *table, edit_fn edit, void *ct
         }
         iptc_free(h);
         if (r < 0)
-            nat_set_error(nat, err, -r, "iptables: edit table '%s': %s", table,
-                          iptc_strerror(-r));
+            nat_set_error(nat, err, -r, "iptables: edit table '%s': %s", table, iptc_strerror(-r));
         break;
     }
     nat->services->unlock(nat->services->host, token);
@@ -546,9 +549,9 @@ static int edit_teardown_nat(struct xtc_handle *h, void *ctx)
     /* The last network takes berth's chains with it, unless something
      * (a state file lost in a crash) still has rules there. */
     if (c->last && chain_empty(h, CH_PRE) && chain_empty(h, CH_POST)) {
-        if ((r = drop_chain(h, "OUTPUT", CH_OUT)) < 0 ||
-            (r = drop_chain(h, "PREROUTING", CH_PRE)) < 0 ||
-            (r = drop_chain(h, "POSTROUTING", CH_POST)) < 0)
+        if ((r = drop_chain(h, OUTPUT, CH_OUT)) < 0 ||
+            (r = drop_chain(h, PREROUTING, CH_PRE)) < 0 ||
+            (r = drop_chain(h, POSTROUTING, CH_POST)) < 0)
             return r;
         changed = 1;
     }
@@ -564,7 +567,7 @@ static int edit_teardown_filter(struct xtc_handle *h, void *ctx)
         return r;
     int changed = r > 0;
     if (c->last && chain_empty(h, CH_FWD)) {
-        if ((r = drop_chain(h, "FORWARD", CH_FWD)) < 0)
+        if ((r = drop_chain(h, FORWARD, CH_FWD)) < 0)
             return r;
         changed = 1;
     }
@@ -671,9 +674,9 @@ static int edit_check_nat(struct xtc_handle *h, void *ctx)
     char tag[TAG_MAX];
     net_tag(tag, c->net->id);
     c->present = iptc_is_chain(CH_PRE, h) && iptc_is_chain(CH_OUT, h) &&
-                 iptc_is_chain(CH_POST, h) && has_jump(h, "PREROUTING", CH_PRE) &&
-                 has_jump(h, "OUTPUT", CH_OUT) && has_jump(h, CH_OUT, CH_PRE) &&
-                 has_jump(h, "POSTROUTING", CH_POST) &&
+                 iptc_is_chain(CH_POST, h) && has_jump(h, PREROUTING, CH_PRE) &&
+                 has_jump(h, OUTPUT, CH_OUT) && has_jump(h, CH_OUT, CH_PRE) &&
+                 has_jump(h, POSTROUTING, CH_POST) &&
                  count_tagged(h, CH_POST, tag) == nat_network_rules(NULL, c->net);
     return 0;
 }
@@ -683,7 +686,7 @@ static int edit_check_filter(struct xtc_handle *h, void *ctx)
     struct check_ctx *c = ctx;
     char tag[TAG_MAX];
     net_tag(tag, c->net->id);
-    c->present = iptc_is_chain(CH_FWD, h) && has_jump(h, "FORWARD", CH_FWD) &&
+    c->present = iptc_is_chain(CH_FWD, h) && has_jump(h, FORWARD, CH_FWD) &&
                  count_tagged(h, CH_FWD, tag) == filter_network_rules(NULL, c->net);
     return 0;
 }

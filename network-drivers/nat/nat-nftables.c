@@ -8,8 +8,8 @@
  *     map tcp_addr { type ipv4_addr . inet_service : ipv4_addr . inet_service }
  *     map udp_any, udp_addr  the same for udp
  *     chain ports       { dnat ip to ip daddr . tcp dport map @tcp_addr; … @tcp_any; udp … }
- *     chain prerouting  { type nat hook prerouting priority dstnat; fib daddr type local jump ports }
- *     chain output      { type nat hook output priority dstnat; fib daddr type local jump ports }
+ *     chain prerouting  { type nat hook prerouting priority dstnat; fib daddr type local jump ports
+ * } chain output      { type nat hook output priority dstnat; fib daddr type local jump ports }
  *     chain postrouting { type nat hook postrouting priority srcnat; per-network masquerade }
  *     chain forward     { type filter hook forward priority filter; per-network verdicts }
  *   }
@@ -129,8 +129,7 @@ static int batch_begin(struct nft *n)
 
 static struct nlmsghdr *batch_msg(struct nft *n, uint16_t type, uint16_t flags)
 {
-    return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(n->batch), type, NFPROTO_IPV4, flags,
-                                 n->seq++);
+    return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(n->batch), type, NFPROTO_IPV4, flags, n->seq++);
 }
 
 /*
@@ -148,10 +147,8 @@ static int batch_commit(struct nft *n)
         return -ENOMEM;
     nftnl_batch_iovec(n->batch, iov, (uint32_t)iovlen);
     struct sockaddr_nl snl = {.nl_family = AF_NETLINK};
-    struct msghdr msg = {.msg_name = &snl,
-                         .msg_namelen = sizeof(snl),
-                         .msg_iov = iov,
-                         .msg_iovlen = (size_t)iovlen};
+    struct msghdr msg = {
+        .msg_name = &snl, .msg_namelen = sizeof(snl), .msg_iov = iov, .msg_iovlen = (size_t)iovlen};
     ssize_t sent = sendmsg(mnl_socket_get_fd(n->nl), &msg, 0);
     free(iov);
     nftnl_batch_free(n->batch);
@@ -184,8 +181,7 @@ static int query(struct nft *n, uint16_t type, uint16_t flags, void *obj,
 {
     char buf[NL_BUF_SIZE];
     uint32_t seq = n->seq++;
-    struct nlmsghdr *nlh =
-        nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, flags | NLM_F_ACK, seq);
+    struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, flags | NLM_F_ACK, seq);
     build(nlh, obj);
     if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
         return -errno;
@@ -381,8 +377,7 @@ static int add_expr(struct nftnl_rule *r, struct nftnl_expr *e)
     return 0;
 }
 
-static int e_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len,
-                     uint32_t dreg)
+static int e_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
 {
     struct nftnl_expr *e = nftnl_expr_alloc("payload");
     if (e) {
@@ -798,8 +793,7 @@ static size_t elem_key(const struct port_map *m, unsigned char key[8])
     return 8;
 }
 
-static int queue_elems(struct nft *n, const struct nat_endpoint *ep, uint16_t type,
-                       uint16_t flags)
+static int queue_elems(struct nft *n, const struct nat_endpoint *ep, uint16_t type, uint16_t flags)
 {
     for (int mi = 0; mi < N_MAPS; mi++) {
         struct nftnl_set *s = NULL;
@@ -838,8 +832,8 @@ static int queue_elems(struct nft *n, const struct nat_endpoint *ep, uint16_t ty
     return 0;
 }
 
-static int elems_txn(struct nat *nat, const struct nat_endpoint *ep, uint16_t type,
-                     uint16_t flags, struct berth_error *err)
+static int elems_txn(struct nat *nat, const struct nat_endpoint *ep, uint16_t type, uint16_t flags,
+                     struct berth_error *err)
 {
     if (ep->n_ports == 0)
         return 0;
@@ -956,8 +950,7 @@ static int nft_gc(struct nat *nat, struct berth_error *err)
         nftnl_set_free(s);
     }
     rc = 0;
-    if (v.n_tagged > 0 && (rc = batch_begin(&n)) == 0 &&
-        (rc = queue_delete_tagged(&n, &v)) == 0)
+    if (v.n_tagged > 0 && (rc = batch_begin(&n)) == 0 && (rc = queue_delete_tagged(&n, &v)) == 0)
         rc = batch_commit(&n);
     nft_close(&n);
     if (rc == 0 && g.stale.n_ports > 0)

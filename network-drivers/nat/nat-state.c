@@ -179,9 +179,9 @@ int nat_network_save(struct nat *nat, const struct nat_network *net)
     _cleanup_cjson_ cJSON *j = cJSON_CreateObject();
     if (!j || !cJSON_AddStringToObject(j, "id", net->id) ||
         !cJSON_AddStringToObject(j, "name", net->name) ||
-        !cJSON_AddStringToObject(j, "backend", net->backend == NAT_BACKEND_NFTABLES
-                                                   ? nat_nftables_ops.name
-                                                   : nat_iptables_ops.name) ||
+        !cJSON_AddStringToObject(j, "backend",
+                                 net->backend == NAT_BACKEND_NFTABLES ? nat_nftables_ops.name
+                                                                      : nat_iptables_ops.name) ||
         add_addr(j, "subnet", net->subnet) < 0 ||
         !cJSON_AddNumberToObject(j, "prefix_len", net->prefix_len) ||
         !cJSON_AddStringToObject(j, "bridge", net->bridge) ||
