@@ -28,6 +28,7 @@ packages=(
     busybox-static                          # the test image's only binary
     zstd python3                            # integration tests: .tar.zst layers, JSON, hostile tars
     iproute2 util-linux binutils procps     # ip, unshare/findmnt, nm, ps
+    iptables nftables                       # test-network: look at and flush the rules
     btrfs-progs libcap2-bin                 # test-snapshot: mkfs.btrfs on a loop file, setcap
     ca-certificates
 )

@@ -143,6 +143,33 @@ for k in ip gateway mac; do
     [[ -n $v ]] && ok "inspect shows $k ($v)" || fail "inspect has no $k"
 done
 
+# another tool flushes the firewall: berth puts its rules back on its next command.
+# (libiptc works on the legacy tables; Debian's iptables command is the nft one.)
+iptables-legacy -t nat -F
+iptables-legacy -F FORWARD
+fetch 127.0.0.1 8080
+[[ $OUT != *root:* ]] && ok "the flush took the published port away" || fail "the flush changed nothing"
+assert_status 0 berth system gc
+fetch 127.0.0.1 8080
+assert_contains "$OUT" "root:" "system gc put the rules back after a flush"
+
+# the nftables backend, chosen per network.
+assert_status 0 berth network create --subnet 10.90.7.0/24 --opt nat=nftables nft1
+bg_run nweb --network nft1 -p 8181:80 busybox httpd -f -p 80 -h /etc
+wait_running nweb
+sleep 0.3
+fetch 127.0.0.1 8181
+assert_contains "$OUT" "root:" "nftables backend: a published port through 127.0.0.1"
+fetch "$HOST_IP" 8181
+assert_contains "$OUT" "root:" "nftables backend: through another host address"
+assert_true "the nftables backend keeps its rules in a table of its own" \
+    sh -c 'nft list tables | grep -q berth'
+assert_status 0 berth rm -f nweb
+wait_gone nweb
+fetch 127.0.0.1 8181
+[[ $OUT != *root:* ]] && ok "nftables backend: the port is gone after rm" || fail "8181 still answers"
+assert_status 0 berth network rm nft1
+
 # udp from the host through a published port.
 udp_image
 bg_run udp --network net1 -p 5353:5353/udp udpecho udp-echo 5353
@@ -205,7 +232,7 @@ assert_status 0 berth rm -f web
 wait_gone web
 wait
 assert_eq 0 "$(ip -o link show | grep -v hostif | grep -c veth || true)" "no veth left after rm"
-rules=$(iptables-save 2>/dev/null | grep -c -e '10\.90\.1\.50' || true)
+rules=$(iptables-legacy-save 2>/dev/null | grep -c -e '10\.90\.1\.50' || true)
 nft_rules=$(nft list ruleset 2>/dev/null | grep -c -e '10\.90\.1\.50' || true)
 assert_eq "0 0" "$rules $nft_rules" "no rule for the container left"
 fetch 127.0.0.1 8080
@@ -242,7 +269,7 @@ assert_true "the bridge '$br' is back" ip link show "$br"
 assert_status 0 berth network rm net1 net2 inet berth0
 assert_eq "" "$(ip -o link show | awk -F': ' '{print $2}' | grep -v -e '^lo$' -e '^hostif' || true)" \
     "no link left but lo and the test's own"
-assert_eq 0 "$(iptables-save 2>/dev/null | grep -c -e '10\.90\.' -e '10\.88\.' || true)" "no iptables rule left"
+assert_eq 0 "$(iptables-legacy-save 2>/dev/null | grep -c -e '10\.90\.' -e '10\.88\.' || true)" "no iptables rule left"
 assert_eq 0 "$(nft list ruleset 2>/dev/null | grep -c -e '10\.90\.' -e '10\.88\.' || true)" "no nftables rule left"
 ip link del hostif0
 finish
