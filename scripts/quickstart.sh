@@ -25,11 +25,11 @@ apt-get install -y --no-install-recommends \
     libssl-dev busybox-static
 
 echo "==> building"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX="$prefix"
-cmake --build build -j"$(nproc)"
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX="$prefix"
+cmake --build build-release -j"$(nproc)"
 
 echo "==> installing into $prefix"
-cmake --install build
+cmake --install build-release
 berth="$prefix/bin/berth"
 # The default plugin dir is compiled in for this prefix; nothing else to set.
 
