@@ -116,7 +116,8 @@ crun_run() {
         </dev/null >/dev/null
 }
 berth_run() {
-    b run --rm --network none busybox /bin/true </dev/null >/dev/null
+    # --cgroups disabled: crun runs with --cgroup-manager=disabled (above).
+    b run --rm --network none --cgroups disabled busybox /bin/true </dev/null >/dev/null
 }
 
 # Both must work before anything is timed.

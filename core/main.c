@@ -22,9 +22,21 @@ struct verb {
 static const struct verb verbs[] = {
     {"run", cmd_run, 1, "run a command in a new container"},
     {"create", cmd_create, 0, "create a container without starting it"},
-    {"start", cmd_start, 1, "start a created container (attached)"},
+    {"start", cmd_start, 1, "start a created or stopped container"},
+    {"exec", cmd_exec, 1, "run a command in a running container"},
+    {"stop", cmd_stop, 0, "stop running containers"},
+    {"kill", cmd_kill, 0, "send a signal to running containers"},
+    {"restart", cmd_restart, 1, "stop, then start containers detached"},
+    {"wait", cmd_wait, 0, "wait for containers to stop; print their exit statuses"},
+    {"logs", cmd_logs, 0, "print a detached container's output"},
+    {"attach", cmd_attach, 0, "attach to a detached container's output and input"},
     {"ps", cmd_ps, 0, "list containers"},
     {"inspect", cmd_inspect, 0, "print containers' records as JSON"},
+    {"stats", cmd_stats, 0, "show containers' CPU, memory, pids and I/O"},
+    {"top", cmd_top, 0, "list the processes of a container"},
+    {"pause", cmd_pause, 0, "freeze the processes of containers"},
+    {"unpause", cmd_unpause, 0, "thaw paused containers"},
+    {"events", cmd_events, 0, "print lifecycle events, past and live"},
     {"rm", cmd_rm, 0, "remove containers"},
     {"image", cmd_image, 0, "import, load, list, inspect and remove images"},
     {"images", cmd_image, 0, "same as 'image ls'"},
@@ -33,6 +45,8 @@ static const struct verb verbs[] = {
     {"plugin", cmd_plugin, 0, "list, inspect and check plugins"},
     {"system", cmd_system, 0, "gc and info"},
     {"volume", cmd_volume, 0, "create, list, inspect and remove volumes"},
+    {"commit", cmd_commit, 0, "make an image of a container's changes"},
+    {"snapshot", cmd_snapshot, 0, "save, list, restore and remove container snapshots"},
 };
 
 static void usage(FILE *out)

@@ -25,6 +25,7 @@ packages=(
     libnl-3-dev libnl-route-3-dev libiptc-dev libnftnl-dev libmnl-dev libarchive-dev libcjson-dev libcmocka-dev
     libseccomp-dev libssl-dev               # libraries berth links
     clang-format shellcheck                 # style checks below
+    clang libclang-rt-14-dev                # scripts/fuzz.sh: libFuzzer targets
     busybox-static                          # the test image's only binary
     zstd python3                            # integration tests: .tar.zst layers, JSON, hostile tars
     iproute2 util-linux binutils procps     # ip, unshare/findmnt, nm, ps
@@ -162,6 +163,16 @@ for b in $builds; do
         record "$name ($b)" "$rc"
     done
 done
+
+# --- fuzzing ---------------------------------------------------------------
+# A short run of every libFuzzer target (docs/fuzzing.md); fails loudly when
+# clang is missing.
+step "fuzz (30 s each)"
+set +e
+scripts/fuzz.sh 30
+rc=$?
+set -e
+record "fuzz (30 s each)" "$rc"
 
 summary
 [[ $failed -eq 0 ]]

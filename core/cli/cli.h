@@ -24,6 +24,20 @@ int cmd_system(struct cli_globals *g, int argc, char **argv);
 int cmd_volume(struct cli_globals *g, int argc, char **argv);
 int cmd_network(struct cli_globals *g, int argc, char **argv);
 int cmd_port(struct cli_globals *g, int argc, char **argv);
+int cmd_stats(struct cli_globals *g, int argc, char **argv);
+int cmd_top(struct cli_globals *g, int argc, char **argv);
+int cmd_pause(struct cli_globals *g, int argc, char **argv);
+int cmd_unpause(struct cli_globals *g, int argc, char **argv);
+int cmd_events(struct cli_globals *g, int argc, char **argv);
+int cmd_commit(struct cli_globals *g, int argc, char **argv);
+int cmd_snapshot(struct cli_globals *g, int argc, char **argv);
+int cmd_stop(struct cli_globals *g, int argc, char **argv);
+int cmd_kill(struct cli_globals *g, int argc, char **argv);
+int cmd_restart(struct cli_globals *g, int argc, char **argv);
+int cmd_wait(struct cli_globals *g, int argc, char **argv);
+int cmd_logs(struct cli_globals *g, int argc, char **argv);
+int cmd_attach(struct cli_globals *g, int argc, char **argv);
+int cmd_exec(struct cli_globals *g, int argc, char **argv);
 
 /* Prints "berth: VERB: MESSAGE" once and returns the error's exit status. */
 int cli_report(const char *verb, struct error *err);

@@ -28,11 +28,12 @@ int cmd_start(struct cli_globals *g, int argc, char **argv)
     int id, attach = 0;
     while ((id = cli_next_option(&p, opts, &v)) > 0) {
         if (id == 2) {
-            printf("Usage: berth start -a CONTAINER\n\n"
-                   "Start a created or exited container attached: its output goes to this\n"
+            printf("Usage: berth start [-a] CONTAINER\n\n"
+                   "Start a created or exited container: detached under a monitor (its\n"
+                   "output goes to its log), or with -a attached: its output goes to this\n"
                    "terminal and berth exits with its status.\n\n"
                    "Options:\n"
-                   "  -a, --attach   attach (required until detached containers arrive)\n"
+                   "  -a, --attach   attach and wait for the container's end\n"
                    "      --help     print this help\n");
             return 0;
         }
@@ -43,15 +44,17 @@ int cmd_start(struct cli_globals *g, int argc, char **argv)
     if (p.index != argc - 1)
         return cli_usage_error("start",
                                "expected exactly one container (see 'berth start --help')");
-    if (!attach)
-        return cli_usage_error("start", "detached start needs the container monitor, which "
-                                        "this berth does not have yet: use 'start -a'");
     struct engine *e = NULL;
     int status = open_engine(g, "start", &e);
     if (status)
         return status;
     struct error *err _cleanup_error_ = NULL;
-    if (container_start_attached(e, argv[p.index], &status, &err) < 0)
+    if (!attach) {
+        if (container_start_detached(e, argv[p.index], &err) < 0)
+            status = cli_report("start", err);
+        else
+            printf("%s\n", argv[p.index]);
+    } else if (container_start_attached(e, argv[p.index], &status, &err) < 0)
         status = cli_report("start", err);
     engine_free(e);
     return status;
@@ -79,6 +82,8 @@ static void format_status(const cJSON *rec, char *buf, size_t len)
         snprintf(buf, len, "Exited (%lld)", rec_int(rec, "exit_code", -1));
     else if (!strcmp(state, "running"))
         snprintf(buf, len, "Up");
+    else if (!strcmp(state, "paused"))
+        snprintf(buf, len, "Up (Paused)");
     else if (!strcmp(state, "created"))
         snprintf(buf, len, "Created");
     else
@@ -173,7 +178,7 @@ int cmd_ps(struct cli_globals *g, int argc, char **argv)
     cJSON_ArrayForEach(rec, list)
     {
         const char *state = rec_str(rec, "state");
-        if (!all && (!state || strcmp(state, "running")))
+        if (!all && (!state || (strcmp(state, "running") && strcmp(state, "paused"))))
             continue;
         cJSON_AddItemToArray(shown, cJSON_Duplicate(rec, 1));
     }

@@ -3,10 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli-options.h"
 #include "cli/cli.h"
+#include "cli/security-opts.h"
+#include "cli/limit-options.h"
 #include "lifecycle/lifecycle.h"
+#include "monitor/monitor-options.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 
@@ -26,6 +30,28 @@ enum {
     OPT_READ_ONLY,
     OPT_PUBLISH,
     OPT_IP,
+    OPT_INTERACTIVE,
+    OPT_TTY,
+    OPT_CGROUP_PARENT,
+    OPT_CGROUPS,
+    OPT_MEMORY, /* the limits, in enum limit_option's order */
+    OPT_MEMORY_SWAP,
+    OPT_CPUS,
+    OPT_CPU_SHARES,
+    OPT_CPUSET_CPUS,
+    OPT_PIDS_LIMIT,
+    OPT_DETACH, /* detached containers: core/monitor/ */
+    OPT_RESTART,
+    OPT_STOP_SIGNAL,
+    OPT_LOG_OPT,
+    OPT_INIT,
+    OPT_CAP_ADD, /* security flags, in enum security_flag's order */
+    OPT_CAP_DROP,
+    OPT_PRIVILEGED,
+    OPT_SECURITY_OPT,
+    OPT_DEVICE,
+    OPT_SYSCTL,
+    OPT_ULIMIT,
     OPT_HELP,
 };
 
@@ -46,6 +72,28 @@ static const struct cli_option run_options[] = {
     {"read-only", 0, 0, OPT_READ_ONLY},
     {"publish", 'p', 1, OPT_PUBLISH},
     {"ip", 0, 1, OPT_IP},
+    {"interactive", 'i', 0, OPT_INTERACTIVE},
+    {"tty", 't', 0, OPT_TTY},
+    {"cgroup-parent", 0, 1, OPT_CGROUP_PARENT},
+    {"cgroups", 0, 1, OPT_CGROUPS},
+    {"memory", 'm', 1, OPT_MEMORY},
+    {"memory-swap", 0, 1, OPT_MEMORY_SWAP},
+    {"cpus", 0, 1, OPT_CPUS},
+    {"cpu-shares", 'c', 1, OPT_CPU_SHARES},
+    {"cpuset-cpus", 0, 1, OPT_CPUSET_CPUS},
+    {"pids-limit", 0, 1, OPT_PIDS_LIMIT},
+    {"detach", 'd', 0, OPT_DETACH},
+    {"restart", 0, 1, OPT_RESTART},
+    {"stop-signal", 0, 1, OPT_STOP_SIGNAL},
+    {"log-opt", 0, 1, OPT_LOG_OPT},
+    {"init", 0, 0, OPT_INIT},
+    {"cap-add", 0, 1, OPT_CAP_ADD},
+    {"cap-drop", 0, 1, OPT_CAP_DROP},
+    {"privileged", 0, 0, OPT_PRIVILEGED},
+    {"security-opt", 0, 1, OPT_SECURITY_OPT},
+    {"device", 0, 1, OPT_DEVICE},
+    {"sysctl", 0, 1, OPT_SYSCTL},
+    {"ulimit", 0, 1, OPT_ULIMIT},
     {"help", 0, 0, OPT_HELP},
     {NULL, 0, 0, 0},
 };
@@ -75,6 +123,37 @@ static const char run_help[] =
     "      --mount SPEC            type=bind|volume|tmpfs,source=…,target=…[,readonly]\n"
     "      --tmpfs DST[:OPTS]      a tmpfs at DST (OPTS: size=…, mode=…)\n"
     "      --read-only             mount the root filesystem read-only\n"
+    "  -m, --memory SIZE           memory limit (512m, 1g; binary units)\n"
+    "      --memory-swap SIZE      memory + swap limit (-1: unlimited swap)\n"
+    "      --cpus N                CPU time limit in CPUs (1.5)\n"
+    "  -c, --cpu-shares N          relative CPU weight (2 to 262144, default 1024)\n"
+    "      --cpuset-cpus LIST      CPUs the container may use (0-1,3)\n"
+    "      --pids-limit N          most processes at once (-1: unlimited)\n"
+    "      --cgroup-parent PATH    cgroup under which the container's goes (default:\n"
+    "                              berth's own cgroup + /berth)\n"
+    "      --cgroups enabled|disabled  disabled: no cgroup of its own (no limits,\n"
+    "                              stats, top or pause), as podman's --cgroups\n"
+    "  -i, --interactive           with -t: berth's stdin goes to the terminal (without\n"
+    "                              -t, stdin is always passed through)\n"
+    "  -t, --tty                   give the command a terminal (with -i: stdin must be one)\n"
+    "  -d, --detach                run in the background under a monitor; print the id\n"
+    "      --restart POLICY        no (default), on-failure[:N], always, unless-stopped\n"
+    "      --stop-signal SIG       signal 'stop' sends first (default SIGTERM)\n"
+    "      --log-opt K=V           json-file log rotation: max-size=10m, max-file=3\n"
+    "      --init                  run berth-init as pid 1: it reaps and forwards signals\n"
+    "      --cap-add CAP           add a capability (CHOWN or CAP_CHOWN, any case; ALL)\n"
+    "      --cap-drop CAP          drop a capability from the default set (ALL: every one)\n"
+    "      --privileged            give the container every capability, no seccomp filter,\n"
+    "                              every host device in /dev, /sys and /proc writable and\n"
+    "                              no masked or read-only paths (as docker does): root in\n"
+    "                              it is root of the host\n"
+    "      --security-opt OPT      seccomp=PROFILE.json (docker's format), seccomp=unconfined,\n"
+    "                              no-new-privileges (always on; =false is refused)\n"
+    "      --device HOST[:CONT][:rwm]  the host's device node at CONT (default HOST)\n"
+    "      --sysctl KEY=VALUE      a namespaced sysctl: net.*, fs.mqueue.*, kernel.msg*,\n"
+    "                              kernel.sem, kernel.shm*, kernel.domainname\n"
+    "      --ulimit NAME=SOFT[:HARD]  an rlimit (nofile, nproc, core…; not above the\n"
+    "                              current hard limit)\n"
     "      --help                  print this help\n"
     "\n"
     "Exit status: the command's own; 125 if berth fails, 126 if the command cannot be\n"
@@ -87,6 +166,10 @@ struct strv_builder {
 
 struct run_lists {
     struct strv_builder env, args, volumes, mounts, tmpfs, publish;
+    struct security_flags security;
+    struct cgroup_limits limits;
+    int detach;     /* -d */
+    char *log_opts; /* every --log-opt, joined with ',' */
 };
 
 static void strv_push(struct strv_builder *b, const char *s)
@@ -202,6 +285,65 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
         case OPT_IP:
             o->ip = v;
             break;
+        case OPT_INTERACTIVE:
+            o->interactive = 1;
+            break;
+        case OPT_CGROUP_PARENT:
+            o->cgroup_parent = v;
+            break;
+        case OPT_CGROUPS:
+            if (strcmp(v, "enabled") && strcmp(v, "disabled"))
+                return cli_usage_error(verb, "--cgroups '%s': use enabled or disabled", v);
+            o->no_cgroup = !strcmp(v, "disabled");
+            break;
+        case OPT_MEMORY:
+        case OPT_MEMORY_SWAP:
+        case OPT_CPUS:
+        case OPT_CPU_SHARES:
+        case OPT_CPUSET_CPUS:
+        case OPT_PIDS_LIMIT:
+            if (limit_option_parse(verb, (enum limit_option)(id - OPT_MEMORY), v, &l->limits))
+                return EXIT_BERTH_ERROR;
+            break;
+        case OPT_TTY:
+            o->tty = 1;
+            break;
+        case OPT_DETACH:
+            l->detach = 1;
+            break;
+        case OPT_RESTART: {
+            struct restart_policy rp;
+            if (restart_policy_parse(v, &rp) < 0)
+                return cli_usage_error(verb,
+                                       "invalid restart policy '%s': use no, on-failure[:N], "
+                                       "always or unless-stopped",
+                                       v);
+            o->restart = v;
+            break;
+        }
+        case OPT_STOP_SIGNAL:
+            if (signal_parse(v) < 0)
+                return cli_usage_error(verb, "invalid stop signal '%s'", v);
+            o->stop_signal = v;
+            break;
+        case OPT_LOG_OPT: {
+            char *joined = l->log_opts ? xasprintf("%s,%s", l->log_opts, v) : strdup(v);
+            free(l->log_opts);
+            o->log_opts = l->log_opts = joined;
+            break;
+        }
+        case OPT_INIT:
+            o->init = 1;
+            break;
+        case OPT_CAP_ADD:
+        case OPT_CAP_DROP:
+        case OPT_PRIVILEGED:
+        case OPT_SECURITY_OPT:
+        case OPT_DEVICE:
+        case OPT_SYSCTL:
+        case OPT_ULIMIT:
+            security_flags_add(&l->security, (enum security_flag)(id - OPT_CAP_ADD), v);
+            break;
         case OPT_HELP:
             *ret_help = 1;
             return 0;
@@ -213,6 +355,17 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
         return EXIT_BERTH_ERROR;
     if (p.index >= argc)
         return cli_usage_error(verb, "no image given (see 'berth %s --help')", verb);
+    /* Detached, the terminal is the monitor's (attach relays it). */
+    if (o->tty && o->interactive && !l->detach && !isatty(STDIN_FILENO))
+        return cli_usage_error(verb, "the input device is not a TTY");
+    if (o->log_opts) {
+        struct log_options lo;
+        char why[256];
+        if (log_options_parse(o->log_opts, &lo, why, sizeof(why)) < 0)
+            return cli_usage_error(verb, "%s", why);
+    }
+    if (o->auto_remove && o->restart && strcmp(o->restart, "no"))
+        return cli_usage_error(verb, "conflicting options: --restart and --rm");
     o->image_ref = argv[p.index++];
     for (int i = p.index; i < argc; i++)
         strv_push(&l->args, argv[i]);
@@ -222,6 +375,8 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
     o->mount_specs = l->mounts.v;
     o->tmpfs = l->tmpfs.v;
     o->publish = l->publish.v;
+    o->security = security_flags_request(&l->security, o->network);
+    o->limits = &l->limits;
     return 0;
 }
 
@@ -254,6 +409,12 @@ static int run_or_create(struct cli_globals *g, int argc, char **argv, int creat
             status = cli_report(verb, err);
         else
             printf("%s\n", id);
+    } else if (lists.detach) {
+        _cleanup_free_ char *id = NULL;
+        if (container_run_detached(e, &o, &id, &err) < 0)
+            status = cli_report(verb, err);
+        else
+            printf("%s\n", id);
     } else if (container_run(e, &o, &status, &err) < 0) {
         status = cli_report(verb, err);
     }
@@ -265,6 +426,9 @@ out:
     strvfreep(&lists.mounts.v);
     strvfreep(&lists.tmpfs.v);
     strvfreep(&lists.publish.v);
+    security_flags_free(&lists.security);
+    free(lists.log_opts);
+    cgroup_limits_clear(&lists.limits);
     return status;
 }
 

@@ -6,14 +6,21 @@
 #include <unistd.h>
 
 #include "config/defaults.h"
+#include "events/event-log.h"
+#include "lifecycle/container-cgroup.h"
+#include "lifecycle/container-control.h"
 #include "lifecycle/container-mounts.h"
 #include "lifecycle/container-network.h"
+#include "lifecycle/init-binary.h"
 #include "lifecycle/journal.h"
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/plugin-calls.h"
 #include "lifecycle/undo.h"
+#include "monitor/monitor.h"
 #include "network/network-ops.h"
 #include "runtime/runtime.h"
+#include "runtime/security-opts.h"
+#include "runtime/terminal.h"
 #include "store/container-store.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
@@ -35,6 +42,7 @@ struct txn {
     struct mount_list extra_mounts; /* volumes, binds, tmpfs */
     char *netns;                    /* the network namespace file, NULL for none/host */
     struct undo_ctx undo;
+    struct cgroup_spec *cgroup; /* where the process goes (container-cgroup.h), or NULL */
 };
 
 static long long now_ms(void)
@@ -105,6 +113,8 @@ static void txn_end(struct txn *t)
     mount_list_clear(&t->extra_mounts);
     free(t->netns);
     t->netns = NULL;
+    cgroup_spec_free(t->cgroup);
+    t->cgroup = NULL;
     cJSON_Delete(t->rec);
     t->rec = NULL;
 }
@@ -126,6 +136,13 @@ static int emit(struct txn *t, uint32_t type, int pid, int exit_status, struct e
         .pid = pid,
         .exit_status = exit_status,
     };
+    /* The core's event journal first: it is the stream the hooks see (events/event-log.h). */
+    struct event_record rec = {
+        event_name(type), type <= BERTH_EVENT_PRESTART ? "pre" : "post", v.id, v.name, v.image, pid,
+        exit_status};
+    int lr = event_log_append(t->e->globals->root, &rec);
+    if (lr < 0)
+        log_warning("event journal: %s", strerror(-lr));
     return hooks_emit(t->e->plugins, type, &v, err);
 }
 
@@ -180,13 +197,28 @@ static cJSON *build_process(const struct image *img, const struct create_options
     }
     cJSON *p = cJSON_CreateObject();
     cJSON_AddItemToObject(p, "args", args);
-    cJSON_AddItemToObject(p, "env", merge_env(img->env, o->env));
+    cJSON *env = merge_env(img->env, o->env);
+    /* As docker: a terminal without a TERM gets xterm. */
+    int has_term = 0;
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, env)
+    {
+        if (!strncmp(cJSON_GetStringValue(kv), "TERM=", 5))
+            has_term = 1;
+    }
+    if (o->tty && !has_term)
+        cJSON_AddItemToArray(env, cJSON_CreateString("TERM=xterm"));
+    cJSON_AddItemToObject(p, "env", env);
     const char *cwd =
         o->cwd ? o->cwd : (img->working_dir && *img->working_dir ? img->working_dir : "/");
     cJSON_AddStringToObject(p, "cwd", cwd);
     const char *user = o->user ? o->user : (img->user && *img->user ? img->user : NULL);
     if (user)
         cJSON_AddStringToObject(p, "user", user);
+    if (o->tty)
+        cJSON_AddBoolToObject(p, "terminal", 1);
+    if (o->interactive)
+        cJSON_AddBoolToObject(p, "interactive", 1);
     return p;
 }
 
@@ -199,20 +231,31 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
     if (o->name && !container_name_is_valid(o->name))
         return error_set_plain(
             err, EINVAL, "invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*", o->name);
-    int r = storage_find(e->plugins, driver, &t->storage, err);
+    /* Validated before anything is made; kept in the record for every start. */
+    cJSON *security = NULL;
+    int r = security_options_build(o->security, &security, err);
     if (r < 0)
         return r;
+    r = storage_find(e->plugins, driver, &t->storage, err);
+    if (r < 0) {
+        cJSON_Delete(security);
+        return r;
+    }
     struct image *img = NULL;
     r = image_store_resolve(e->images, o->image_ref, &img, err);
-    if (r < 0)
+    if (r < 0) {
+        cJSON_Delete(security);
         return r;
+    }
     cJSON *process = build_process(img, o, err);
     if (!process) {
+        cJSON_Delete(security);
         image_free(img);
         return error_code(*err);
     }
     r = storage_ensure_layers(t->storage, img, err);
     if (r < 0) {
+        cJSON_Delete(security);
         cJSON_Delete(process);
         image_free(img);
         return r;
@@ -220,6 +263,7 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
 
     container_new_id(t->id);
     t->rec = cJSON_CreateObject();
+    cJSON_AddItemToObject(t->rec, "security", security);
     rec_set_str(t->rec, "id", t->id);
     rec_set_str(t->rec, "image", o->image_ref);
     rec_set_str(t->rec, "image_id", img->id);
@@ -240,9 +284,20 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
     snprintf(hostname, sizeof(hostname), "%.12s", t->id);
     rec_set_str(t->rec, "hostname", o->hostname ? o->hostname : hostname);
     cJSON_AddBoolToObject(t->rec, "auto_remove", o->auto_remove != 0);
+    /* What the monitor of a detached start needs (core/monitor/). */
+    if (o->restart)
+        rec_set_str(t->rec, "restart_policy", o->restart);
+    if (o->stop_signal)
+        rec_set_str(t->rec, "stop_signal", o->stop_signal);
+    if (o->log_opts)
+        rec_set_str(t->rec, "log_opts", o->log_opts);
+    if (o->init)
+        cJSON_AddBoolToObject(t->rec, "init", 1);
     if ((r = container_network_create(e, t->rec, o, err)) < 0)
         return r;
     if ((r = container_mounts_create(e, t->rec, o, err)) < 0)
+        return r;
+    if ((r = container_cgroup_options(t->rec, o->limits, o->cgroup_parent, o->no_cgroup, err)) < 0)
         return r;
 
     r = txn_begin(t, 1, err);
@@ -300,6 +355,19 @@ static int write_bundle(struct txn *t, struct error **err)
     const cJSON *process = cJSON_GetObjectItem(t->rec, "process");
     _cleanup_strv_ char **args = strv_from_json(cJSON_GetObjectItem(process, "args"));
     _cleanup_strv_ char **env = strv_from_json(cJSON_GetObjectItem(process, "env"));
+    _cleanup_free_ char *seccomp_cache = xasprintf("%s/seccomp", t->e->globals->runroot);
+    /* --init: berth-init as pid 1, bind-mounted (lifecycle/init-binary.h). */
+    _cleanup_free_ struct mount_entry *with_init = NULL;
+    _cleanup_free_ char *init_path = NULL;
+    const struct mount_entry *extra = t->extra_mounts.items;
+    size_t n_extra = t->extra_mounts.n;
+    if (cJSON_IsTrue(cJSON_GetObjectItem(t->rec, "init"))) {
+        int r = init_binary_apply(&args, extra, n_extra, &with_init, &init_path, err);
+        if (r < 0)
+            return r;
+        extra = with_init;
+        n_extra++;
+    }
     struct run_spec spec = {
         .args = args,
         .env = env,
@@ -308,11 +376,15 @@ static int write_bundle(struct txn *t, struct error **err)
         .hostname = rec_str(t->rec, "hostname"),
         .read_only_root = cJSON_IsTrue(cJSON_GetObjectItem(t->rec, "read_only")),
         .share_host_network = !strcmp(rec_str(t->rec, "network"), "host"),
+        .terminal = cJSON_IsTrue(cJSON_GetObjectItem(process, "terminal")),
         .netns_path = t->netns,
         .rootfs_mounts = t->mounts.items,
         .n_rootfs_mounts = t->mounts.n,
-        .extra_mounts = t->extra_mounts.items,
-        .n_extra_mounts = t->extra_mounts.n,
+        .extra_mounts = extra,
+        .n_extra_mounts = n_extra,
+        .security = cJSON_GetObjectItem(t->rec, "security"),
+        .seccomp_cache_dir = seccomp_cache,
+        .cgroup = t->cgroup,
     };
     int r = mkdir_p(t->bundle, 0700, err);
     if (r < 0)
@@ -360,6 +432,10 @@ static int do_start(struct txn *t, struct container_process *proc, struct error 
     cJSON_AddStringToObject(u, "path", t->bundle);
     if ((r = txn_log(t, u, err)) < 0)
         return r;
+    if ((r = container_cgroup_prepare(t->id, t->rec, &t->cgroup, err)) < 0)
+        return r;
+    if (t->cgroup && (r = txn_log(t, container_cgroup_undo(t->cgroup), err)) < 0)
+        return r;
     if ((r = write_bundle(t, err)) < 0)
         return r;
     if ((r = emit(t, BERTH_EVENT_CREATE_PROCESS, 0, -1, err)) < 0)
@@ -393,6 +469,8 @@ static int do_start(struct txn *t, struct container_process *proc, struct error 
     txn_log(t, u, NULL);
     txn_log(t, undo_entry("volumes-detach"), NULL);
     txn_log(t, undo_entry("network-leave"), NULL);
+    if (t->cgroup)
+        txn_log(t, container_cgroup_undo(t->cgroup), NULL);
     u = undo_entry("remove-bundle");
     cJSON_AddStringToObject(u, "path", t->bundle);
     txn_log(t, u, NULL);
@@ -421,6 +499,9 @@ static int stop_and_maybe_remove(struct txn *t, int exit_status, struct error **
     if (storage_release(t->storage, t->id, &local) < 0)
         log_warning("%s", local->msg);
     error_free(&local);
+    if (container_cgroup_remove_entry(t->rec, &local) < 0)
+        log_warning("%s", local->msg);
+    error_free(&local);
     rec_set_str(t->rec, "state", "exited");
     rec_set_int(t->rec, "exit_code", exit_status);
     rec_set_int(t->rec, "finished", now_ms());
@@ -445,16 +526,24 @@ static int stop_and_maybe_remove(struct txn *t, int exit_status, struct error **
 
 static int run_attached(struct txn *t, int *ret_exit_status, struct error **err)
 {
-    struct container_process proc = {.pid = 0, .sync_fd = -1};
+    struct container_process proc = {.pid = 0, .sync_fd = -1, .terminal_fd = -1};
     int r = do_start(t, &proc, err);
     if (r < 0) {
         if (proc.sync_fd >= 0)
             close(proc.sync_fd);
+        if (proc.terminal_fd >= 0)
+            close(proc.terminal_fd);
         txn_rollback(t);
         return r;
     }
     int status = 0;
-    r = runtime_wait(&proc, &status, err);
+    if (proc.terminal_fd >= 0) {
+        const cJSON *process = cJSON_GetObjectItem(t->rec, "process");
+        r = terminal_relay(TAKE_FD(proc.terminal_fd), proc.pid,
+                           cJSON_IsTrue(cJSON_GetObjectItem(process, "interactive")), &status, err);
+    } else {
+        r = runtime_wait(&proc, &status, err);
+    }
     if (r < 0) {
         txn_rollback(t);
         return r;
@@ -539,6 +628,194 @@ int container_start_attached(struct engine *e, const char *ref, int *ret_exit_st
     return r;
 }
 
+/* ---- Detached containers: the monitor (core/monitor/) runs them ---------- */
+
+static int detached_start(void *ctx, pid_t *ret_pid, int *ret_tty_fd, struct error **err)
+{
+    struct txn *t = ctx;
+    struct container_process proc = {.pid = 0, .sync_fd = -1, .terminal_fd = -1};
+    rec_set_int(t->rec, "monitor_pid", getpid());
+    rec_set_int(t->rec, "monitor_start", (long long)process_start_time(getpid()));
+    int r = do_start(t, &proc, err);
+    if (r < 0) {
+        if (proc.sync_fd >= 0)
+            close(proc.sync_fd);
+        if (proc.terminal_fd >= 0)
+            close(proc.terminal_fd);
+        txn_rollback(t);
+        return r;
+    }
+    *ret_pid = proc.pid;
+    *ret_tty_fd = proc.terminal_fd;
+    return 0;
+}
+
+static void detached_stopped(void *ctx, int exit_status, int oom_killed, int restarting)
+{
+    struct txn *t = ctx;
+    struct error *local = NULL;
+    cJSON_DeleteItemFromObject(t->rec, "oom_killed");
+    cJSON_AddBoolToObject(t->rec, "oom_killed", oom_killed != 0);
+    if (!restarting)
+        cJSON_DeleteItemFromObject(t->rec, "monitor_pid");
+    if (stop_and_maybe_remove(t, exit_status, &local) < 0)
+        log_warning("%s", local->msg);
+    error_free(&local);
+    if (!restarting)
+        return;
+    rec_set_str(t->rec, "state", "restarting");
+    rec_set_int(t->rec, "restart_count", rec_int(t->rec, "restart_count", 0) + 1);
+    if (container_store_save(t->e->containers, t->rec, &local) < 0)
+        log_warning("%s", local->msg);
+    error_free(&local);
+    /* The next start prepares storage, volumes and network afresh. */
+    mount_list_clear(&t->mounts);
+    mount_list_clear(&t->extra_mounts);
+    free(t->netns);
+    t->netns = NULL;
+    cgroup_spec_free(t->cgroup);
+    t->cgroup = NULL;
+}
+
+static void detached_gave_up(void *ctx, int exit_status)
+{
+    struct txn *t = ctx;
+    struct error *local = NULL;
+    rec_set_str(t->rec, "state", "exited");
+    rec_set_int(t->rec, "exit_code", exit_status);
+    rec_set_int(t->rec, "finished", now_ms());
+    rec_set_int(t->rec, "pid", 0);
+    cJSON_DeleteItemFromObject(t->rec, "monitor_pid");
+    if (container_store_save(t->e->containers, t->rec, &local) < 0)
+        log_warning("%s", local->msg);
+    error_free(&local);
+}
+
+/* The memory controller's directory: "cgroup_path" is the v2 directory, or
+ * on v1 an object of one directory per controller. */
+static const char *detached_cgroup_path(void *ctx)
+{
+    struct txn *t = ctx;
+    const cJSON *path = cJSON_GetObjectItem(t->rec, "cgroup_path");
+    if (cJSON_IsObject(path))
+        path = cJSON_GetObjectItem(path, "memory");
+    return cJSON_GetStringValue(path);
+}
+
+static void detached_finish(void *ctx)
+{
+    txn_end(ctx);
+}
+
+/* The CLI's copy of a transaction the monitor took over: forgotten without
+ * unlocking (closing our descriptor leaves the monitor's lock in place) and
+ * without touching the run dir or the journal, which are the monitor's. */
+static void txn_hand_over(struct txn *t)
+{
+    journal_close(t->journal);
+    t->journal = NULL;
+    free(t->run_dir);
+    t->run_dir = NULL;
+    txn_end(t);
+}
+
+static int spawn_monitor(struct txn *t, struct error **err)
+{
+    struct monitor_config cfg = {.run_dir = t->run_dir};
+    char why[256];
+    if (log_options_parse(rec_str(t->rec, "log_opts"), &cfg.log, why, sizeof(why)) < 0)
+        return error_set_plain(err, EINVAL, "%s", why);
+    if (restart_policy_parse(rec_str(t->rec, "restart_policy"), &cfg.restart) < 0)
+        return error_set_plain(err, EINVAL, "invalid restart policy '%s'",
+                               rec_str(t->rec, "restart_policy"));
+    const cJSON *process = cJSON_GetObjectItem(t->rec, "process");
+    cfg.open_stdin = cJSON_IsTrue(cJSON_GetObjectItem(process, "interactive")) &&
+                     !cJSON_IsTrue(cJSON_GetObjectItem(process, "terminal"));
+    _cleanup_free_ char *log_dir = xasprintf("%s/containers/%s", t->e->globals->root, t->id);
+    int r = mkdir_p(log_dir, 0700, err);
+    if (r < 0)
+        return r;
+    _cleanup_free_ char *log_path = xasprintf("%s/json.log", log_dir);
+    rec_set_str(t->rec, "log_path", log_path);
+    cfg.log_path = log_path;
+    struct monitor_callbacks cb = {
+        .ctx = t,
+        .start = detached_start,
+        .stopped = detached_stopped,
+        .gave_up = detached_gave_up,
+        .cgroup_path = detached_cgroup_path,
+        .finish = detached_finish,
+    };
+    return monitor_spawn(&cfg, &cb, err);
+}
+
+int container_run_detached(struct engine *e, const struct create_options *o, char **ret_id,
+                           struct error **err)
+{
+    struct txn t;
+    txn_init(&t, e);
+    int r = do_create(&t, o, err);
+    if (r == 0) {
+        rec_set_str(t.rec, "state", "created");
+        r = spawn_monitor(&t, err);
+    }
+    if (r < 0) {
+        /* The monitor rolled its steps back; what is left (all of it if the
+         * monitor never ran or died) is in the journal. */
+        txn_rollback(&t);
+        txn_end(&t);
+        return r;
+    }
+    *ret_id = strdup(t.id);
+    txn_hand_over(&t);
+    return 0;
+}
+
+int container_start_detached(struct engine *e, const char *ref, struct error **err)
+{
+    struct txn t;
+    txn_init(&t, e);
+    int r = container_store_find(e->containers, ref, &t.rec, err);
+    if (r < 0)
+        return r;
+    snprintf(t.id, sizeof(t.id), "%s", rec_str(t.rec, "id"));
+    cJSON_Delete(t.rec);
+    t.rec = NULL;
+    _cleanup_free_ char *lock_p = xasprintf("%s/containers/%s.lock", e->globals->root, t.id);
+    struct error *local = NULL;
+    t.lock_fd = try_lock_path(lock_p, &local);
+    error_free(&local);
+    if (t.lock_fd == -EWOULDBLOCK) {
+        t.lock_fd = -1;
+        return error_set_plain(err, EBUSY, "container '%s' is already running", ref);
+    }
+    if (t.lock_fd < 0)
+        return error_set(err, -t.lock_fd, "lock container '%s'", ref);
+    /* Reload under the lock: another command may have changed it. */
+    r = container_store_load(e->containers, t.id, &t.rec, err);
+    if (r == 0) {
+        const char *state = rec_str(t.rec, "state");
+        if (!state || (strcmp(state, "created") && strcmp(state, "exited")))
+            r = error_set_plain(err, EBUSY, "container '%s' is %s", ref, state ? state : "unknown");
+    }
+    if (r < 0) {
+        txn_end(&t);
+        return r;
+    }
+    t.run_dir = xasprintf("%s/containers/%s", e->globals->runroot, t.id);
+    t.bundle = xasprintf("%s/bundle", t.run_dir);
+    _cleanup_free_ char *jpath = xasprintf("%s/journal", t.run_dir);
+    if ((r = mkdir_p(t.run_dir, 0700, err)) == 0 && (r = journal_open(jpath, &t.journal, err)) == 0)
+        r = spawn_monitor(&t, err);
+    if (r < 0) {
+        txn_rollback(&t);
+        txn_end(&t);
+        return r;
+    }
+    txn_hand_over(&t);
+    return 0;
+}
+
 int container_remove(struct engine *e, const char *ref, int force, struct error **err)
 {
     struct txn t;
@@ -557,10 +834,14 @@ int container_remove(struct engine *e, const char *ref, int force, struct error 
             return error_set_plain(err, EBUSY,
                                    "container '%s' is running: stop it first or use 'rm -f'", ref);
         }
-        /* The owning berth sees its process die and stops the container. */
+        /* The owning berth sees its process die and stops the container;
+         * a monitor is told first not to restart it. */
+        container_tell_monitor_stop(t.rec);
         pid_t pid = (pid_t)rec_int(t.rec, "pid", 0);
-        if (pid > 0)
+        if (pid > 0) {
+            container_cgroup_thaw(t.rec); /* a frozen process cannot die */
             runtime_kill_if_alive(pid, (unsigned long long)rec_int(t.rec, "pid_start", 0));
+        }
         fd = lock_path(lock_path_s, err);
     }
     if (fd < 0) {

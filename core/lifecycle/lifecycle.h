@@ -13,6 +13,8 @@
 
 #include "lifecycle/engine.h"
 
+struct cgroup_limits;
+
 struct create_options {
     const char *image_ref;
     const char *name;           /* NULL: a random one */
@@ -33,6 +35,21 @@ struct create_options {
     /* Network (with a network other than none/host). */
     char **publish; /* -p [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO] or -p CONTAINERPORT */
     const char *ip; /* --ip */
+    /* --privileged, --cap-add/--cap-drop, --security-opt, --device, --sysctl,
+     * --ulimit (runtime/security-opts.h); NULL: the defaults. */
+    const struct security_request *security;
+    /* Resources (runtime/cgroup.h): each may be NULL for none / the default. */
+    const struct cgroup_limits *limits; /* --memory, --cpus, … */
+    const char *cgroup_parent;          /* --cgroup-parent */
+    int no_cgroup;                      /* --cgroups disabled: stay in berth's cgroup */
+
+    int tty;         /* -t: the process gets a pty (OCI process.terminal) */
+    int interactive; /* -i: with -t, berth's stdin goes to the pty */
+    /* Detached containers (core/monitor/, docs/monitor.md). */
+    const char *restart;     /* --restart no|on-failure[:N]|always|unless-stopped */
+    const char *stop_signal; /* --stop-signal, NULL = SIGTERM */
+    const char *log_opts;    /* --log-opt max-size=…,max-file=N (repeats joined by ',') */
+    int init;                /* --init: berth-init is the container's pid 1 */
 };
 
 /* Creates a container (state "created"); prints nothing. *RET_ID: caller frees. */
@@ -44,6 +61,12 @@ int container_start_attached(struct engine *e, const char *ref, int *ret_exit_st
 /* create + start attached as one transaction: a failure leaves nothing. */
 int container_run(struct engine *e, const struct create_options *o, int *ret_exit_status,
                   struct error **err);
+/* create + start with a monitor that outlives berth (run -d): returns once
+ * the process runs. *RET_ID: caller frees. */
+int container_run_detached(struct engine *e, const struct create_options *o, char **ret_id,
+                           struct error **err);
+/* Starts REF (created or exited) under a monitor, as run -d does. */
+int container_start_detached(struct engine *e, const char *ref, struct error **err);
 /* Removes REF; a running one only with FORCE (it is killed first). */
 int container_remove(struct engine *e, const char *ref, int force, struct error **err);
 /* Rolls back what dead berth processes left, then asks every plugin's gc. */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "lifecycle/container-cgroup.h"
 #include "lifecycle/container-mounts.h"
 #include "lifecycle/container-network.h"
 #include "lifecycle/plugin-calls.h"
@@ -112,6 +113,8 @@ int undo_step(void *ctx, const cJSON *entry, struct error **err)
         cJSON_Delete(rec);
         return r;
     }
+    if (!strcmp(kind, "cgroup-remove"))
+        return container_cgroup_remove_entry(entry, err);
     if (!strcmp(kind, "mark-exited"))
         return mark_exited(e, u->id, err);
     if (!strcmp(kind, "remove-container"))

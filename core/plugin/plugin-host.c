@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "image/layer-pack.h"
 #include "image/layer-unpack.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
@@ -92,6 +93,29 @@ static int host_unpack_layer(struct berth_host *host, const char *tar_path, cons
     return r;
 }
 
+static int host_pack_layer(struct berth_host *host, const char *dir, const char *tar_path,
+                           uint32_t whiteout_mode, struct berth_error *perr)
+{
+    (void)host;
+    if (whiteout_mode != BERTH_WHITEOUT_NONE && whiteout_mode != BERTH_WHITEOUT_CHARDEV) {
+        host_set_error(perr, EINVAL, "pack layer: unknown whiteout mode %u", whiteout_mode);
+        return -EINVAL;
+    }
+    if (!dir || !tar_path) {
+        host_set_error(perr, EINVAL, "pack layer: no directory or tar path");
+        return -EINVAL;
+    }
+    struct error *e = NULL;
+    int r = layer_pack(dir, tar_path, whiteout_mode, NULL, &e);
+    if (r < 0 && perr) {
+        error_free(&perr->error);
+        perr->error = e;
+        return r;
+    }
+    error_free(&e);
+    return r;
+}
+
 int plugin_host_new(const char *name, const char *state_root, const char *run_dir,
                     struct berth_services *services, struct berth_host **ret, struct error **err)
 {
@@ -120,6 +144,7 @@ int plugin_host_new(const char *name, const char *state_root, const char *run_di
     services->lock = host_lock;
     services->unlock = host_unlock;
     services->unpack_layer = host_unpack_layer;
+    services->pack_layer = host_pack_layer;
     *ret = h;
     return 0;
 }

@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "runtime.h"
 #include "runtime-internal.h"
+#include "security-opts.h"
 #include "util/cleanup.h"
 
 /* podman's defaults (containers/common pkg/config), so images behave alike. */
@@ -151,7 +153,7 @@ static cJSON *build_config(const struct run_spec *spec)
     cJSON_AddStringToObject(root, "ociVersion", "1.0.2");
 
     cJSON *process = cJSON_AddObjectToObject(root, "process");
-    cJSON_AddBoolToObject(process, "terminal", 0);
+    cJSON_AddBoolToObject(process, "terminal", spec->terminal ? 1 : 0);
     add_user(root, process, spec->user);
     cJSON_AddItemToObject(process, "args",
                           string_array((const char *const *)spec->args, strv_len(spec->args)));
@@ -208,6 +210,8 @@ static cJSON *build_config(const struct run_spec *spec)
                           string_array(masked_paths, ARRAY_SIZE(masked_paths)));
     cJSON_AddItemToObject(linux_, "readonlyPaths",
                           string_array(readonly_paths, ARRAY_SIZE(readonly_paths)));
+    if (spec->cgroup)
+        cgroup_spec_to_oci(spec->cgroup, root);
 
     cJSON *ext = cJSON_AddObjectToObject(root, BERTH_EXT_ROOTFS);
     cJSON *rmounts = cJSON_AddArrayToObject(ext, "mounts");
@@ -224,6 +228,9 @@ int bundle_write(const char *bundle_dir, const struct run_spec *spec, struct err
         return error_set(err, EINVAL, "bundle '%s': no command", bundle_dir);
 
     _cleanup_json_ cJSON *root = build_config(spec);
+    /* Capabilities, seccomp, devices, sysctls, rlimits, --privileged. */
+    if (root && security_oci_apply(root, spec->security, spec->seccomp_cache_dir, err) < 0)
+        return error_prefix(err, "bundle '%s'", bundle_dir);
     _cleanup_free_ char *text = root ? cJSON_PrintUnformatted(root) : NULL;
     if (!text)
         return error_set(err, ENOMEM, "bundle '%s': build config.json", bundle_dir);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -58,8 +59,8 @@ static const char *const cap_names[] = {
 
 int capability_from_name(const char *name)
 {
-    /* The spec spells them "CAP_X"; accept "X" as docker's --cap-add does. */
-    const char *bare = strncmp(name, "CAP_", 4) == 0 ? name + 4 : name;
+    /* The spec spells them "CAP_X"; accept "X" and any case as docker's --cap-add does. */
+    const char *bare = strncasecmp(name, "CAP_", 4) == 0 ? name + 4 : name;
     for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
         if (strcasecmp(cap_names[i] + 4, bare) == 0)
             return (int)i;

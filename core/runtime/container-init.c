@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "runtime-internal.h"
+#include "seccomp.h"
+#include "terminal.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 
@@ -61,6 +63,9 @@ static void reset_signals(void)
     }
 }
 
+/* The container's compiled seccomp filter, between setup and exec. */
+static struct seccomp_filter_ctx *seccomp_filter;
+
 static int setup(struct oci_config *cfg, int sync_fd, struct error **err)
 {
     int r;
@@ -79,6 +84,8 @@ static int setup(struct oci_config *cfg, int sync_fd, struct error **err)
         return r;
     if ((r = devices_setup(rootfd, err)) < 0)
         return r;
+    if ((r = devices_create(rootfd, cfg, err)) < 0)
+        return r;
     if (cfg->new_netns && (r = loopback_up(err)) < 0)
         return r;
     if (cfg->hostname && cfg->hostname[0]) {
@@ -89,21 +96,33 @@ static int setup(struct oci_config *cfg, int sync_fd, struct error **err)
     }
     if ((r = mounts_pivot_root(rootfd, err)) < 0)
         return r;
+    /* /proc/sys is still writable here; mounts_finish makes it read-only. */
+    if ((r = sysctl_apply(cfg, err)) < 0)
+        return r;
     if ((r = mounts_finish(cfg, err)) < 0)
         return r;
 
     if ((r = user_resolve(cfg, err)) < 0)
         return r;
+    /* As root still (the slave goes to the user), in the container's devpts. */
+    if (cfg->terminal && (r = terminal_setup_in_container(sync_fd, cfg->uid, NULL, err)) < 0)
+        return r;
     struct stat st;
     if (stat(cfg->cwd, &st) < 0 && errno == ENOENT && (r = mkdir_p(cfg->cwd, 0755, err)) < 0)
         return error_prefix(err, "cwd");
     umask(saved_umask);
+    if ((r = rlimits_apply(cfg, err)) < 0)
+        return r;
     if ((r = capabilities_apply(cfg, err)) < 0)
         return r;
     if (chdir(cfg->cwd) < 0)
         return error_set(err, errno, "chdir '%s'", cfg->cwd);
     if (cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return error_set(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+    /* Compiled now, loaded after GO: the filter is the last thing before execve. */
+    if (cfg->seccomp && !cfg->seccomp_bpf &&
+        (r = seccomp_filter_build(cfg->seccomp, cfg->cap_bounding, &seccomp_filter, err)) < 0)
+        return r;
     /* Whatever setup opened and still holds (none should) dies at exec. */
     close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     return 0;
@@ -119,7 +138,7 @@ static const char *env_get(char **env, const char *name)
 }
 
 /* execvpe's search, with the container's PATH rather than ours. */
-static int exec_command(struct oci_config *cfg)
+int exec_command(struct oci_config *cfg)
 {
     const char *file = cfg->args[0];
     if (strchr(file, '/')) {
@@ -180,6 +199,14 @@ _Noreturn void container_init(struct oci_config *cfg, int sync_fd)
     if (sync_recv(sync_fd, &msg) <= 0 || msg.kind != SYNC_GO)
         _exit(EXIT_BERTH_ERROR);
 
+    if (seccomp_filter || cfg->seccomp_bpf) {
+        struct error *serr = NULL;
+        if ((cfg->seccomp_bpf ? seccomp_bpf_load(cfg->seccomp_bpf, cfg->seccomp_bpf_len, &serr)
+                              : seccomp_filter_load(seccomp_filter, &serr)) < 0) {
+            sync_send(sync_fd, SYNC_EXEC_ERROR, serr->errnum, EXIT_BERTH_ERROR, serr->msg);
+            _exit(EXIT_BERTH_ERROR);
+        }
+    }
     int r = exec_command(cfg);
     const char *file = cfg->args[0];
     char text[sizeof(msg.text)];

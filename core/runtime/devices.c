@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -63,5 +65,35 @@ int devices_setup(int rootfd, struct error **err)
     for (size_t i = 0; i < ARRAY_SIZE(links); i++)
         if (symlinkat(links[i].target, devfd, links[i].name) < 0 && errno != EEXIST)
             return error_set(err, errno, "symlink '/dev/%s'", links[i].name);
+    return 0;
+}
+
+/* Each node is made through a descriptor of its directory resolved in the rootfs. */
+int devices_create(int rootfd, const struct oci_config *cfg, struct error **err)
+{
+    for (size_t i = 0; i < cfg->n_devices; i++) {
+        const struct oci_device *d = &cfg->devices[i];
+        const char *slash = strrchr(d->path, '/');
+        if (d->path[0] != '/' || !slash || !slash[1] || strstr(d->path, "/../") ||
+            strcmp(slash, "/..") == 0 || strcmp(slash, "/.") == 0)
+            return error_set_plain(err, EINVAL, "device '%s': not an absolute file path", d->path);
+        _cleanup_free_ char *dir = strndup(d->path, (size_t)(slash - d->path));
+        if (!dir)
+            return error_set(err, ENOMEM, "device '%s'", d->path);
+        _cleanup_close_ int dirfd = -1;
+        int r = open_in_root(rootfd, *dir ? dir : "/", 1, 0, &dirfd, err);
+        if (r < 0)
+            return error_prefix(err, "device '%s'", d->path);
+        /* O_PATH is enough for the *at calls on a directory. */
+        mode_t type = d->type == 'b' ? S_IFBLK : S_IFCHR;
+        if (mknodat(dirfd, slash + 1, type | (d->mode & 07777), makedev(d->major, d->minor)) < 0) {
+            if (errno != EEXIST)
+                return error_set(err, errno, "mknod '%s'", d->path);
+            /* One of the defaults (privileged lists /dev/null too): keep it. */
+            continue;
+        }
+        if (fchownat(dirfd, slash + 1, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+            return error_set(err, errno, "chown '%s'", d->path);
+    }
     return 0;
 }

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroup.h"
 #include "runtime-internal.h"
+#include "seccomp.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 
@@ -42,6 +44,14 @@ void oci_config_free(struct oci_config *cfg)
     mounts_free(cfg->rootfs_mounts, cfg->n_rootfs_mounts);
     strv_free(cfg->masked_paths);
     strv_free(cfg->readonly_paths);
+    cgroup_spec_free(cfg->cgroup);
+    seccomp_profile_free(cfg->seccomp);
+    free(cfg->seccomp_bpf);
+    for (size_t i = 0; cfg->devices && i < cfg->n_devices; i++)
+        free(cfg->devices[i].path);
+    free(cfg->devices);
+    strv_free(cfg->sysctl);
+    free(cfg->rlimits);
     free(cfg);
 }
 
@@ -241,8 +251,95 @@ static int parse_process(const cJSON *root, struct oci_config *cfg, struct error
         (r = cap_set(caps, "ambient", &cfg->cap_ambient, err)) < 0)
         return r;
     cfg->no_new_privs = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(process, "noNewPrivileges"));
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(process, "terminal")))
-        return error_set(err, EOPNOTSUPP, "'process.terminal'");
+    cfg->terminal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(process, "terminal"));
+    return 0;
+}
+
+/* linux.seccomp, linux.devices, linux.sysctl, process.rlimits (docs/security.md). */
+static int parse_security(const cJSON *root, const cJSON *linux_, struct oci_config *cfg,
+                          struct error **err)
+{
+    int r;
+    const cJSON *sec = cJSON_GetObjectItemCaseSensitive(linux_, "seccomp");
+    if (sec && !cJSON_IsNull(sec)) {
+        /* The same parser as --security-opt seccomp=FILE: one code path. */
+        _cleanup_free_ char *text = cJSON_PrintUnformatted(sec);
+        if (!text)
+            return error_set(err, ENOMEM, "linux.seccomp");
+        if ((r = seccomp_profile_parse(text, &cfg->seccomp, err)) < 0)
+            return error_prefix(err, "linux.seccomp");
+        /* The same filter compiled at create; any mismatch and the child compiles. */
+        const cJSON *bpf = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(root, "org.berth.seccomp"), "bpf");
+        if (cJSON_IsString(bpf) &&
+            seccomp_bpf_read(bpf->valuestring, text, &cfg->seccomp_bpf, &cfg->seccomp_bpf_len) < 0)
+            cfg->seccomp_bpf = NULL;
+    }
+
+    const cJSON *devs = cJSON_GetObjectItemCaseSensitive(linux_, "devices");
+    int n = cJSON_IsArray(devs) ? cJSON_GetArraySize(devs) : 0;
+    if (n > 0 && !(cfg->devices = calloc((size_t)n, sizeof(*cfg->devices))))
+        return error_set(err, ENOMEM, "linux.devices");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, (n > 0 ? devs : NULL))
+    {
+        struct oci_device *d = &cfg->devices[cfg->n_devices++];
+        unsigned int major = 0, minor = 0, mode = 0666, uid = 0, gid = 0;
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "type");
+        if ((r = dup_string(e, "path", &d->path, err)) < 0 ||
+            (r = id_value(e, "major", &major, err)) < 0 ||
+            (r = id_value(e, "minor", &minor, err)) < 0 ||
+            (r = id_value(e, "fileMode", &mode, err)) < 0 ||
+            (r = id_value(e, "uid", &uid, err)) < 0 || (r = id_value(e, "gid", &gid, err)) < 0)
+            return error_prefix(err, "linux.devices");
+        if (!d->path || d->path[0] != '/' || !cJSON_IsString(t) ||
+            (strcmp(t->valuestring, "c") != 0 && strcmp(t->valuestring, "u") != 0 &&
+             strcmp(t->valuestring, "b") != 0))
+            return error_set_plain(err, EINVAL,
+                                   "linux.devices: a device needs a path and type c or b");
+        d->type = t->valuestring[0] == 'b' ? 'b' : 'c';
+        d->major = major;
+        d->minor = minor;
+        d->mode = (mode_t)(mode & 07777);
+        d->uid = uid;
+        d->gid = gid;
+    }
+
+    const cJSON *sysctl = cJSON_GetObjectItemCaseSensitive(linux_, "sysctl");
+    n = cJSON_IsObject(sysctl) ? cJSON_GetArraySize(sysctl) : 0;
+    if (!(cfg->sysctl = calloc((size_t)n + 1, sizeof(char *))))
+        return error_set(err, ENOMEM, "linux.sysctl");
+    int i = 0;
+    cJSON_ArrayForEach(e, (n > 0 ? sysctl : NULL))
+    {
+        if (!cJSON_IsString(e) || !sysctl_is_namespaced(e->string))
+            return error_set_plain(err, EINVAL, "linux.sysctl: '%s' is not a namespaced sysctl",
+                                   e->string ? e->string : "");
+        cfg->sysctl[i++] = xasprintf("%s=%s", e->string, e->valuestring);
+    }
+
+    const cJSON *lims = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(root, "process"), "rlimits");
+    n = cJSON_IsArray(lims) ? cJSON_GetArraySize(lims) : 0;
+    if (n > 0 && !(cfg->rlimits = calloc((size_t)n, sizeof(*cfg->rlimits))))
+        return error_set(err, ENOMEM, "process.rlimits");
+    cJSON_ArrayForEach(e, (n > 0 ? lims : NULL))
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "type");
+        const cJSON *soft = cJSON_GetObjectItemCaseSensitive(e, "soft");
+        const cJSON *hard = cJSON_GetObjectItemCaseSensitive(e, "hard");
+        int res = cJSON_IsString(t) ? rlimit_from_name(t->valuestring) : -1;
+        if (res < 0 || !cJSON_IsNumber(soft) || !cJSON_IsNumber(hard) || soft->valuedouble < 0 ||
+            hard->valuedouble < 0)
+            return error_set_plain(err, EINVAL, "process.rlimits: bad entry");
+        struct oci_rlimit *l = &cfg->rlimits[cfg->n_rlimits++];
+        l->resource = res;
+        /* 2^64 and above (RLIM_INFINITY in JSON) saturate. */
+        l->soft =
+            soft->valuedouble >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)soft->valuedouble;
+        l->hard =
+            hard->valuedouble >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)hard->valuedouble;
+    }
     return 0;
 }
 
@@ -272,7 +369,8 @@ static int parse(const cJSON *root, const char *bundle_dir, struct oci_config *c
     const cJSON *linux_ = cJSON_GetObjectItemCaseSensitive(root, "linux");
     if ((r = parse_namespaces(linux_, cfg, err)) < 0 ||
         (r = string_vector(linux_, "maskedPaths", &cfg->masked_paths, err)) < 0 ||
-        (r = string_vector(linux_, "readonlyPaths", &cfg->readonly_paths, err)) < 0)
+        (r = string_vector(linux_, "readonlyPaths", &cfg->readonly_paths, err)) < 0 ||
+        (r = parse_security(root, linux_, cfg, err)) < 0)
         return r;
 
     const cJSON *ext = cJSON_GetObjectItemCaseSensitive(root, BERTH_EXT_ROOTFS);
@@ -282,6 +380,8 @@ static int parse(const cJSON *root, const char *bundle_dir, struct oci_config *c
     ext = cJSON_GetObjectItemCaseSensitive(root, BERTH_EXT_PROCESS);
     if ((r = dup_string(ext, "user", &cfg->user, err)) < 0)
         return error_prefix(err, "'%s'", BERTH_EXT_PROCESS);
+    if ((r = cgroup_spec_from_oci(root, &cfg->cgroup, err)) < 0)
+        return r;
     return 0;
 }
 

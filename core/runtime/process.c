@@ -13,8 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "runtime.h"
 #include "runtime-internal.h"
+#include "terminal.h"
 #include "util/cleanup.h"
 
 static int exit_status_of(int wstatus)
@@ -64,6 +66,13 @@ int runtime_create(const char *bundle_dir, struct container_process *ret, struct
     int r = oci_config_load(bundle_dir, &cfg, err);
     if (r < 0)
         return r;
+    /* Made and limited before the clone, joined once the child is ready; gone on failure. */
+    __attribute__((cleanup(cgroup_destroyp))) const struct cgroup_spec *cgroup = NULL;
+    if (cfg->cgroup) {
+        if ((r = cgroup_create(cfg->cgroup, err)) < 0)
+            return r;
+        cgroup = cfg->cgroup;
+    }
 
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -88,13 +97,39 @@ int runtime_create(const char *bundle_dir, struct container_process *ret, struct
     close(child_fd);
     if (pid < 0)
         return error_set(err, clone_errno, "clone");
+    /*
+     * Joined at once, long before the go: a cgroup migration waits for an RCU
+     * grace period (about 5 ms on v1 here), which so overlaps the child's setup
+     * instead of adding to it. A child already dead (ESRCH) reports why below.
+     */
+    if (cgroup) {
+        struct error *cg_err = NULL;
+        if (cgroup_enter(cgroup, pid, &cg_err) < 0 && cg_err->errnum != ESRCH) {
+            kill(pid, SIGKILL);
+            reap(pid);
+            *err = cg_err;
+            return error_code(cg_err);
+        }
+        error_free(&cg_err);
+    }
 
     struct sync_msg msg;
-    r = sync_recv(parent_fd, &msg);
+    /* With process.terminal the pty master comes first (terminal.h). */
+    _cleanup_close_ int terminal = -1;
+    int fd;
+    while ((r = terminal_fd_recv(parent_fd, &msg, &fd)) == 1 && msg.kind == SYNC_TERMINAL &&
+           terminal < 0 && fd >= 0) {
+        terminal = fd;
+        terminal_resize(terminal);
+    }
+    if (r == 1 && fd >= 0)
+        close(fd);
     if (r == 1 && msg.kind == SYNC_READY) {
+        cgroup = NULL; /* the container's now: the stop path removes it */
         ret->pid = pid;
         ret->start_time = process_start_time(pid);
         ret->sync_fd = TAKE_FD(parent_fd);
+        ret->terminal_fd = TAKE_FD(terminal);
         return 0;
     }
 

@@ -29,6 +29,24 @@ struct oci_mount {
     int copy_up;               /* "berth.copyup": fill an empty volume from the image first */
 };
 
+/* linux.devices: a node made in the container's /dev (--device, --privileged). */
+struct oci_device {
+    char *path; /* absolute inside the container */
+    char type;  /* 'c' or 'b' */
+    unsigned int major, minor;
+    mode_t mode; /* permission bits of the node */
+    uid_t uid;
+    gid_t gid;
+};
+
+/* process.rlimits: setrlimit before exec (--ulimit). */
+struct oci_rlimit {
+    int resource; /* RLIMIT_* */
+    uint64_t soft, hard;
+};
+
+struct seccomp_profile;
+
 struct oci_config {
     char *rootfs; /* absolute: BUNDLE/root.path */
     int root_readonly;
@@ -45,6 +63,7 @@ struct oci_config {
     char *hostname; /* may be NULL */
     uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
     int no_new_privs;
+    int terminal; /* process.terminal: a pty made in the container (terminal.h) */
 
     int clone_flags;  /* CLONE_NEW* to create */
     char *netns_path; /* network namespace to join, or NULL */
@@ -56,6 +75,17 @@ struct oci_config {
     size_t n_rootfs_mounts;
     char **masked_paths;
     char **readonly_paths;
+    struct cgroup_spec *cgroup; /* the container's cgroup and limits; NULL: none (cgroup.h) */
+
+    /* Security (docs/security.md); empty when config.json has none. */
+    struct seccomp_profile *seccomp; /* linux.seccomp: loaded last, before execve (seccomp.h) */
+    void *seccomp_bpf;          /* the same, compiled at create ("org.berth.seccomp"), or NULL */
+    size_t seccomp_bpf_len;     /* instructions */
+    struct oci_device *devices; /* linux.devices */
+    size_t n_devices;
+    char **sysctl; /* linux.sysctl as "key=value", keys checked at load */
+    struct oci_rlimit *rlimits;
+    size_t n_rlimits;
 };
 
 /* Parses BUNDLE_DIR/config.json. */
@@ -107,9 +137,23 @@ int volume_copy_up(int target_fd, const char *volume_dir, struct error **err);
 
 /* Device nodes and symlinks of a minimal /dev inside ROOTFD. */
 int devices_setup(int rootfd, struct error **err);
+/* cfg->devices: nodes with the host's numbers, inside ROOTFD (never outside it). */
+int devices_create(int rootfd, const struct oci_config *cfg, struct error **err);
+/* Writes cfg->sysctl under /proc/sys (after pivot_root, before /proc/sys goes read-only). */
+int sysctl_apply(const struct oci_config *cfg, struct error **err);
+/* setrlimit of cfg->rlimits; raising a hard limit needs CAP_SYS_RESOURCE. */
+int rlimits_apply(const struct oci_config *cfg, struct error **err);
+/* "RLIMIT_NOFILE"/"nofile" -> RLIMIT_NOFILE; -1 if unknown. */
+int rlimit_from_name(const char *name);
+const char *rlimit_name(int resource);
+/* A sysctl docker lets a container set: namespaced (net.*, kernel.msg*, …). */
+int sysctl_is_namespaced(const char *key);
 
 /* Brings "lo" up in the current network namespace. */
 int loopback_up(struct error **err);
+
+/* execvpe with the container's PATH (cfg->env): returns -errno when it fails. */
+int exec_command(struct oci_config *cfg);
 
 /* The child's side of runtime_create: never returns. */
 _Noreturn void container_init(struct oci_config *cfg, int sync_fd);
@@ -120,6 +164,8 @@ enum sync_kind {
     SYNC_GO = 2,          /* parent -> child: exec now */
     SYNC_SETUP_ERROR = 3, /* child -> parent: text, errnum */
     SYNC_EXEC_ERROR = 4,  /* child -> parent: text, errnum, status 126/127 */
+    SYNC_TERMINAL = 5,    /* child -> parent: the pty master, as SCM_RIGHTS (terminal.h) */
+    SYNC_PID = 6,         /* exec's intermediate -> parent: status = the process's host pid */
 };
 
 struct sync_msg {

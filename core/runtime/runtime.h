@@ -13,6 +13,8 @@
 
 #include "util/error.h"
 
+struct cgroup_spec;
+
 struct mount_entry {
     char *type;
     char *source;
@@ -29,11 +31,17 @@ struct run_spec {
     const char *hostname;
     int read_only_root;
     int share_host_network; /* --network host: no new network namespace */
+    int terminal;           /* process.terminal: a pty made in the container (terminal.h) */
     const char *netns_path; /* join this network namespace file instead of a new one */
     const struct mount_entry *rootfs_mounts;
     size_t n_rootfs_mounts;
     const struct mount_entry *extra_mounts; /* volumes, binds, tmpfs: after the root */
     size_t n_extra_mounts;
+    /* The record's "security" object (runtime/security-opts.h); NULL: the defaults. */
+    const struct cJSON *security;
+    /* Compiled seccomp filters shared by containers (RUNROOT/seccomp); NULL: none. */
+    const char *seccomp_cache_dir;
+    const struct cgroup_spec *cgroup; /* linux.resources and the cgroup (cgroup.h); NULL: none */
 };
 
 /* Writes BUNDLE_DIR/config.json (and makes BUNDLE_DIR/rootfs). */
@@ -43,6 +51,7 @@ struct container_process {
     pid_t pid;                     /* on the host */
     unsigned long long start_time; /* /proc/PID/stat field 22, to recognise it later */
     int sync_fd;                   /* the parent's end of the start handshake, -1 when done */
+    int terminal_fd;               /* the pty master with process.terminal, else -1 (terminal.h) */
 };
 
 /*

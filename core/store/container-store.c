@@ -189,6 +189,7 @@ int container_store_ids(struct container_store *store, char ***ret_ids, size_t *
             char **grown = realloc(ids, (cap * 2 + 1) * sizeof(char *));
             if (!grown) {
                 _cleanup_strv_ char **tmp = ids;
+                (void)tmp; /* freed by its cleanup; clang's -Wunused-variable */
                 return error_set(err, ENOMEM, "list containers");
             }
             ids = grown;
@@ -291,6 +292,11 @@ int container_store_delete(struct container_store *store, const char *id, struct
         return error_set(err, errno, "delete record of '%s'", id);
     _cleanup_free_ char *lock = xasprintf("%s/%s.lock", store->dir, id);
     unlink(lock);
+    /* The container's own directory (its json-file log, core/monitor/). */
+    _cleanup_free_ char *own = xasprintf("%s/%s", store->dir, id);
+    struct error *ignored = NULL;
+    rm_rf(own, &ignored);
+    error_free(&ignored);
     fsync_parent(path);
     return 0;
 }

@@ -577,11 +577,12 @@ static int nat_join(void *state, const struct berth_network_request *req,
         return -EINVAL;
     }
     ep.container_addr = a.s_addr;
+    /* Declared before the first goto: its cleanup runs at every exit. */
+    _cleanup_unlock_ struct held_lock lock = {0};
     r = parse_ports(nat, jj, &ep, err);
     if (r < 0)
         goto out;
 
-    _cleanup_unlock_ struct held_lock lock = {0};
     r = take_lock(nat, &lock, err);
     if (r < 0)
         goto out;

@@ -273,8 +273,13 @@ static const struct berth_storage_ops overlay_ops = {
     .remove = overlay_remove,
     .gc = overlay_gc,
     .info = overlay_info,
+    .diff = overlay_diff,
+    .snapshot_save = overlay_snapshot_save,
+    .snapshot_restore = overlay_snapshot_restore,
+    .snapshot_remove = overlay_snapshot_remove,
+    .snapshot_list = overlay_snapshot_list,
 };
 
 BERTH_PLUGIN_DEFINE(BERTH_KIND_STORAGE, "overlay", "0.1.0",
-                    "overlayfs root filesystems over shared, unpacked-once image layers", 0,
-                    overlay_init, overlay_fini, &overlay_ops)
+                    "overlayfs root filesystems over shared, unpacked-once image layers",
+                    BERTH_CAP_DIFF | BERTH_CAP_SNAPSHOTS, overlay_init, overlay_fini, &overlay_ops)

@@ -87,6 +87,35 @@ int overlay_remove(void *state, const struct berth_storage_container_request *re
                    struct berth_error *err);
 int containers_gc(struct overlay *ov, const struct berth_gc_request *req, struct berth_error *err);
 
+/* overlay-diff.c: the upper dir packed as a layer (berth_services.pack_layer). */
+int overlay_diff(void *state, const struct berth_storage_diff_request *req, void *res,
+                 struct berth_error *err);
+
+/* overlay-snapshots.c: containers/ID/snapshots/NAME/upper, copies of the
+ * upper dir (whiteouts and opaque xattrs included). */
+int overlay_snapshot_save(void *state, const struct berth_storage_snapshot_request *req, void *res,
+                          struct berth_error *err);
+int overlay_snapshot_restore(void *state, const struct berth_storage_snapshot_request *req,
+                             void *res, struct berth_error *err);
+int overlay_snapshot_remove(void *state, const struct berth_storage_snapshot_request *req,
+                            void *res, struct berth_error *err);
+int overlay_snapshot_list(void *state, const struct berth_storage_snapshot_request *req,
+                          struct berth_text_result *res, struct berth_error *err);
+
+/* tree-copy.c (a copy of the snapshot driver's) */
+struct copy_options {
+    int reflink; /* try FICLONE per file before copying data */
+};
+/*
+ * Copies the directory SRC_FD and everything below it to DIR_FD/NAME, which
+ * must not exist: owners, modes, times, xattrs (trusted.overlay.* too),
+ * hardlinks, symlinks, device nodes (whiteouts), fifos, sockets, holes.
+ * Returns 0 or -errno; on failure DIR_FD/NAME may be half made.
+ */
+int tree_copy(int src_fd, int dir_fd, const char *name, const struct copy_options *opts);
+/* 1 if DIR_FD's filesystem clones files with FICLONE, 0 if not, or -errno. */
+int reflink_supported(int dir_fd);
+
 /* remove-tree.c */
 /*
  * Deletes DIR_FD/NAME and everything below it: never follows a symlink, never

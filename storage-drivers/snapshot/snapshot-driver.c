@@ -250,8 +250,14 @@ static const struct berth_storage_ops snapshot_ops = {
     .remove = snapshot_remove,
     .gc = snapshot_gc,
     .info = snapshot_info,
+    .diff = snapshot_diff,
+    .snapshot_save = snapshot_fs_save,
+    .snapshot_restore = snapshot_fs_restore,
+    .snapshot_remove = snapshot_fs_remove,
+    .snapshot_list = snapshot_fs_list,
 };
 
 BERTH_PLUGIN_DEFINE(BERTH_KIND_STORAGE, "snapshot", "0.1.0",
                     "copy-on-write root filesystems: btrfs snapshots, else reflink or plain copies",
-                    BERTH_CAP_SNAPSHOTS, snapshot_init, snapshot_fini, &snapshot_ops)
+                    BERTH_CAP_SNAPSHOTS | BERTH_CAP_DIFF, snapshot_init, snapshot_fini,
+                    &snapshot_ops)

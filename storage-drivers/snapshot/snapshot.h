@@ -98,6 +98,21 @@ int snapshot_remove(void *state, const struct berth_storage_container_request *r
                     struct berth_error *err);
 int containers_gc(struct snapshot *sn, const struct berth_gc_request *req, struct berth_error *err);
 
+/* tree-diff.c: the container's changes against its top layer, packed by
+ * berth_services.pack_layer (ABI 1.1). */
+int snapshot_diff(void *state, const struct berth_storage_diff_request *req, void *res,
+                  struct berth_error *err);
+
+/* snapshot-fs-snapshots.c: containers/ID/snapshots/NAME/tree (ABI 1.1). */
+int snapshot_fs_save(void *state, const struct berth_storage_snapshot_request *req, void *res,
+                     struct berth_error *err);
+int snapshot_fs_restore(void *state, const struct berth_storage_snapshot_request *req, void *res,
+                        struct berth_error *err);
+int snapshot_fs_remove(void *state, const struct berth_storage_snapshot_request *req, void *res,
+                       struct berth_error *err);
+int snapshot_fs_list(void *state, const struct berth_storage_snapshot_request *req,
+                     struct berth_text_result *res, struct berth_error *err);
+
 /* btrfs-ops.c: subvolumes through the kernel's ioctls, no btrfs-progs. */
 #define BTRFS_MAGIC_NUMBER 0x9123683EUL
 /* 1 if FD is the root directory of a btrfs subvolume, 0 if not, or -errno. */

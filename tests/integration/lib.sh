@@ -450,6 +450,10 @@ leaked_run_files() {
                 printf '%s\n' "$f"
             fi
             ;;
+        *.bpf)
+            # Compiled seccomp filters: a cache shared by containers (docs/security.md).
+            [[ $f == seccomp/* ]] || printf '%s\n' "$f"
+            ;;
         *) printf '%s\n' "$f" ;;
         esac
     done < <(cd "$T/run" && find . -mindepth 1 ! -type d ! -path './containers/*' -printf '%P\n')

@@ -29,8 +29,9 @@ else
 fi
 assert_eq "0000000000000000" "$(field CapAmb)" "CapAmb is empty"
 assert_eq "1" "$(field NoNewPrivs)" "no_new_privs is set"
-# The seccomp filter arrives with the security issue (#7); until then the
-# runtime installs none, and this says so rather than pretend.
+# docker's default seccomp profile, loaded last before exec (docs/security.md).
+assert_eq "2" "$(field Seccomp)" "Seccomp: 2 (filter mode)"
+assert_eq "1" "$(field Seccomp_filters)" "Seccomp_filters: 1"
 
 # Masked paths read as empty (or cannot be read at all).
 for p in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/latency_stats; do

@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define BERTH_ABI_MAJOR 1
-#define BERTH_ABI_MINOR 0
+#define BERTH_ABI_MINOR 1
 
 /* The one symbol a plugin exports: a function returning its descriptor. */
 #define BERTH_PLUGIN_ENTRY berth_plugin_entry
@@ -101,6 +101,25 @@ struct berth_services {
      */
     int (*unpack_layer)(struct berth_host *host, const char *tar_path, const char *dest_dir,
                         uint32_t whiteout_mode, struct berth_error *err);
+
+    /*
+     * Added in ABI 1.1 (check services->size before calling it).
+     * Packs the tree below DIR (DIR itself is not an entry) into a new,
+     * uncompressed OCI layer tar at TAR_PATH (created, must not exist):
+     * entries sorted by name, owners and modes numeric, mtimes in whole
+     * seconds, no user or group names, xattrs as PAX records, hardlinks
+     * within DIR kept, sockets skipped. With WHITEOUT_MODE
+     * BERTH_WHITEOUT_CHARDEV, a character device 0/0 becomes the whiteout
+     * ".wh.NAME" and a directory with the xattr "trusted.overlay.opaque" (or
+     * "user.overlay.opaque") set to "y" gets a ".wh..wh..opq" entry; other
+     * "trusted.overlay." and "user.overlay." xattrs are dropped, and a
+     * redirect or metacopy xattr is refused (-ENOTSUP). With
+     * BERTH_WHITEOUT_NONE nothing is converted. The same tree always gives
+     * the same bytes. Returns 0 or a negative errno and fills ERR; on
+     * failure TAR_PATH does not exist.
+     */
+    int (*pack_layer)(struct berth_host *host, const char *dir, const char *tar_path,
+                      uint32_t whiteout_mode, struct berth_error *err);
 };
 
 /* How unpack_layer represents OCI whiteouts (.wh.NAME and .wh..wh..opq). */
@@ -110,6 +129,8 @@ struct berth_services {
 /* Applied: the named path is deleted, an opaque directory emptied, for
  * drivers whose layer directory already holds its parent's content. */
 #define BERTH_WHITEOUT_APPLY 2u
+/* pack_layer only (added in ABI 1.1): no conversion, devices stay devices. */
+#define BERTH_WHITEOUT_NONE 0u
 
 /* Capabilities a plugin announces (berth_plugin_descriptor.capabilities). */
 #define BERTH_CAP_SNAPSHOTS (1ull << 0) /* storage: save/restore container snapshots */

@@ -72,6 +72,35 @@ struct berth_storage_container_request {
     const char *container_id;
 };
 
+/*
+ * diff (added in ABI 1.1): write the container's changes against its image
+ * as an OCI layer tar (uncompressed) at TAR_PATH, which the driver creates.
+ * Deletions are ".wh.NAME" entries, a directory whose lower content is
+ * hidden has a ".wh..wh..opq" entry; owners, modes, xattrs, hardlinks and
+ * symlinks are kept. berth_services.pack_layer does the packing for a
+ * driver that can present its changes as an overlay-style directory.
+ */
+struct berth_storage_diff_request {
+    uint32_t size;
+    const char *container_id;
+    const struct berth_layer_ref *layers; /* the container's image, bottom first */
+    uint32_t n_layers;
+    const char *tar_path; /* to create; its directory exists */
+};
+
+/*
+ * snapshot_save, snapshot_restore, snapshot_remove (added in ABI 1.1): a
+ * named filesystem snapshot of a container's writable layer. NAME is
+ * [A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 bytes (checked by the host).
+ * The host calls restore only on a container that is not running.
+ * Snapshots go with the container (remove).
+ */
+struct berth_storage_snapshot_request {
+    uint32_t size;
+    const char *container_id;
+    const char *name;
+};
+
 struct berth_storage_ops {
     uint32_t size; /* sizeof(struct berth_storage_ops) */
 
@@ -113,6 +142,27 @@ struct berth_storage_ops {
      * object through RES->put. */
     int (*info)(void *state, const void *req, struct berth_text_result *res,
                 struct berth_error *err);
+
+    /* Added in ABI 1.1: writes the container's changes as a layer tar (see
+     * struct berth_storage_diff_request). Announce BERTH_CAP_DIFF. */
+    int (*diff)(void *state, const struct berth_storage_diff_request *req, void *res,
+                struct berth_error *err);
+    /* Added in ABI 1.1: saves the container's writable layer as NAME;
+     * -EEXIST if NAME exists. Announce BERTH_CAP_SNAPSHOTS. */
+    int (*snapshot_save)(void *state, const struct berth_storage_snapshot_request *req, void *res,
+                         struct berth_error *err);
+    /* Added in ABI 1.1: makes snapshot NAME the container's writable layer
+     * again (the container is stopped); -ENOENT if there is no NAME. */
+    int (*snapshot_restore)(void *state, const struct berth_storage_snapshot_request *req,
+                            void *res, struct berth_error *err);
+    /* Added in ABI 1.1: removes snapshot NAME; -ENOENT if there is none. */
+    int (*snapshot_remove)(void *state, const struct berth_storage_snapshot_request *req, void *res,
+                           struct berth_error *err);
+    /* Added in ABI 1.1: the container's snapshots as a JSON array of
+     * {"name": TEXT, "created": UNIX_SECONDS}, oldest first, through RES->put.
+     * REQ's name is NULL. */
+    int (*snapshot_list)(void *state, const struct berth_storage_snapshot_request *req,
+                         struct berth_text_result *res, struct berth_error *err);
 };
 
 #ifdef __cplusplus

@@ -1,0 +1,50 @@
+/*
+ * Packing a directory into an OCI layer tar (uncompressed) with libarchive:
+ * the host service berth_services.pack_layer, and the pure decisions it
+ * takes on union-filesystem-style whiteouts (exposed for unit tests).
+ */
+#ifndef BERTH_LAYER_PACK_H
+#define BERTH_LAYER_PACK_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+/* Whiteout modes; the values equal the SDK's BERTH_WHITEOUT_NONE/CHARDEV. */
+#define LAYER_PACK_PLAIN 0u   /* nothing converted */
+#define LAYER_PACK_CHARDEV 1u /* char 0/0 → .wh.NAME; opaque xattr → .wh..wh..opq */
+
+/*
+ * Packs the tree below DIR into TAR_PATH (created, must not exist; removed
+ * again on failure). Entries are sorted by name; owners and modes numeric,
+ * mtimes in whole seconds, no user or group names, xattrs as PAX records
+ * (sorted), hardlinks within DIR kept, sockets skipped: the same tree
+ * always gives the same bytes. On success stores the number of entries
+ * written in *RET_N_ENTRIES (may be NULL).
+ */
+int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode, size_t *ret_n_entries,
+               struct error **err);
+
+/* What a node becomes in the layer. */
+enum pack_node {
+    PACK_NODE_ENTRY,    /* itself */
+    PACK_NODE_WHITEOUT, /* a ".wh.NAME" entry */
+    PACK_NODE_SKIP,     /* nothing: a tar cannot hold it (socket) */
+};
+/* Pure: the fate of a node of type MODE (S_IF*) and device RDEV. */
+enum pack_node layer_pack_node(mode_t mode, dev_t rdev, unsigned whiteout_mode);
+
+/* What an xattr becomes. */
+enum pack_xattr {
+    PACK_XATTR_KEEP,   /* packed as a PAX record */
+    PACK_XATTR_DROP,   /* the union filesystem's bookkeeping: not content */
+    PACK_XATTR_OPAQUE, /* marks the directory opaque: a ".wh..wh..opq" entry */
+    PACK_XATTR_REFUSE, /* redirect or metacopy: the upper dir alone is not the diff */
+};
+/* Pure: the fate of xattr NAME with VALUE (LEN bytes) on a node that is a
+ * directory if IS_DIR. */
+enum pack_xattr layer_pack_xattr(const char *name, const void *value, size_t len, int is_dir,
+                                 unsigned whiteout_mode);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * commit: the container's driver writes the diff as a layer tar into a
+ * private directory of the image store, and image_commit stores it with a
+ * new config and manifest. The container's record lock is taken when it is
+ * free (a stopped container cannot start or go away meanwhile); a running
+ * container holds it in its own berth process, and is committed live, as
+ * docker commit --pause=false does: pausing is not available yet.
+ */
+#include "lifecycle/container-commit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/image-commit.h"
+#include "lifecycle/plugin-calls.h"
+#include "store/container-store.h"
+#include "util/cleanup.h"
+#include "util/fs-util.h"
+#include "util/lock.h"
+
+static void cjson_deletep(cJSON **j)
+{
+    if (*j)
+        cJSON_Delete(*j);
+}
+
+static void image_freep(struct image **img)
+{
+    image_free(*img);
+}
+
+/* Finds REF and takes its record lock unless a running berth holds it:
+ * *RET_FD is the lock's descriptor, or -1 when the container runs; *RET_REC
+ * is the record, reloaded under the lock when it was taken. */
+static int find_and_lock(struct engine *e, const char *ref, cJSON **ret_rec, int *ret_fd,
+                         struct error **err)
+{
+    cJSON *rec = NULL;
+    int r = container_store_find(e->containers, ref, &rec, err);
+    if (r < 0)
+        return r;
+    _cleanup_free_ char *id = strdup(rec_str(rec, "id") ?: "");
+    _cleanup_free_ char *path = xasprintf("%s/containers/%s.lock", e->globals->root, id);
+    struct error *local = NULL;
+    int fd = try_lock_path(path, &local);
+    error_free(&local);
+    if (fd >= 0) {
+        cJSON_Delete(rec);
+        rec = NULL;
+        r = container_store_load(e->containers, id, &rec, err);
+        if (r < 0) {
+            unlock_fd(fd);
+            return r == -ENOENT ? error_set_plain(err, ENOENT, "no such container: '%s'", ref) : r;
+        }
+    } else if (fd != -EWOULDBLOCK) {
+        cJSON_Delete(rec);
+        return error_set(err, -fd, "lock container '%s'", ref);
+    } else {
+        fd = -1;
+    }
+    *ret_rec = rec;
+    *ret_fd = fd;
+    return 0;
+}
+
+int container_commit(struct engine *e, const struct commit_options *o, char **ret_id,
+                     struct error **err)
+{
+    if (image_commit_check_ref(o->image_ref) < 0)
+        return error_set_plain(err, EINVAL, "invalid image name '%s'", o->image_ref);
+    _cleanup_(cjson_deletep) cJSON *rec = NULL;
+    int lock_fd = -1;
+    int r = find_and_lock(e, o->container, &rec, &lock_fd, err);
+    if (r < 0)
+        return r;
+    const char *id = rec_str(rec, "id");
+    struct plugin *p = NULL;
+    _cleanup_(image_freep) struct image *parent = NULL;
+    struct commit_dir dir = {.fd = -1};
+    r = storage_find(e->plugins, rec_str(rec, "storage_driver") ?: "", &p, err);
+    if (r == 0 && (!(p->desc->capabilities & BERTH_CAP_DIFF)))
+        r = error_set_plain(err, ENOTSUP, "not supported by driver '%s'", p->desc->name);
+    if (r == 0) {
+        r = image_store_resolve(e->images, rec_str(rec, "image_id") ?: "", &parent, err);
+        if (r < 0)
+            r = error_prefix(err, "the image of container '%s'", o->container);
+    }
+    if (r == 0)
+        r = commit_dir_new(e->globals->root, &dir, err);
+    _cleanup_free_ char *tar = dir.path ? xasprintf("%s/layer.tar", dir.path) : NULL;
+    if (r == 0)
+        r = storage_diff(p, id, cJSON_GetObjectItem(rec, "layers"), tar, err);
+    if (r == 0) {
+        _cleanup_free_ char *by = xasprintf("berth commit %s", rec_str(rec, "name") ?: id);
+        struct image_commit c = {
+            .parent = parent,
+            .layer_tar = tar,
+            .ref = o->image_ref,
+            .message = o->message,
+            .author = o->author,
+            .created_by = by,
+        };
+        r = image_commit(e->images, &dir, &c, ret_id, NULL, err);
+    }
+    commit_dir_end(&dir);
+    unlock_fd(lock_fd);
+    return r;
+}
+
+int container_snapshot(struct engine *e, enum storage_snapshot_op op, const char *ref,
+                       const char *name, struct error **err)
+{
+    if (!snapshot_name_is_valid(name))
+        return error_set_plain(err, EINVAL,
+                               "invalid snapshot name '%s': use [A-Za-z0-9][A-Za-z0-9_.-]*, "
+                               "at most 128 bytes",
+                               name);
+    _cleanup_(cjson_deletep) cJSON *rec = NULL;
+    int lock_fd = -1;
+    int r = find_and_lock(e, ref, &rec, &lock_fd, err);
+    if (r < 0)
+        return r;
+    struct plugin *p = NULL;
+    r = storage_find(e->plugins, rec_str(rec, "storage_driver") ?: "", &p, err);
+    if (r == 0 && !(p->desc->capabilities & BERTH_CAP_SNAPSHOTS))
+        r = error_set_plain(err, ENOTSUP, "not supported by driver '%s'", p->desc->name);
+    if (r == 0 && op == STORAGE_SNAPSHOT_RESTORE && lock_fd < 0)
+        r = error_set_plain(err, EBUSY, "container '%s' is running: stop it first", ref);
+    if (r == 0)
+        r = storage_snapshot(p, op, rec_str(rec, "id"), name, err);
+    unlock_fd(lock_fd);
+    return r;
+}
+
+int container_snapshot_list(struct engine *e, const char *ref, char **ret_json, struct error **err)
+{
+    _cleanup_(cjson_deletep) cJSON *rec = NULL;
+    int r = container_store_find(e->containers, ref, &rec, err);
+    if (r < 0)
+        return r;
+    struct plugin *p = NULL;
+    r = storage_find(e->plugins, rec_str(rec, "storage_driver") ?: "", &p, err);
+    if (r < 0)
+        return r;
+    return storage_snapshot_list(p, rec_str(rec, "id"), ret_json, err);
+}

@@ -1,0 +1,142 @@
+/* Unit tests for core/image/layer-pack.c: whiteout and xattr decisions, and
+ * a packed tree's bytes (sorted, whiteouts converted, deterministic). */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "image/layer-pack.h"
+#include "util/cleanup.h"
+#include "util/fs-util.h"
+#include "util/sha256.h"
+
+static void test_node_decisions(void **state)
+{
+    (void)state;
+    assert_int_equal(layer_pack_node(S_IFCHR, makedev(0, 0), LAYER_PACK_CHARDEV),
+                     PACK_NODE_WHITEOUT);
+    assert_int_equal(layer_pack_node(S_IFCHR, makedev(0, 0), LAYER_PACK_PLAIN), PACK_NODE_ENTRY);
+    assert_int_equal(layer_pack_node(S_IFCHR, makedev(1, 3), LAYER_PACK_CHARDEV), PACK_NODE_ENTRY);
+    assert_int_equal(layer_pack_node(S_IFBLK, makedev(0, 0), LAYER_PACK_CHARDEV), PACK_NODE_ENTRY);
+    assert_int_equal(layer_pack_node(S_IFSOCK, 0, LAYER_PACK_CHARDEV), PACK_NODE_SKIP);
+    assert_int_equal(layer_pack_node(S_IFREG, 0, LAYER_PACK_CHARDEV), PACK_NODE_ENTRY);
+}
+
+static void test_xattr_decisions(void **state)
+{
+    (void)state;
+    const unsigned W = LAYER_PACK_CHARDEV;
+    assert_int_equal(layer_pack_xattr("trusted.overlay.opaque", "y", 1, 1, W), PACK_XATTR_OPAQUE);
+    assert_int_equal(layer_pack_xattr("user.overlay.opaque", "y", 1, 1, W), PACK_XATTR_OPAQUE);
+    /* "x": may hold xwhiteouts, not opaque; on a file: meaningless. */
+    assert_int_equal(layer_pack_xattr("trusted.overlay.opaque", "x", 1, 1, W), PACK_XATTR_DROP);
+    assert_int_equal(layer_pack_xattr("trusted.overlay.opaque", "y", 1, 0, W), PACK_XATTR_DROP);
+    assert_int_equal(layer_pack_xattr("trusted.overlay.origin", "\0", 1, 0, W), PACK_XATTR_DROP);
+    assert_int_equal(layer_pack_xattr("trusted.overlay.redirect", "/a", 2, 1, W),
+                     PACK_XATTR_REFUSE);
+    assert_int_equal(layer_pack_xattr("trusted.overlay.metacopy", "", 0, 0, W), PACK_XATTR_REFUSE);
+    assert_int_equal(layer_pack_xattr("user.test", "v", 1, 0, W), PACK_XATTR_KEEP);
+    assert_int_equal(layer_pack_xattr("security.capability", "v", 1, 0, W), PACK_XATTR_KEEP);
+    /* Plain mode converts nothing. */
+    assert_int_equal(layer_pack_xattr("trusted.overlay.opaque", "y", 1, 1, LAYER_PACK_PLAIN),
+                     PACK_XATTR_KEEP);
+}
+
+static char *make_tree(void)
+{
+    char tmpl[] = "/tmp/test-layer-pack.XXXXXX";
+    char *d = strdup(mkdtemp(tmpl));
+    _cleanup_free_ char *p = NULL;
+    p = xasprintf("%s/b", d);
+    assert_int_equal(mkdir(p, 0755), 0);
+    free(p);
+    p = xasprintf("%s/b/gone", d);
+    assert_int_equal(mknod(p, S_IFCHR | 0600, makedev(0, 0)), 0);
+    free(p);
+    p = xasprintf("%s/a", d);
+    write_file_atomic(p, "x", 1, 0644, NULL);
+    free(p);
+    p = xasprintf("%s/o", d);
+    assert_int_equal(mkdir(p, 0755), 0);
+    assert_int_equal(setxattr(p, "trusted.overlay.opaque", "y", 1, 0), 0);
+    free(p);
+    p = xasprintf("%s/a", d);
+    _cleanup_free_ char *q = xasprintf("%s/hl", d);
+    assert_int_equal(link(p, q), 0);
+    return d;
+}
+
+static void test_pack_tree(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        skip(); /* mknod and trusted.* xattrs need root */
+    }
+    _cleanup_free_ char *d = make_tree();
+    _cleanup_free_ char *t1 = xasprintf("%s.1.tar", d), *t2 = xasprintf("%s.2.tar", d);
+    struct error *err = NULL;
+    size_t n = 0;
+    assert_int_equal(layer_pack(d, t1, LAYER_PACK_CHARDEV, &n, &err), 0);
+    assert_int_equal(n, 6); /* a, b/, b/.wh.gone, hl, o/, o/.wh..wh..opq */
+    assert_int_equal(layer_pack(d, t2, LAYER_PACK_CHARDEV, NULL, &err), 0);
+    char h1[DIGEST_STR_LEN + 1], h2[DIGEST_STR_LEN + 1];
+    assert_int_equal(sha256_file(t1, h1, &err), 0);
+    assert_int_equal(sha256_file(t2, h2, &err), 0);
+    assert_string_equal(h1, h2);
+    /* An existing output is never overwritten. */
+    assert_true(layer_pack(d, t1, LAYER_PACK_CHARDEV, NULL, &err) < 0);
+    error_free(&err);
+    _cleanup_free_ char *cmd = xasprintf("tar -tvf %s | awk '{print $1, $NF}' > %s.list", t2, d);
+    assert_int_equal(system(cmd), 0);
+    _cleanup_free_ char *list_path = xasprintf("%s.list", d);
+    _cleanup_free_ char *list = NULL;
+    size_t len;
+    assert_int_equal(read_file(list_path, &list, &len, &err), 0);
+    assert_string_equal(list, "-rw-r--r-- a\n"
+                              "drwxr-xr-x b/\n"
+                              "---------- b/.wh.gone\n"
+                              "hrw-r--r-- a\n"
+                              "drwxr-xr-x o/\n"
+                              "---------- o/.wh..wh..opq\n");
+    _cleanup_free_ char *rm = xasprintf("rm -rf %s %s.1.tar %s.2.tar %s.list", d, d, d, d);
+    assert_int_equal(system(rm), 0);
+}
+
+static void test_empty_tree(void **state)
+{
+    (void)state;
+    char tmpl[] = "/tmp/test-layer-pack-empty.XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    _cleanup_free_ char *t = xasprintf("%s.tar", tmpl);
+    struct error *err = NULL;
+    assert_int_equal(layer_pack(tmpl, t, LAYER_PACK_CHARDEV, NULL, &err), 0);
+    char h[DIGEST_STR_LEN + 1];
+    assert_int_equal(sha256_file(t, h, &err), 0);
+    /* The usual empty layer: 1024 zero bytes. */
+    assert_string_equal(h,
+                        "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
+    unlink(t);
+    rmdir(tmpl);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_node_decisions),
+        cmocka_unit_test(test_xattr_decisions),
+        cmocka_unit_test(test_pack_tree),
+        cmocka_unit_test(test_empty_tree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
