@@ -78,6 +78,66 @@ berth() {
 # The overlay driver's state dir (DESIGN: $ROOT/plugins/NAME).
 OVERLAY_STATE="$T/root/plugins/overlay"
 
+# --- the test's own cgroup -----------------------------------------------------
+# Every test moves itself into a cgroup of its own (one per v1 controller, or
+# one on v2), so that the containers' cgroups (berth's own cgroup + /berth by
+# default) are made under the test's and nothing lands beside other tests'.
+
+CG_MODE=v1
+[[ $(stat -f -c %T /sys/fs/cgroup) == cgroup2fs ]] && CG_MODE=v2
+CG_NAME="berth-test-$$-$RANDOM"
+declare -A CG_DIR=() CG_ORIG=()
+
+own_cgroup() { # own_cgroup CONTROLLER (v2: "") → path as /proc/self/cgroup says
+    awk -F: -v c="$1" '
+        c == "" && $1 == "0" && $2 == "" { print $3; exit }
+        c != "" { n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) { print $3; exit } }
+    ' /proc/self/cgroup
+}
+
+if [[ $CG_MODE == v2 ]]; then
+    CONTROLLERS=(unified)
+else
+    CONTROLLERS=(memory pids cpu cpuacct blkio freezer cpuset)
+fi
+for c in "${CONTROLLERS[@]}"; do
+    if [[ $c == unified ]]; then mnt=/sys/fs/cgroup own=$(own_cgroup ""); else
+        mnt=/sys/fs/cgroup/$c own=$(own_cgroup "$c")
+    fi
+    [[ -d $mnt && -n $own ]] || continue
+    CG_ORIG[$c]="$mnt${own%/}"
+    CG_DIR[$c]="$mnt${own%/}/$CG_NAME"
+    mkdir -p "${CG_DIR[$c]}"
+    if [[ $c == cpuset ]]; then
+        cat "${CG_ORIG[$c]}/cpuset.cpus" >"${CG_DIR[$c]}/cpuset.cpus"
+        cat "${CG_ORIG[$c]}/cpuset.mems" >"${CG_DIR[$c]}/cpuset.mems"
+    fi
+done
+join_cgroups() { # join_cgroups orig|test : moves this shell
+    local c
+    for c in "${!CG_DIR[@]}"; do
+        if [[ $1 == test ]]; then echo $$ >"${CG_DIR[$c]}/cgroup.procs"; else
+            echo $$ >"${CG_ORIG[$c]}/cgroup.procs" 2>/dev/null || true
+        fi
+    done
+}
+cg_cleanup() {
+    local c
+    join_cgroups orig
+    for c in "${!CG_DIR[@]}"; do
+        find "${CG_DIR[$c]}" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
+        rmdir "${CG_DIR[$c]}" 2>/dev/null || true
+    done
+}
+leaked_cgroups() {
+    local c
+    for c in "${!CG_DIR[@]}"; do
+        find "${CG_DIR[$c]}" -mindepth 1 -type d 2>/dev/null
+    done
+    return 0
+}
+join_cgroups test
+
 _unmount_under_t() {
     local mp
     # Deepest first; only in this private namespace.
@@ -95,6 +155,7 @@ _on_exit() {
         [[ $rc -eq 0 ]] && rc=1
     fi
     _unmount_under_t
+    cg_cleanup
     if [[ ${BERTH_TEST_KEEP:-0} == 1 ]]; then
         echo "# kept $T" >&2
     else
@@ -504,6 +565,14 @@ assert_clean() {
         ok "clean: no mount under \$T, no overlay in the test's namespace"
     else
         fail "clean: mounts left"
+        printf '#   %s\n' "${m//$'\n'/$'\n#   '}"
+    fi
+
+    m=$(leaked_cgroups)
+    if [[ -z $m ]]; then
+        ok "clean: no cgroup left under the test's own cgroup"
+    else
+        fail "clean: cgroups left"
         printf '#   %s\n' "${m//$'\n'/$'\n#   '}"
     fi
 

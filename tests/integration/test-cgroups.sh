@@ -10,67 +10,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 setup_busybox busybox
 
-# --- the test's own cgroup ----------------------------------------------------
-
-CG_MODE=v1
-[[ $(stat -f -c %T /sys/fs/cgroup) == cgroup2fs ]] && CG_MODE=v2
-CG_NAME="berth-test-$$-$RANDOM"
-declare -A CG_DIR=() CG_ORIG=()
-
-own_cgroup() { # own_cgroup CONTROLLER (v2: "") → path as /proc/self/cgroup says
-    awk -F: -v c="$1" '
-        c == "" && $1 == "0" && $2 == "" { print $3; exit }
-        c != "" { n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) { print $3; exit } }
-    ' /proc/self/cgroup
-}
-
-if [[ $CG_MODE == v2 ]]; then
-    CONTROLLERS=(unified)
-else
-    CONTROLLERS=(memory pids cpu cpuacct blkio freezer cpuset)
-fi
-for c in "${CONTROLLERS[@]}"; do
-    if [[ $c == unified ]]; then mnt=/sys/fs/cgroup own=$(own_cgroup ""); else
-        mnt=/sys/fs/cgroup/$c own=$(own_cgroup "$c")
-    fi
-    [[ -d $mnt && -n $own ]] || continue
-    CG_ORIG[$c]="$mnt${own%/}"
-    CG_DIR[$c]="$mnt${own%/}/$CG_NAME"
-    mkdir -p "${CG_DIR[$c]}"
-    if [[ $c == cpuset ]]; then
-        cat "${CG_ORIG[$c]}/cpuset.cpus" >"${CG_DIR[$c]}/cpuset.cpus"
-        cat "${CG_ORIG[$c]}/cpuset.mems" >"${CG_DIR[$c]}/cpuset.mems"
-    fi
-done
-join_cgroups() { # join_cgroups orig|test : moves this shell
-    local c
-    for c in "${!CG_DIR[@]}"; do
-        if [[ $1 == test ]]; then echo $$ >"${CG_DIR[$c]}/cgroup.procs"; else
-            echo $$ >"${CG_ORIG[$c]}/cgroup.procs" 2>/dev/null || true
-        fi
-    done
-}
-cg_cleanup() {
-    local c
-    join_cgroups orig
-    for c in "${!CG_DIR[@]}"; do
-        find "${CG_DIR[$c]}" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
-        rmdir "${CG_DIR[$c]}" 2>/dev/null || true
-    done
-}
-trap 'rc=$?; cg_cleanup; (exit $rc); _on_exit' EXIT
-join_cgroups test
+# The test runs in a cgroup of its own (lib.sh), so berth's default parent
+# (its own cgroup + /berth) lands under it.
 [[ $CG_MODE == v2 ]] && note "cgroup v2: the checks read v1 file names where they differ"
 MEM_DIR=${CG_DIR[memory]:-${CG_DIR[unified]:-}}
 [[ -n $MEM_DIR ]] || die "no memory cgroup to test with"
-
-# What is left under the test's cgroups (nothing once every container ended).
-leaked_cgroups() {
-    local c
-    for c in "${!CG_DIR[@]}"; do
-        find "${CG_DIR[$c]}" -mindepth 1 -type d 2>/dev/null
-    done
-}
 
 bg_run() { # bg_run NAME ARGS… ; output in $T/NAME.out
     local name=$1
