@@ -129,14 +129,18 @@ static int leave_drivers(struct engine *e, const cJSON *net, const char *id, con
 
 static void summarize(cJSON *rec, const cJSON *results)
 {
+    /* The first driver of the chain that reports a key wins. */
     static const char *const keys[] = {"ip", "gateway", "mac"};
-    const cJSON *br = cJSON_GetObjectItem(results, "bridge");
-    for (size_t i = 0; i < 3; i++)
-        if (jstr(br, keys[i]) && !cJSON_GetObjectItem(rec, keys[i]))
-            rec_set_str(rec, keys[i], jstr(br, keys[i]));
-    const cJSON *nat_ports = cJSON_GetObjectItem(cJSON_GetObjectItem(results, "nat"), "ports");
-    if (nat_ports && !cJSON_GetObjectItem(rec, "ports"))
-        cJSON_AddItemToObject(rec, "ports", cJSON_Duplicate(nat_ports, 1));
+    const cJSON *result;
+    cJSON_ArrayForEach(result, results)
+    {
+        for (size_t i = 0; i < 3; i++)
+            if (jstr(result, keys[i]) && !cJSON_GetObjectItem(rec, keys[i]))
+                rec_set_str(rec, keys[i], jstr(result, keys[i]));
+        const cJSON *ports = cJSON_GetObjectItem(result, "ports");
+        if (cJSON_IsArray(ports) && !cJSON_GetObjectItem(rec, "ports"))
+            cJSON_AddItemToObject(rec, "ports", cJSON_Duplicate(ports, 1));
+    }
 }
 
 static void forget_results(cJSON *rec)

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "config/defaults.h"
 #include "lifecycle/plugin-calls.h"
 #include "network/cidr.h"
 #include "network/network-store.h"
@@ -48,10 +49,13 @@ static int overlaps_host_route(const struct cidr *c, const cJSON *networks, char
         const cJSON *n;
         cJSON_ArrayForEach(n, networks)
         {
-            const char *br = jstr(
-                cJSON_GetObjectItem(cJSON_GetObjectItem(n, "driver_state"), "bridge"), "bridge");
-            if (br && !strcmp(br, iface))
-                ours = 1;
+            const cJSON *state;
+            cJSON_ArrayForEach(state, cJSON_GetObjectItem(n, "driver_state"))
+            {
+                const char *link = jstr(state, "host_interface");
+                if (link && !strcmp(link, iface))
+                    ours = 1;
+            }
         }
         if (ours)
             continue;
@@ -106,11 +110,8 @@ static int choose_subnet(const cJSON *networks, struct cidr *ret, struct error *
 static cJSON *chain_from(const char *drivers)
 {
     cJSON *chain = cJSON_CreateArray();
-    if (!drivers || !strcmp(drivers, "bridge")) {
-        cJSON_AddItemToArray(chain, cJSON_CreateString("bridge"));
-        cJSON_AddItemToArray(chain, cJSON_CreateString("nat"));
-        return chain;
-    }
+    if (!drivers || !strcmp(drivers, DEFAULT_NETWORK_DRIVER))
+        drivers = DEFAULT_NETWORK_CHAIN;
     _cleanup_free_ char *copy = strdup(drivers);
     char *save = NULL;
     for (char *d = strtok_r(copy, ",", &save); d; d = strtok_r(NULL, ",", &save))

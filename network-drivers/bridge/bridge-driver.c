@@ -103,8 +103,9 @@ static int bridge_create(void *state, const struct berth_network_request *req,
         (r = ensure_bridge(b, sk, &cfg, &ifindex, err)) < 0)
         goto out;
     if (res && res->put) {
-        char text[64];
-        snprintf(text, sizeof(text), "{\"bridge\":\"%s\"}", cfg.bridge);
+        char text[96];
+        snprintf(text, sizeof(text), "{\"bridge\":\"%s\",\"host_interface\":\"%s\"}", cfg.bridge,
+                 cfg.bridge);
         if ((r = res->put(res->host_ctx, text)) < 0)
             b->services->set_error(err, -r, "network '%s': store the result", cfg.name);
     }

@@ -23,7 +23,9 @@ extern "C" {
  *    "driver_state": {"bridge": <what bridge's create reported>, …}}
  *
  * create's result: a JSON object the host stores as driver_state.NAME, e.g.
- *   {"bridge": "berth0"} from the bridge driver.
+ *   {"bridge": "berth0", "host_interface": "berth0"} from the bridge driver.
+ *   "host_interface" names a host link the network owns: the host ignores its
+ *   routes when it checks a new subnet against the host's routes.
  *
  * join_json on join:
  *   {"interface": "eth0", "ip": "10.88.0.7" | null (requested address),
