@@ -44,6 +44,7 @@ static const struct verb verbs[] = {
     {"port", cmd_port, 0, "print a container's published ports"},
     {"plugin", cmd_plugin, 0, "list, inspect and check plugins"},
     {"system", cmd_system, 0, "gc and info"},
+    {"info", cmd_system, 0, "same as 'system info': configuration, each storage driver's mode"},
     {"volume", cmd_volume, 0, "create, list, inspect and remove volumes"},
     {"commit", cmd_commit, 0, "make an image of a container's changes"},
     {"snapshot", cmd_snapshot, 0, "save, list, restore and remove container snapshots"},
@@ -154,6 +155,11 @@ int main(int argc, char **argv)
             struct error *err _cleanup_error_ = NULL;
             if (sealed_binary_ensure(argc, argv, &err) < 0)
                 return cli_report(name, err);
+        }
+        if (!strcmp(name, "info")) {
+            /* "info ARGS" is "system info ARGS": the verb slot becomes "info". */
+            verb_argv[0] = "info";
+            return cmd_system(&g, verb_argc + 1, verb_argv - 1);
         }
         if (!strcmp(name, "images")) {
             /* "images ARGS" is "image ls ARGS": the verb slot becomes "ls". */
