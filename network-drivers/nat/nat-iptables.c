@@ -409,12 +409,21 @@ static int filter_network_rules(struct xtc_handle *h, const struct nat_network *
     rule_verdict(&r[3], net->internal ? "DROP" : "ACCEPT");
     rule_out(&r[4], net->bridge, 0); /* anything else into it: other networks too */
     rule_verdict(&r[4], "DROP");
-    if (h)
-        for (size_t i = 0; i < 5; i++) {
-            int rc = append(h, CH_FWD, &r[i]);
-            if (rc < 0)
-                return rc;
-        }
+    /*
+     * Every network's "into this bridge" verdicts (0, 1, 2, 4) go at the top
+     * of the chain, its "out of this bridge" verdict (3) at the bottom: a
+     * packet from one network to another meets the target's DROP before the
+     * source's ACCEPT, whatever order the networks were made or repaired in.
+     */
+    if (h) {
+        static const size_t top[] = {4, 2, 1, 0};
+        for (size_t i = 0; i < 4; i++)
+            if (!iptc_insert_entry(CH_FWD, &r[top[i]].u.e, 0, h))
+                return -errno;
+        int rc = append(h, CH_FWD, &r[3]);
+        if (rc < 0)
+            return rc;
+    }
     return 5;
 }
 

@@ -500,18 +500,25 @@ static struct nftnl_rule *rule_new(const char *chain, const char *tag)
     return r;
 }
 
-/* Queues RULE (built with RC) in the batch and frees it. */
-static int queue_rule(struct nft *n, struct nftnl_rule *r, int rc)
+/* Queues RULE (built with RC) in the batch, at the chain's end or (TOP) its
+ * start, and frees it. */
+static int queue_rule_at(struct nft *n, struct nftnl_rule *r, int rc, int top)
 {
     if (!r)
         return -ENOMEM;
     if (rc == 0) {
-        struct nlmsghdr *nlh = batch_msg(n, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
+        struct nlmsghdr *nlh =
+            batch_msg(n, NFT_MSG_NEWRULE, NLM_F_CREATE | (top ? 0 : NLM_F_APPEND));
         nftnl_rule_nlmsg_build_payload(nlh, r);
         nftnl_batch_update(n->batch);
     }
     nftnl_rule_free(r);
     return rc;
+}
+
+static int queue_rule(struct nft *n, struct nftnl_rule *r, int rc)
+{
+    return queue_rule_at(n, r, rc, 0);
 }
 
 /* meta l4proto PROTO dnat ip to [ip daddr .] PROTO dport map @MAP */
@@ -675,34 +682,40 @@ static int queue_network_rules(struct nft *n, const struct nat_network *net)
     if ((rc = queue_rule(n, r, rc ? rc : e_masq(r))) < 0)
         return rc;
 
-    /* forward: answers, published ports, within, out (--internal: no), in. */
+    /*
+     * forward. Every network's "into this bridge" verdicts go at the top of
+     * the chain (prepended in reverse: the drop, within, published ports,
+     * answers), its "out of this bridge" verdict at the end: a packet from
+     * one network to another meets the target's drop before the source's
+     * accept, whatever order the networks were made or repaired in.
+     */
     r = rule_new("forward", tag);
     rc = r ? m_ifname(r, 1, br, 0) : -ENOMEM;
-    if (rc == 0)
-        rc = m_ct_bits(r, NFT_CT_STATE,
-                       NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
-    if ((rc = queue_rule(n, r, rc ? rc : e_verdict(r, NF_ACCEPT, NULL))) < 0)
-        return rc;
-    r = rule_new("forward", tag);
-    rc = r ? m_ifname(r, 1, br, 0) : -ENOMEM;
-    if (rc == 0)
-        rc = m_ct_bits(r, NFT_CT_STATUS, IPS_DST_NAT);
-    if ((rc = queue_rule(n, r, rc ? rc : e_verdict(r, NF_ACCEPT, NULL))) < 0)
+    if ((rc = queue_rule_at(n, r, rc ? rc : e_verdict(r, NF_DROP, NULL), 1)) < 0)
         return rc;
     r = rule_new("forward", tag);
     rc = r ? m_ifname(r, 0, br, 0) : -ENOMEM;
     if (rc == 0)
         rc = m_ifname(r, 1, br, 0);
-    if ((rc = queue_rule(n, r, rc ? rc : e_verdict(r, NF_ACCEPT, NULL))) < 0)
+    if ((rc = queue_rule_at(n, r, rc ? rc : e_verdict(r, NF_ACCEPT, NULL), 1)) < 0)
+        return rc;
+    r = rule_new("forward", tag);
+    rc = r ? m_ifname(r, 1, br, 0) : -ENOMEM;
+    if (rc == 0)
+        rc = m_ct_bits(r, NFT_CT_STATUS, IPS_DST_NAT);
+    if ((rc = queue_rule_at(n, r, rc ? rc : e_verdict(r, NF_ACCEPT, NULL), 1)) < 0)
+        return rc;
+    r = rule_new("forward", tag);
+    rc = r ? m_ifname(r, 1, br, 0) : -ENOMEM;
+    if (rc == 0)
+        rc = m_ct_bits(r, NFT_CT_STATE,
+                       NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+    if ((rc = queue_rule_at(n, r, rc ? rc : e_verdict(r, NF_ACCEPT, NULL), 1)) < 0)
         return rc;
     r = rule_new("forward", tag);
     rc = r ? m_ifname(r, 0, br, 0) : -ENOMEM;
     if ((rc = queue_rule(n, r, rc ? rc : e_verdict(r, net->internal ? NF_DROP : NF_ACCEPT, NULL))) <
         0)
-        return rc;
-    r = rule_new("forward", tag);
-    rc = r ? m_ifname(r, 1, br, 0) : -ENOMEM;
-    if ((rc = queue_rule(n, r, rc ? rc : e_verdict(r, NF_DROP, NULL))) < 0)
         return rc;
     return count;
 }
