@@ -6,7 +6,9 @@
 
 #include "cli/cli-options.h"
 #include "cli/cli.h"
+#include "config/config-file.h"
 #include "config/defaults.h"
+#include "util/json-util.h"
 #include "runtime/runtime.h"
 #include <berth/plugin.h>
 #include "util/cleanup.h"
@@ -60,6 +62,8 @@ static void usage(FILE *out)
                  "  --plugin-path DIRS   colon-separated plugin directories, searched before\n"
                  "                       $BERTH_PLUGIN_PATH and " BERTH_PLUGIN_INSTALL_DIR "\n"
                  "  --log-level LEVEL    error, warning (default), info or debug\n"
+                 "  --config FILE        configuration (default /etc/berth/berth.json if it\n"
+                 "                       exists): {\"cgroup_parent\": \"/path\"}\n"
                  "  --version            print the version\n"
                  "  --help               print this help\n\n"
                  "Commands:\n");
@@ -84,12 +88,13 @@ static void add_path_list(char ***v, size_t *n, const char *list)
 
 int main(int argc, char **argv)
 {
-    enum { G_ROOT = 1, G_RUNROOT, G_PLUGIN_PATH, G_LOG_LEVEL, G_VERSION, G_HELP };
+    enum { G_ROOT = 1, G_RUNROOT, G_PLUGIN_PATH, G_LOG_LEVEL, G_VERSION, G_HELP, G_CONFIG };
     static const struct cli_option global_options[] = {
         {"root", 0, 1, G_ROOT},
         {"runroot", 0, 1, G_RUNROOT},
         {"plugin-path", 0, 1, G_PLUGIN_PATH},
         {"log-level", 0, 1, G_LOG_LEVEL},
+        {"config", 0, 1, G_CONFIG},
         {"version", 0, 0, G_VERSION},
         {"help", 'h', 0, G_HELP},
         {NULL, 0, 0, 0},
@@ -97,6 +102,8 @@ int main(int argc, char **argv)
     struct cli_globals g = {.root = DEFAULT_ROOT, .runroot = DEFAULT_RUNROOT, .log_level = 1};
     _cleanup_strv_ char **plugin_path = NULL;
     size_t n_path = 0;
+    const char *config_path = NULL;
+    _cleanup_(cjson_deletep) cJSON *config = NULL;
     struct cli_parser p;
     cli_parser_init(&p, argc, argv, "berth");
     const char *v;
@@ -108,6 +115,9 @@ int main(int argc, char **argv)
             break;
         case G_RUNROOT:
             g.runroot = v;
+            break;
+        case G_CONFIG:
+            config_path = v;
             break;
         case G_PLUGIN_PATH:
             add_path_list(&plugin_path, &n_path, v);
@@ -138,6 +148,12 @@ int main(int argc, char **argv)
     if (g.root[0] != '/' || g.runroot[0] != '/')
         return cli_usage_error("berth", "--root and --runroot must be absolute paths");
     log_set_level((enum log_level)g.log_level);
+    {
+        struct error *err _cleanup_error_ = NULL;
+        if (config_load(config_path, &config, &err) < 0)
+            return cli_report("config", err);
+        g.cgroup_parent = config_string(config, "cgroup_parent");
+    }
     const char *env_path = getenv("BERTH_PLUGIN_PATH");
     if (env_path && *env_path)
         add_path_list(&plugin_path, &n_path, env_path);

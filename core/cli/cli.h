@@ -9,6 +9,9 @@ struct cli_globals {
     const char *runroot; /* --runroot, default /run/berth */
     char **plugin_path;  /* NULL-terminated: --plugin-path, BERTH_PLUGIN_PATH, installed dir */
     int log_level;
+    /* From the configuration file (--config, else /etc/berth/berth.json if it
+     * exists); NULL when not set. Owned by main. */
+    const char *cgroup_parent;
 };
 
 /* Each verb returns the process exit status. ARGV[0] is the verb. */

@@ -399,6 +399,9 @@ static int run_or_create(struct cli_globals *g, int argc, char **argv, int creat
     }
     if (status != 0 || help)
         goto out;
+    /* --cgroup-parent wins over the configuration file's. */
+    if (!o.cgroup_parent && !o.no_cgroup)
+        o.cgroup_parent = g->cgroup_parent;
     if (engine_open(g, &e, &err) < 0) {
         status = cli_report(verb, err);
         goto out;

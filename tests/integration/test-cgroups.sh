@@ -186,5 +186,19 @@ left=$(find /sys/fs/cgroup -maxdepth 2 -path "*$parent/*" -type d 2>/dev/null)
 assert_eq "" "$left" "the container's cgroup under --cgroup-parent is removed"
 find /sys/fs/cgroup -maxdepth 2 -name "$CG_NAME-parent" -type d -exec rmdir {} + 2>/dev/null || true
 
+# --- the cgroup parent from the configuration file ---------------------------------
+cfg_parent="/$CG_NAME-cfgparent"
+printf '{"cgroup_parent": "%s"}\n' "$cfg_parent" >"$T/berth.json"
+capture "$BERTH" --config "$T/berth.json" --root "$T/root" --runroot "$T/run" \
+    --plugin-path "$PLUGIN_PATH" run --rm --network none busybox cat /proc/self/cgroup
+assert_eq 0 "$RC" "run with cgroup_parent from --config"
+assert_match "$OUT" "$CG_NAME-cfgparent/berth-[0-9a-f]{64}" "the configuration file's cgroup_parent is used"
+find /sys/fs/cgroup -maxdepth 2 -name "$CG_NAME-cfgparent" -type d -exec rmdir {} + 2>/dev/null || true
+printf '{"cgroup_parent": 5}\n' >"$T/bad.json"
+capture "$BERTH" --config "$T/bad.json" --root "$T/root" --runroot "$T/run" ps
+assert_error config "a configuration file with a wrong type"
+capture "$BERTH" --config "$T/nosuch.json" --root "$T/root" --runroot "$T/run" ps
+assert_error config "a missing --config file"
+
 assert_eq "" "$(leaked_cgroups)" "no cgroup left under the test's cgroup"
 finish
