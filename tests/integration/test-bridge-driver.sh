@@ -31,13 +31,15 @@ BR=berth-$(printf tnet | sha256sum | cut -c1-8)
 
 # --- create ------------------------------------------------------------------
 assert_status 0 h create tnet "$NET"
-assert_eq "{\"bridge\":\"$BR\"}" "$OUT" "create reports the bridge name"
+assert_eq "{\"bridge\":\"$BR\",\"host_interface\":\"$BR\"}" "$OUT" \
+    "create reports the bridge name and the host link it owns"
 assert_status 0 h create tnet "$NET"
 assert_contains "$(ip -o addr show dev "$BR" 2>/dev/null)" "inet 10.123.0.1/24" "gateway address on the bridge"
 assert_contains "$(ip -o link show dev "$BR" 2>/dev/null)" "mtu 1400" "bridge MTU from options"
 assert_contains "$(ip -o link show dev "$BR" 2>/dev/null)" ",UP" "bridge is up"
 assert_status 0 h create berth0 "$(net_json berth0 10.124.0.0/24 10.124.0.1)"
-assert_eq '{"bridge":"berth0"}' "$OUT" "the default network's bridge is berth0"
+assert_eq '{"bridge":"berth0","host_interface":"berth0"}' "$OUT" \
+    "the default network's bridge is berth0"
 assert_status 0 h remove berth0 "$(net_json berth0 10.124.0.0/24 10.124.0.1)"
 
 for bad in '"subnet":"10.1.0.1/16","gateway":"10.1.0.1"' '"subnet":"10.1.0.0/33","gateway":"10.1.0.1"' \
