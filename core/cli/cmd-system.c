@@ -7,21 +7,10 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
+#include "lifecycle/plugin-calls.h"
 #include "lifecycle/lifecycle.h"
 #include "plugin/plugin-host.h"
 #include "util/cleanup.h"
-
-struct text_sink {
-    char *text;
-};
-
-static int put_text(void *ctx, const char *text)
-{
-    struct text_sink *s = ctx;
-    free(s->text);
-    s->text = strdup(text);
-    return s->text ? 0 : -ENOMEM;
-}
 
 static int system_info(struct engine *e)
 {
@@ -42,7 +31,8 @@ static int system_info(struct engine *e)
             continue;
         const struct berth_storage_ops *o = p->desc->ops;
         struct text_sink sink = {0};
-        struct berth_text_result res = {.size = sizeof(res), .host_ctx = &sink, .put = put_text};
+        struct berth_text_result res = {
+            .size = sizeof(res), .host_ctx = &sink, .put = text_sink_put};
         struct berth_error perr = {0};
         cJSON *info = NULL;
         if (PLUGIN_OPS_HAS(o, info) && o->info(p->state, NULL, &res, &perr) >= 0 && sink.text)

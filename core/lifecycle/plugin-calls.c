@@ -76,20 +76,16 @@ int storage_ensure_layers(struct plugin *p, const struct image *img, struct erro
     return 0;
 }
 
-struct mount_sink {
-    struct mount_list *list;
-};
-
-static int add_mount_cb(void *ctx, const struct berth_mount *m)
+int mount_list_add_cb(void *ctx, const struct berth_mount *m)
 {
-    struct mount_sink *s = ctx;
+    struct mount_list *list = ctx;
     if (!m || !m->type || !m->target)
         return -EINVAL;
-    struct mount_entry *grown = realloc(s->list->items, (s->list->n + 1) * sizeof(*grown));
+    struct mount_entry *grown = realloc(list->items, (list->n + 1) * sizeof(*grown));
     if (!grown)
         return -ENOMEM;
-    s->list->items = grown;
-    struct mount_entry *e = &grown[s->list->n++];
+    list->items = grown;
+    struct mount_entry *e = &grown[list->n++];
     e->type = strdup(m->type);
     e->source = strdup(m->source ? m->source : "none");
     e->target = strdup(m->target);
@@ -120,9 +116,8 @@ int storage_prepare(struct plugin *p, const char *id, const cJSON *layers, int r
         .options_json = transient ? "{\"transient\":true}" : "{}",
     };
     struct mount_list list = {0};
-    struct mount_sink sink = {.list = &list};
     struct berth_storage_prepare_result res = {
-        .size = sizeof(res), .host_ctx = &sink, .add_mount = add_mount_cb};
+        .size = sizeof(res), .host_ctx = &list, .add_mount = mount_list_add_cb};
     struct berth_error perr = {0};
     int r = sops(p)->prepare(p->state, &req, &res, &perr);
     if (r < 0) {
@@ -293,15 +288,16 @@ int network_driver_find(struct plugin_registry *reg, const char *name, struct pl
     return 0;
 }
 
-struct text_sink {
-    char *text;
-};
-
-static int put_text_cb(void *ctx, const char *text)
+int text_sink_put(void *ctx, const char *text)
 {
     struct text_sink *s = ctx;
+    if (!text)
+        return -EINVAL;
+    char *copy = strdup(text);
+    if (!copy)
+        return -ENOMEM;
     free(s->text);
-    s->text = text ? strdup(text) : NULL;
+    s->text = copy;
     return 0;
 }
 
@@ -339,7 +335,7 @@ static int network_call(struct plugin *p, int op, const cJSON *network, const ch
         .join_json = join_text ? join_text : "{}",
     };
     struct text_sink sink = {0};
-    struct berth_text_result res = {.size = sizeof(res), .host_ctx = &sink, .put = put_text_cb};
+    struct berth_text_result res = {.size = sizeof(res), .host_ctx = &sink, .put = text_sink_put};
     struct berth_error perr = {0};
     int r = 0;
     switch (op) {

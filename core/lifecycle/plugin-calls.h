@@ -18,6 +18,16 @@ struct mount_list {
     size_t n;
 };
 void mount_list_clear(struct mount_list *l);
+/* The add_mount callback of a berth_storage_prepare_result whose host_ctx is
+ * a struct mount_list: copies the mount onto the list. */
+int mount_list_add_cb(void *ctx, const struct berth_mount *m);
+
+/* The put callback of a berth_text_result whose host_ctx is a struct
+ * text_sink: keeps a copy of the last text put. The caller frees text. */
+struct text_sink {
+    char *text;
+};
+int text_sink_put(void *ctx, const char *text);
 
 /* The storage plugin NAME, or an error "unknown storage driver 'NAME'". */
 int storage_find(struct plugin_registry *reg, const char *name, struct plugin **ret,

@@ -1,4 +1,5 @@
 #include "lifecycle/storage-calls.h"
+#include "lifecycle/plugin-calls.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -102,23 +103,6 @@ int storage_snapshot(struct plugin *p, enum storage_snapshot_op op, const char *
     return 0;
 }
 
-struct text_sink {
-    char *text;
-};
-
-static int put_text(void *ctx, const char *text)
-{
-    struct text_sink *s = ctx;
-    if (!text)
-        return -EINVAL;
-    char *copy = strdup(text);
-    if (!copy)
-        return -ENOMEM;
-    free(s->text);
-    s->text = copy;
-    return 0;
-}
-
 int storage_snapshot_list(struct plugin *p, const char *id, char **ret_json, struct error **err)
 {
     const struct berth_storage_ops *o = sops(p);
@@ -126,7 +110,7 @@ int storage_snapshot_list(struct plugin *p, const char *id, char **ret_json, str
         return not_supported(p, err);
     struct berth_storage_snapshot_request req = {.size = sizeof(req), .container_id = id};
     struct text_sink sink = {0};
-    struct berth_text_result res = {.size = sizeof(res), .host_ctx = &sink, .put = put_text};
+    struct berth_text_result res = {.size = sizeof(res), .host_ctx = &sink, .put = text_sink_put};
     struct berth_error perr = {0};
     int r = o->snapshot_list(p->state, &req, &res, &perr);
     if (r < 0) {

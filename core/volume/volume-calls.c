@@ -234,18 +234,6 @@ int volume_remove(struct engine *e, struct volume_store *vs, const char *name, s
     return r;
 }
 
-struct text_sink {
-    char *text;
-};
-
-static int put_text(void *ctx, const char *text)
-{
-    struct text_sink *s = ctx;
-    free(s->text);
-    s->text = text ? strdup(text) : NULL;
-    return s->text ? 0 : -ENOMEM;
-}
-
 int volume_inspect(struct engine *e, struct volume_store *vs, const char *name, cJSON **ret,
                    struct error **err)
 {
@@ -262,7 +250,8 @@ int volume_inspect(struct engine *e, struct volume_store *vs, const char *name, 
     const struct berth_volume_ops *o = vops(p);
     if (PLUGIN_OPS_HAS(o, inspect)) {
         struct text_sink sink = {0};
-        struct berth_text_result res = {.size = sizeof(res), .host_ctx = &sink, .put = put_text};
+        struct berth_text_result res = {
+            .size = sizeof(res), .host_ctx = &sink, .put = text_sink_put};
         struct berth_volume_request req = {.size = sizeof(req), .volume_name = name};
         struct berth_error perr = {0};
         r = o->inspect(p->state, &req, &res, &perr);
@@ -304,27 +293,6 @@ int volume_inspect(struct engine *e, struct volume_store *vs, const char *name, 
     return 0;
 }
 
-struct mount_sink {
-    struct mount_list *list;
-};
-
-static int add_mount(void *ctx, const struct berth_mount *m)
-{
-    struct mount_sink *s = ctx;
-    if (!m || !m->type || !m->target)
-        return -EINVAL;
-    struct mount_entry *grown = realloc(s->list->items, (s->list->n + 1) * sizeof(*grown));
-    if (!grown)
-        return -ENOMEM;
-    s->list->items = grown;
-    struct mount_entry *me = &grown[s->list->n++];
-    me->type = strdup(m->type);
-    me->source = strdup(m->source ? m->source : "none");
-    me->target = strdup(m->target);
-    me->options = m->options ? strdup(m->options) : NULL;
-    return 0;
-}
-
 int volume_plugin_mount(struct plugin *p, const char *name, const char *id, const char *target,
                         int read_only, struct mount_list *list, struct error **err)
 {
@@ -340,9 +308,8 @@ int volume_plugin_mount(struct plugin *p, const char *name, const char *id, cons
         .target = target,
         .read_only = read_only ? 1u : 0u,
     };
-    struct mount_sink sink = {.list = list};
     struct berth_storage_prepare_result res = {
-        .size = sizeof(res), .host_ctx = &sink, .add_mount = add_mount};
+        .size = sizeof(res), .host_ctx = list, .add_mount = mount_list_add_cb};
     struct berth_error perr = {0};
     int r = o->mount(p->state, &req, &res, &perr);
     return call_result(p, r, &perr, "mount", err);
