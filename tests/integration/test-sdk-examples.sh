@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The example plugins of sdk/examples/ (loop, oci-hooks, macvlan), built as a
+# stranger would: from the copy installed with the SDK, out of tree, with
+# find_package(BerthPlugin) against the install prefix only; then each is
+# loaded by the installed berth and does its job in real containers.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+prefix=${BERTH_PREFIX:-}
+if [[ -z $prefix || ! -x $prefix/bin/berth ]]; then
+    SKIP_CLEAN_CHECK=1
+    die "no installed berth: set BERTH_PREFIX to a 'cmake --install' prefix"
+fi
+prefix=$(readlink -f "$prefix")
+examples=$(find "$prefix" -type d -path '*/share/berth/examples' -print -quit)
+[[ -n $examples ]] || die "the examples are not installed under $prefix/share/berth/examples"
+plugdir=$(find "$prefix" -type d -path '*/berth/plugins' -print -quit)
+
+# --- build, as in sdk/examples/README.md --------------------------------------
+cp -r "$examples" "$T/examples"
+if cmake -S "$T/examples" -B "$T/examples/build" -DCMAKE_PREFIX_PATH="$prefix" \
+    >"$T/cmake.log" 2>&1 && cmake --build "$T/examples/build" >>"$T/cmake.log" 2>&1; then
+    ok "the examples build out of tree against the installed SDK"
+else
+    fail "the examples do not build"
+    note "$(tail -30 "$T/cmake.log")"
+    SKIP_CLEAN_CHECK=1
+    finish
+fi
+exdir="$T/examples/build"
+for p in loop oci-hooks macvlan; do
+    syms=$(nm -D --defined-only "$exdir/$p.so" | awk '{print $NF}' |
+        grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$' || true)
+    assert_eq "berth_plugin_entry" "$syms" "$p.so exports only berth_plugin_entry"
+done
+
+# The installed berth with the installed plugins and the examples.
+eb() {
+    "$prefix/bin/berth" --root "$T/root" --runroot "$T/run" --plugin-path "$plugdir:$exdir" "$@"
+}
+# `finish` lists containers with `berth`: make it see the same stores.
+PLUGIN_PATH="$plugdir:$exdir"
+BERTH="$prefix/bin/berth"
+
+assert_status 0 eb plugin ls --format json
+loaded=$(json_eval '" ".join(sorted(p["name"] + "/" + p["kind"] for p in d["plugins"]))' <<<"$OUT" || true)
+assert_contains " $loaded " " loop/volume " "berth loads loop.so"
+assert_contains " $loaded " " oci-hooks/hook " "berth loads oci-hooks.so"
+assert_contains " $loaded " " macvlan/network " "berth loads macvlan.so"
+
+assert_status 0 eb image import "$(busybox_tar)" busybox
+
+# --- loop: fixed-size ext4 volumes ------------------------------------------------
+loop_state="$T/root/plugins/loop/volumes"
+assert_status 125 eb volume create --driver loop --opt size=lots bad
+assert_error "volume create" "a size that is not a size"
+assert_status 125 eb volume create --driver loop --opt colour=blue bad
+assert_error "volume create" "an unknown option"
+assert_true "a refused volume leaves no image" test ! -e "$loop_state/bad"
+
+assert_status 0 eb volume create --driver loop --opt size=8m data
+img="$loop_state/data/disk.img"
+assert_true "the volume is an image file" test -f "$img"
+assert_eq "8388608" "$(stat -c %s "$img")" "the image is 8 MiB"
+
+assert_status 0 eb run --rm -v data:/data busybox sh -c 'echo kept >/data/f; grep " /data " /proc/mounts'
+assert_match "$OUT" "^/dev/loop[0-9]+ /data ext4 " "the container sees an ext4 on a loop device at /data"
+assert_eq "" "$(losetup -j "$img")" "the loop device is detached when the container is gone"
+
+assert_status 0 eb run --rm -v data:/data busybox cat /data/f
+assert_eq "kept" "$OUT" "what one container wrote, the next one reads"
+
+assert_status 0 eb run --rm -v data:/data busybox sh -c \
+    'dd if=/dev/zero of=/data/big bs=1M count=32 2>&1; echo "status $?"'
+assert_contains "$OUT" "No space left on device" "writing past the size fails with ENOSPC"
+assert_contains "$OUT" "status 1" "dd fails"
+
+# Two containers at once share one device (one ext4, mounted twice).
+assert_status 0 eb run -d --name l1 -v data:/data busybox sleep 30
+assert_status 0 eb run --rm -v data:/data busybox sh -c 'echo two >/data/g; cat /data/f'
+assert_eq "kept" "$OUT" "a second container mounts the volume while the first runs"
+assert_eq "1" "$(losetup -j "$img" | grep -c . || true)" "one loop device while l1 still runs"
+assert_status 125 eb volume rm data
+assert_error "volume rm" "a volume in use is not removed"
+assert_status 0 eb rm -f l1
+assert_eq "" "$(losetup -j "$img")" "the last container gone, the device is detached"
+
+assert_status 0 eb volume inspect data
+assert_eq "8388608" "$(json_eval 'd[0]["size_limit"] if isinstance(d, list) else d["size_limit"]' <<<"$OUT")" \
+    "inspect shows the size limit"
+assert_status 0 eb volume rm data
+assert_true "volume rm removes the image" test ! -e "$loop_state/data"
+
+finish
