@@ -177,4 +177,55 @@ if [[ $etc_overlay -eq 1 ]]; then
     umount /etc
 fi
 
+# --- macvlan: containers on sub-interfaces of a host link ---------------------------
+# The parent: one end of a veth pair in the test's own network namespace
+# (this kernel has no dummy driver; any link with a MAC address serves).
+ip link add mvparent type veth peer name mvpeer
+ip link set mvpeer up
+ip link set mvparent up
+assert_status 125 eb network create --driver macvlan --subnet 10.77.0.0/24 mvbad
+assert_error "network create" "macvlan without parent= is refused"
+assert_status 125 eb network create --driver macvlan --opt parent=nosuchlink --subnet 10.77.0.0/24 mvbad
+assert_error "network create" "a parent that does not exist is refused"
+assert_status 0 eb network create --driver macvlan --opt parent=mvparent \
+    --subnet 10.77.0.0/24 --gateway 10.77.0.1 mvnet
+assert_status 0 eb run -d --name mva --network mvnet busybox sleep 60
+assert_status 0 eb run -d --name mvb --network mvnet busybox httpd -f -p 80 -h /etc
+assert_status 0 eb inspect mvb
+ipb=$(json_eval 'd[0]["ip"] if isinstance(d, list) else d["ip"]' <<<"$OUT" || true)
+assert_match "$ipb" '^10\.77\.0\.[0-9]+$' "the container got an address of the network: $ipb"
+assert_status 0 eb exec mva sh -c 'cat /sys/class/net/eth0/iflink /sys/class/net/eth0/address; ip route'
+assert_contains "$OUT" "default via 10.77.0.1" "the default route goes to the gateway"
+reached=0
+for _ in 1 2 3 4 5 6 7 8 9 10; do # httpd binds after exec
+    capture "$prefix/bin/berth" --root "$T/root" --runroot "$T/run" --plugin-path "$plugdir:$exdir" \
+        exec mva sh -c 'printf "GET /passwd HTTP/1.0\r\n\r\n" | nc -w 3 "$0" 80' "$ipb"
+    [[ $OUT == *root:x:0:0* ]] && reached=1 && break
+    sleep 0.3
+done
+assert_eq 1 "$reached" "two containers on the macvlan network reach each other (HTTP)"
+ida=$(eb inspect mva | json_eval '(d[0] if isinstance(d, list) else d)["id"]')
+nsfile=$(find "$T/run" -name "$ida" -path '*netns*' -print -quit)
+assert_true "the container has a network namespace file" test -n "$nsfile"
+capture nsenter --net="$nsfile" ip -d link show eth0
+assert_contains "$OUT" "macvlan mode bridge" "the container's eth0 is a macvlan in bridge mode"
+assert_status 0 eb rm -f mva mvb
+assert_eq "" "$(ls "$T/root/plugins/macvlan/ipam/"* 2>/dev/null)" "leave gave the addresses back"
+assert_eq "" "$(ip -o link show type macvlan)" "no macvlan link left"
+assert_status 0 eb network rm mvnet
+
+# Chained with nat: nat publishes the port to the address macvlan gave.
+assert_status 0 eb network create --driver macvlan,nat --opt parent=mvparent \
+    --subnet 10.78.0.0/24 --gateway 10.78.0.1 mvnat
+assert_status 0 eb run -d --name mvc --network mvnat -p 18080:80 busybox sleep 60
+assert_status 0 eb inspect mvc
+natres=$(json_eval '(d[0] if isinstance(d, list) else d)["network_results"]' <<<"$OUT" || true)
+assert_contains "$natres" '"container_ip": "10.78.0.' "nat maps the port to the macvlan address"
+assert_status 0 eb port mvc
+assert_contains "$OUT" "18080" "berth port shows the published port"
+assert_status 0 eb rm -f mvc
+assert_status 0 eb network rm mvnat
+assert_eq "" "$(ls "$T/root/plugins/macvlan/ipam/" 2>/dev/null)" "network rm leaves no address state"
+ip link del mvparent
+
 finish
