@@ -27,6 +27,18 @@ else
     finish
 fi
 exdir="$T/examples/build"
+
+# The template: copied from the install, configured, built and tested with
+# the one command its README gives.
+cp -r "$prefix/share/berth/plugin-template" "$T/template"
+if (cd "$T/template" && CMAKE_PREFIX_PATH="$prefix" cmake --workflow --preset default) \
+    >"$T/template.log" 2>&1; then
+    ok "the template builds and passes its test with one command"
+else
+    fail "the template's one-command build fails"
+    note "$(tail -30 "$T/template.log")"
+fi
+assert_true "the template's build made hello.so" test -f "$T/template/build/hello.so"
 for p in loop oci-hooks macvlan; do
     syms=$(nm -D --defined-only "$exdir/$p.so" | awk '{print $NF}' |
         grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$' || true)
