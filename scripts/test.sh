@@ -31,6 +31,7 @@ packages=(
     iproute2 util-linux binutils procps     # ip, unshare/findmnt, nm, ps
     iptables nftables                       # test-network: look at and flush the rules
     btrfs-progs libcap2-bin                 # test-snapshot: mkfs.btrfs on a loop file, setcap
+    e2fsprogs                               # sdk/examples/loop: mke2fs
     ca-certificates
 )
 
