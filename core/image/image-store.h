@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "image/image-ref.h"
 #include "util/error.h"
 
 struct image_store;
@@ -40,12 +41,6 @@ struct image {
 
 int image_store_open(const char *root, struct image_store **ret, struct error **err);
 void image_store_free(struct image_store *store);
-
-/*
- * Normalizes a user reference: "busybox" → "busybox:latest"; a name with a
- * tag or a digest is kept. Returns NULL for an invalid reference.
- */
-char *image_ref_normalize(const char *ref);
 
 /* Imports a root filesystem tarball (tar, tar.gz, tar.zst) as a one-layer
  * image named REF. Stores the id in *RET_ID (caller frees). */
