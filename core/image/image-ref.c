@@ -191,7 +191,7 @@ int image_ref_parse(const char *s, struct image_ref *ret, struct error **err)
         return error_set(err, ENOMEM, "parse reference");
     if (strlen(domain) + 1 + strlen(full_path) > IMAGE_REF_NAME_MAX)
         return invalid(err, s, "repository name longer than 255 characters");
-    struct image_ref r = {0};
+    struct image_ref r = {.qualified = path != copy};
     r.domain = TAKE_PTR(domain);
     r.path = TAKE_PTR(full_path);
     r.tag = tag ? strdup(tag) : digest ? NULL : strdup("latest");

@@ -26,10 +26,11 @@
 #define IMAGE_REF_NAME_MAX 255
 
 struct image_ref {
-    char *domain; /* "docker.io", "127.0.0.1:5000", … */
-    char *path;   /* repository path on DOMAIN: "library/busybox" */
-    char *tag;    /* NULL when only a digest is given; else "latest" if none */
-    char *digest; /* "sha256:…" or NULL */
+    char *domain;  /* "docker.io", "127.0.0.1:5000", … */
+    char *path;    /* repository path on DOMAIN: "library/busybox" */
+    char *tag;     /* NULL when only a digest is given; else "latest" if none */
+    char *digest;  /* "sha256:…" or NULL */
+    int qualified; /* the reference named its domain (else a short name) */
 };
 
 /* Parses S into *RET (caller frees with image_ref_clear). Short names get

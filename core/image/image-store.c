@@ -172,6 +172,13 @@ static cJSON *descriptor_new(const char *media_type, const char *digest, long lo
     return d;
 }
 
+static bool is_layer_media_type(const char *mt);
+
+int image_layer_media_type_ok(const char *mt)
+{
+    return mt && is_layer_media_type(mt);
+}
+
 static bool is_layer_media_type(const char *mt)
 {
     static const char *const ok[] = {
@@ -1299,7 +1306,39 @@ static int load_descriptor(struct loader *l, const cJSON *desc, const char *name
     return load_index(l, j, name, depth, err);
 }
 
+const char *image_store_dir(const struct image_store *s)
+{
+    return s->dir;
+}
+
+char *image_store_blob(const struct image_store *s, const char *digest)
+{
+    if (!digest_is_valid(digest))
+        return NULL;
+    char *p = blob_path(s, digest);
+    if (!path_exists(p)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static int load_layout(struct image_store *s, const char *path, bool owned, char ***ret_names,
+                       struct error **err);
+
 int image_store_load(struct image_store *s, const char *path, char ***ret_names, struct error **err)
+{
+    return load_layout(s, path, false, ret_names, err);
+}
+
+int image_store_load_owned(struct image_store *s, const char *dir, char ***ret_names,
+                           struct error **err)
+{
+    return load_layout(s, dir, true, ret_names, err);
+}
+
+static int load_layout(struct image_store *s, const char *path, bool owned, char ***ret_names,
+                       struct error **err)
 {
     struct stat st;
     if (stat(path, &st) < 0)
@@ -1308,7 +1347,7 @@ int image_store_load(struct image_store *s, const char *path, char ***ret_names,
     int r = op_begin(s, &op, err);
     if (r < 0)
         return r;
-    struct loader l = {.store = s, .op = &op, .layout = path};
+    struct loader l = {.store = s, .op = &op, .layout = path, .move = owned};
     _cleanup_free_ char *extracted = NULL;
     if (!S_ISDIR(st.st_mode)) {
         extracted = xasprintf("%s/layout", op.dir);
