@@ -61,7 +61,8 @@ reg_start() {
         # The password on stdin (-i), not in htpasswd's argv.
         printf '%s' "$2" | htpasswd -iBc "$REG_DIR/htpasswd" "$1" 2>/dev/null
     fi
-    docker-registry serve "$REG_DIR/config.yml" >"$REG_DIR/log" 2>&1 &
+    # The registry reads REGISTRY_* variables as configuration (REGISTRY_AUTH_FILE!).
+    env -u REGISTRY_AUTH_FILE docker-registry serve "$REG_DIR/config.yml" >"$REG_DIR/log" 2>&1 &
     REG_PIDS+=($!)
     reg_wait "http://127.0.0.1:$REG_PORT/v2/"
 }
