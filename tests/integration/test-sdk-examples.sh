@@ -45,6 +45,26 @@ for p in loop oci-hooks macvlan; do
     assert_eq "berth_plugin_entry" "$syms" "$p.so exports only berth_plugin_entry"
 done
 
+# Without CMake: pkg-config alone (relocated: --define-prefix) gives the
+# flags and the version script.
+pc=$(find "$prefix" -name berth-plugin.pc -print -quit)
+export PKG_CONFIG_PATH
+PKG_CONFIG_PATH=$(dirname "$pc")
+vscript=$(pkg-config --define-prefix --variable=versionscript berth-plugin)
+assert_true "pkg-config's versionscript is installed" test -f "$vscript"
+# shellcheck disable=SC2046 # pkg-config output is a list of flags
+if cc $(pkg-config --define-prefix --cflags berth-plugin) $(pkg-config --cflags libcjson) \
+    -std=gnu11 -Wall -Wextra -Werror -shared -fPIC -Wl,--version-script="$vscript" \
+    -o "$T/loop-pc.so" "$T/examples/loop/loop-volume.c" $(pkg-config --libs libcjson) 2>"$T/cc.err"; then
+    ok "an example builds with pkg-config berth-plugin and its version script"
+else
+    fail "an example does not build with pkg-config"
+    note "$(cat "$T/cc.err")"
+fi
+syms=$(nm -D --defined-only "$T/loop-pc.so" 2>/dev/null | awk '{print $NF}' |
+    grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$' || true)
+assert_eq "berth_plugin_entry" "$syms" "the pkg-config build exports only berth_plugin_entry"
+
 # The installed berth with the installed plugins and the examples.
 eb() {
     "$prefix/bin/berth" --root "$T/root" --runroot "$T/run" --plugin-path "$plugdir:$exdir" "$@"
@@ -162,6 +182,7 @@ cat >"$hooks/30-refuse.json" <<JSON
 JSON
 assert_status 125 hb run --rm busybox false
 assert_error run "a failing createRuntime hook refuses the container"
+note "$ERR"
 assert_contains "$ERR" "exited with status 3" "the error says how the hook failed"
 assert_status 0 hb ps -a -q
 assert_eq "" "$OUT" "the refused container was rolled back"
@@ -185,6 +206,7 @@ assert_error run "an invalid hook file refuses containers"
 assert_contains "$ERR" "50-bad.json" "the error names the file"
 rm -f "$hooks"/*.json
 assert_status 0 hb run --rm busybox true
+assert_eq "" "$(ls "$T/root/plugins/oci-hooks/containers/")" "oci-hooks keeps no state of gone containers"
 if [[ $etc_overlay -eq 1 ]]; then
     umount /etc
 fi
