@@ -116,6 +116,15 @@ assert_error "volume rm" "a volume in use is not removed"
 assert_status 0 eb rm -f l1
 assert_eq "" "$(losetup -j "$img")" "the last container gone, the device is detached"
 
+# gc after a crash: a user record of a container that no longer exists and
+# the device it kept attached are dropped by `system gc`.
+touch "$loop_state/data/users/0000dead"
+losetup -f "$img"
+assert_eq "1" "$(losetup -j "$img" | grep -c . || true)" "a leftover device is attached (simulated crash)"
+assert_status 0 eb system gc
+assert_true "gc drops the dead container's user record" test ! -e "$loop_state/data/users/0000dead"
+assert_eq "" "$(losetup -j "$img")" "gc detaches the leftover device"
+
 assert_status 0 eb volume inspect data
 assert_eq "8388608" "$(json_eval 'd[0]["size_limit"] if isinstance(d, list) else d["size_limit"]' <<<"$OUT")" \
     "inspect shows the size limit"
@@ -207,6 +216,10 @@ assert_contains "$ERR" "50-bad.json" "the error names the file"
 rm -f "$hooks"/*.json
 assert_status 0 hb run --rm busybox true
 assert_eq "" "$(ls "$T/root/plugins/oci-hooks/containers/")" "oci-hooks keeps no state of gone containers"
+echo '{"state": {}, "hooks": []}' >"$T/root/plugins/oci-hooks/containers/0000dead.json"
+assert_status 0 hb system gc
+assert_true "gc drops the hooks kept for a container that is gone" \
+    test ! -e "$T/root/plugins/oci-hooks/containers/0000dead.json"
 if [[ $etc_overlay -eq 1 ]]; then
     umount /etc
 fi
@@ -257,6 +270,13 @@ natres=$(json_eval '(d[0] if isinstance(d, list) else d)["network_results"]' <<<
 assert_contains "$natres" '"container_ip": "10.78.0.' "nat maps the port to the macvlan address"
 assert_status 0 eb port mvc
 assert_contains "$OUT" "18080" "berth port shows the published port"
+mvnet_id=$(eb network inspect mvnat | json_eval '(d[0] if isinstance(d, list) else d)["id"]')
+echo -n 0000dead >"$T/root/plugins/macvlan/ipam/$mvnet_id/10.78.0.200"
+assert_status 0 eb system gc
+assert_true "gc frees the address of a container that is gone" \
+    test ! -e "$T/root/plugins/macvlan/ipam/$mvnet_id/10.78.0.200"
+left=("$T/root/plugins/macvlan/ipam/$mvnet_id"/10.78.0.*)
+assert_eq "1" "${#left[@]}" "gc keeps the running container's address"
 assert_status 0 eb rm -f mvc
 assert_status 0 eb network rm mvnat
 assert_eq "" "$(ls "$T/root/plugins/macvlan/ipam/" 2>/dev/null)" "network rm leaves no address state"
