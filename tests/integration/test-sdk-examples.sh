@@ -183,6 +183,20 @@ assert_true "when.commands: no match, the hook does not run" test ! -e "$T/cmdlo
 assert_status 0 hb run --rm busybox true
 assert_eq "ran" "$(cat "$T/cmdlog" 2>/dev/null)" "when.commands: args[0] matches, the hook runs"
 
+rm -f "$hooks/20-cmd.json"
+cat >"$hooks/25-binds.json" <<JSON
+{"version": "1.0.0",
+ "hook": {"path": "/bin/sh", "args": ["sh", "-c", "echo ran >>$T/bindlog"]},
+ "when": {"hasBindMounts": true},
+ "stages": ["poststart"]}
+JSON
+assert_status 0 hb run --rm busybox true
+assert_true "when.hasBindMounts: no bind mount, the hook does not run" test ! -e "$T/bindlog"
+mkdir -p "$T/bindsrc"
+assert_status 0 hb run --rm -v "$T/bindsrc:/mnt/b" busybox true
+assert_eq "ran" "$(cat "$T/bindlog" 2>/dev/null)" "when.hasBindMounts: with -v HOST:CTR, the hook runs"
+rm -f "$hooks/25-binds.json"
+
 cat >"$hooks/30-refuse.json" <<JSON
 {"version": "1.0.0",
  "hook": {"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]},
