@@ -39,6 +39,39 @@ else
     note "$(tail -30 "$T/template.log")"
 fi
 assert_true "the template's build made hello.so" test -f "$T/template/build/hello.so"
+
+# The guide's walk-through, with the code taken from docs/plugin-guide.md
+# itself (steps 1-5), so that the guide cannot drift from what works.
+guide="$BERTH_TEST_TOP/docs/plugin-guide.md"
+cp -r "$prefix/share/berth/plugin-template" "$T/name-guard"
+rm -f "$T/name-guard/hello-hook.c"
+python3 - "$guide" "$T/name-guard" <<'PY'
+import re, sys
+guide, dest = open(sys.argv[1]).read(), sys.argv[2]
+walk = guide[guide.index("## Walk-through"):guide.index("## Lifecycle")]
+def block(lang, after):
+    i = walk.index(after)
+    m = re.search(r"```" + lang + r"\n(.*?)```", walk[i:], re.S)
+    return "\n".join(l[3:] if l.startswith("   ") else l for l in m.group(1).split("\n"))
+open(dest + "/name-guard.c", "w").write(block("c", "Write `name-guard.c`"))
+cmake = open(dest + "/CMakeLists.txt").read()
+head = cmake[:cmake.index("project(")]
+open(dest + "/CMakeLists.txt", "w").write(head + block("cmake", "In `CMakeLists.txt`"))
+# Step 4, as the guide describes it.
+t = open(dest + "/test-hello.c").read()
+t = t.replace('"hello") == 0', '"name-guard") == 0').replace("#include <dlfcn.h>", "#include <dlfcn.h>\n#include <errno.h>")
+t = re.sub(r"    CHECK\(ops->on_event\(state, &ev, NULL, NULL\) == 0\);\n    CHECK\(strcmp\(logged.*?\n",
+           '    ev.container_name = "web";\n    CHECK(ops->on_event(state, &ev, NULL, NULL) == 0);\n'
+           '    ev.container_name = "forbidden-web";\n    CHECK(ops->on_event(state, &ev, NULL, NULL) == -EPERM);\n', t)
+open(dest + "/test-hello.c", "w").write(t)
+PY
+if (cd "$T/name-guard" && CMAKE_PREFIX_PATH="$prefix" cmake --workflow --preset default) \
+    >"$T/name-guard.log" 2>&1; then
+    ok "the guide's walk-through plugin builds and passes its test"
+else
+    fail "the guide's walk-through does not build or test"
+    note "$(tail -30 "$T/name-guard.log")"
+fi
 for p in loop oci-hooks macvlan; do
     syms=$(nm -D --defined-only "$exdir/$p.so" | awk '{print $NF}' |
         grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$' || true)
@@ -80,6 +113,16 @@ assert_contains " $loaded " " oci-hooks/hook " "berth loads oci-hooks.so"
 assert_contains " $loaded " " macvlan/network " "berth loads macvlan.so"
 
 assert_status 0 eb image import "$(busybox_tar)" busybox
+
+# The walk-through's step 6: berth runs the new plugin from its build dir.
+gb() {
+    "$prefix/bin/berth" --root "$T/root" --runroot "$T/run" --plugin-path "$T/name-guard/build:$plugdir" "$@"
+}
+assert_status 0 gb run --rm --name web busybox echo hello
+assert_eq "hello" "$OUT" "walk-through: an allowed name runs"
+assert_status 125 gb run --rm --name forbidden-web busybox echo hello
+assert_eq "berth: run: hook 'name-guard' refused 'create': names starting with 'forbidden-' are not allowed: Operation not permitted" \
+    "$ERR" "walk-through: the error the guide shows"
 
 # --- loop: fixed-size ext4 volumes ------------------------------------------------
 loop_state="$T/root/plugins/loop/volumes"
