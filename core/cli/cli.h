@@ -41,6 +41,11 @@ int cmd_wait(struct cli_globals *g, int argc, char **argv);
 int cmd_logs(struct cli_globals *g, int argc, char **argv);
 int cmd_attach(struct cli_globals *g, int argc, char **argv);
 int cmd_exec(struct cli_globals *g, int argc, char **argv);
+int cmd_load(struct cli_globals *g, int argc, char **argv);
+int cmd_save(struct cli_globals *g, int argc, char **argv);
+int cmd_tag(struct cli_globals *g, int argc, char **argv);
+int cmd_history(struct cli_globals *g, int argc, char **argv);
+int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
 
 /* Prints "berth: VERB: MESSAGE" once and returns the error's exit status. */
 int cli_report(const char *verb, struct error *err);
