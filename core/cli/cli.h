@@ -49,6 +49,11 @@ struct engine;
 /* Pulls REF into E's image store (run/create of a missing image), progress on a terminal. */
 int cli_pull_image(struct cli_globals *g, struct engine *e, const char *ref, int quiet,
                    struct error **err);
+int cmd_load(struct cli_globals *g, int argc, char **argv);
+int cmd_save(struct cli_globals *g, int argc, char **argv);
+int cmd_tag(struct cli_globals *g, int argc, char **argv);
+int cmd_history(struct cli_globals *g, int argc, char **argv);
+int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
 
 /* Prints "berth: VERB: MESSAGE" once and returns the error's exit status. */
 int cli_report(const char *verb, struct error *err);
