@@ -66,7 +66,10 @@ static const char plugin_help[] =
     "  ls [--format json]   list loaded plugins (name, kind, version, ABI, path) and\n"
     "                       refused files with the reason\n"
     "  inspect NAME...      print loaded plugins as a JSON array\n"
-    "  check FILE.so        load one file alone and say whether berth accepts it\n";
+    "  check FILE.so        validate one file without enabling it: ELF, the one\n"
+    "                       exported entry, ABI, sizes, kind, required operations\n"
+    "  test FILE.so|NAME    run the conformance suite of the plugin's kind\n"
+    "                       (see 'berth plugin test --help')\n";
 
 /*
  * What a third party must fix before berth accepts the file, from the file
@@ -162,6 +165,8 @@ int cmd_plugin(struct cli_globals *g, int argc, char **argv)
         return argc < 2 ? EXIT_BERTH_ERROR : 0;
     }
     const char *sub = argv[1];
+    if (!strcmp(sub, "test"))
+        return cmd_plugin_test(g, argc, argv);
     if (argc >= 3 && cli_is_help(argv[2])) {
         fputs(plugin_help, stdout);
         return 0;
