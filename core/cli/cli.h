@@ -24,6 +24,7 @@ int cmd_inspect(struct cli_globals *g, int argc, char **argv);
 int cmd_rm(struct cli_globals *g, int argc, char **argv);
 int cmd_image(struct cli_globals *g, int argc, char **argv);
 int cmd_plugin(struct cli_globals *g, int argc, char **argv);
+int cmd_plugin_test(struct cli_globals *g, int argc, char **argv);
 int cmd_system(struct cli_globals *g, int argc, char **argv);
 int cmd_volume(struct cli_globals *g, int argc, char **argv);
 int cmd_network(struct cli_globals *g, int argc, char **argv);
