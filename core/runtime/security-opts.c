@@ -16,6 +16,7 @@
 
 #include "runtime/runtime-internal.h"
 #include "runtime/seccomp.h"
+#include "runtime/userns-opts.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/json-util.h"
@@ -299,6 +300,17 @@ int security_options_build(const struct security_request *req, cJSON **ret, stru
         cJSON_AddNumberToObject(l, "hard", (double)hard);
         cJSON_AddItemToArray(lims, l);
     }
+    if ((r = userns_options_build(req->userns, req->uidmaps, req->gidmaps,
+                                  req->subid_user ? req->subid_user : USERNS_DEFAULT_USER, sec,
+                                  err)) < 0)
+        return r;
+    if (cJSON_GetObjectItemCaseSensitive(sec, "userns")) {
+        /* Device nodes cannot be made in a user namespace, and --privileged means host root. */
+        if (req->privileged)
+            return error_set_plain(err, EINVAL, "--privileged: not with a user namespace");
+        if (req->devices && req->devices[0])
+            return error_set_plain(err, EINVAL, "--device: not with a user namespace (yet)");
+    }
     *ret = TAKE_PTR(sec);
     return 0;
 }
@@ -525,6 +537,8 @@ int security_oci_apply(cJSON *config, const cJSON *sec, const char *cache_dir, s
             cJSON_DeleteItemFromObjectCaseSensitive(linux_, "resources");
     }
 
+    if ((r = userns_oci_apply(config, cJSON_GetObjectItemCaseSensitive(sec, "userns"), err)) < 0)
+        return r;
     const cJSON *sysctl = cJSON_GetObjectItemCaseSensitive(sec, "sysctl");
     if (cJSON_GetArraySize(sysctl) > 0)
         replace_item(linux_, "sysctl", cJSON_Duplicate(sysctl, 1));
