@@ -236,8 +236,9 @@ static int mount_at(const struct oci_mount *m, const char *target, struct error 
 {
     /* Made by berth outside the user namespace (userns-setup.c): attach it. */
     if (m->detached_fd >= 0) {
-        if (move_mount(m->detached_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-            return error_set(err, errno, "attach the idmapped mount of '%s'",
+        if (move_mount(m->detached_fd, "", AT_FDCWD, target,
+                       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+            return error_set(err, errno, "attach the mount of '%s' made by berth",
                              m->source ? m->source : m->type);
         return 0;
     }
