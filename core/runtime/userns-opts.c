@@ -109,6 +109,10 @@ int userns_options_build(const char *mode, char *const *uidmaps, char *const *gi
         return error_set_plain(err, EINVAL, "--uidmap: container uid 0 must be mapped");
     if (id_map_to_host(gmap, 0) < 0)
         return error_set_plain(err, EINVAL, "--gidmap: container gid 0 must be mapped");
+    /* devpts is mounted with gid=5, which the kernel refuses when unmapped. */
+    if (id_map_to_host(gmap, 5) < 0)
+        return error_set_plain(
+            err, EINVAL, "--gidmap: container gid 5 (tty, the group of /dev/pts) must be mapped");
     struct id_range sub[64];
     size_t n = 0;
     if ((r = subid_of(SUBUID_FILE, user, sub, 64, &n, err)) < 0 ||
