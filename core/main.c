@@ -63,7 +63,8 @@ static void usage(FILE *out)
                  "                       $BERTH_PLUGIN_PATH and " BERTH_PLUGIN_INSTALL_DIR "\n"
                  "  --log-level LEVEL    error, warning (default), info or debug\n"
                  "  --config FILE        configuration (default /etc/berth/berth.json if it\n"
-                 "                       exists): {\"cgroup_parent\": \"/path\"}\n"
+                 "                       exists); keys in docs/configuration.md: plugins,\n"
+                 "                       storage_driver, default_network, cgroup_parent\n"
                  "  --version            print the version\n"
                  "  --help               print this help\n\n"
                  "Commands:\n");
@@ -153,6 +154,10 @@ int main(int argc, char **argv)
         if (config_load(config_path, &config, &err) < 0)
             return cli_report("config", err);
         g.cgroup_parent = config_string(config, "cgroup_parent");
+        g.config_file = config_file_path(config_path);
+        g.config = config;
+        g.storage_driver = config_string(config, "storage_driver");
+        g.default_network = config_string(config, "default_network");
     }
     const char *env_path = getenv("BERTH_PLUGIN_PATH");
     if (env_path && *env_path)

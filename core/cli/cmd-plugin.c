@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
+#include "cli/plugin-enable.h"
 #include "lifecycle/engine.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
@@ -22,6 +23,11 @@ static cJSON *plugin_json(const struct plugin *p)
     cJSON_AddStringToObject(o, "path", p->path);
     cJSON_AddStringToObject(o, "summary", p->desc->summary ? p->desc->summary : "");
     cJSON_AddStringToObject(o, "state_dir", p->services.state_dir);
+    cJSON_AddBoolToObject(o, "enabled", 1);
+    cJSON_AddBoolToObject(o, "isolate", p->isolate);
+    cJSON_AddNumberToObject(o, "timeout", p->timeout);
+    cJSON *options = cJSON_Parse(p->services.config_json);
+    cJSON_AddItemToObject(o, "options", options ? options : cJSON_CreateObject());
     return o;
 }
 
@@ -40,6 +46,14 @@ static int plugin_ls(struct engine *e, int json)
             cJSON_AddStringToObject(o, "reason", reg->refused[i].reason);
             cJSON_AddItemToArray(ref, o);
         }
+        cJSON *off = cJSON_AddArrayToObject(root, "disabled");
+        for (size_t i = 0; i < reg->n_disabled; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", reg->disabled[i].name);
+            cJSON_AddStringToObject(o, "kind", plugin_kind_name(reg->disabled[i].kind));
+            cJSON_AddStringToObject(o, "path", reg->disabled[i].path);
+            cJSON_AddItemToArray(off, o);
+        }
         _cleanup_free_ char *text = cJSON_Print(root);
         printf("%s\n", text);
         cJSON_Delete(root);
@@ -52,6 +66,9 @@ static int plugin_ls(struct engine *e, int json)
                p->desc->version ? p->desc->version : "", p->desc->abi_major, p->desc->abi_minor,
                p->path);
     }
+    for (size_t i = 0; i < reg->n_disabled; i++)
+        printf("%-16s  %-8s  %-10s  %-5s  %s\n", reg->disabled[i].name,
+               plugin_kind_name(reg->disabled[i].kind), "disabled", "-", reg->disabled[i].path);
     for (size_t i = 0; i < reg->n_refused; i++)
         printf("refused %s: %s\n", reg->refused[i].path, reg->refused[i].reason);
     return 0;
@@ -64,7 +81,10 @@ static const char plugin_help[] =
     "  ls [--format json]   list loaded plugins (name, kind, version, ABI, path) and\n"
     "                       refused files with the reason\n"
     "  inspect NAME...      print loaded plugins as a JSON array\n"
-    "  check FILE.so        load one file alone and say whether berth accepts it\n";
+    "  check FILE.so        load one file alone and say whether berth accepts it\n"
+    "  enable NAME          set plugins.NAME.enabled to true in the configuration\n"
+    "  disable NAME         set it to false: the plugin is no longer loaded (plugin ls\n"
+    "                       shows it as disabled); other keys of the file are kept\n";
 
 static int plugin_check(struct cli_globals *g, const char *file)
 {
@@ -92,7 +112,7 @@ static int plugin_check(struct cli_globals *g, const char *file)
     (void)g;
     /* The verdict below is the one line; the loader's warning would repeat it. */
     log_set_level(LOG_LEVEL_ERROR);
-    if (plugin_registry_load(paths, state, tmp, &reg, &err) < 0) {
+    if (plugin_registry_load(paths, state, tmp, NULL, &reg, &err) < 0) {
         status = cli_report("plugin check", err);
     } else if (reg->n_refused > 0) {
         status = cli_usage_error("plugin check", "'%s': %s", file, reg->refused[0].reason);
@@ -122,6 +142,12 @@ int cmd_plugin(struct cli_globals *g, int argc, char **argv)
         if (argc != 3)
             return cli_usage_error("plugin check", "expected one FILE.so");
         return plugin_check(g, argv[2]);
+    }
+    if (!strcmp(sub, "enable") || !strcmp(sub, "disable")) {
+        if (argc != 3)
+            return cli_usage_error(!strcmp(sub, "enable") ? "plugin enable" : "plugin disable",
+                                   "expected one plugin NAME");
+        return plugin_set_enabled(g, argv[2], !strcmp(sub, "enable"));
     }
     int json = 0;
     if (!strcmp(sub, "ls")) {

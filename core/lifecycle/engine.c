@@ -25,8 +25,13 @@ int engine_open(const struct cli_globals *g, struct engine **ret, struct error *
         r = image_store_open(g->root, &e->images, err);
     if (r >= 0)
         r = container_store_open(g->root, &e->containers, err);
+    struct plugin_load_config plugin_config = {
+        .file = g->config_file,
+        .plugins = cJSON_GetObjectItemCaseSensitive(g->config, "plugins"),
+    };
     if (r >= 0)
-        r = plugin_registry_load(g->plugin_path, plugin_state, g->runroot, &e->plugins, err);
+        r = plugin_registry_load(g->plugin_path, plugin_state, g->runroot, &plugin_config,
+                                 &e->plugins, err);
     if (r < 0) {
         engine_free(e);
         return r;

@@ -7,6 +7,7 @@
 
 #include "plugin/plugin-host.h"
 #include "plugin/plugin-registry.h"
+#include "plugin/plugin-settings.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/log.h"
@@ -186,8 +187,72 @@ static void plugin_free(struct plugin *p)
     free(p);
 }
 
+const struct disabled_plugin *plugin_registry_find_disabled(const struct plugin_registry *reg,
+                                                            const char *name)
+{
+    for (size_t i = 0; reg && i < reg->n_disabled; i++)
+        if (!strcmp(reg->disabled[i].name, name))
+            return &reg->disabled[i];
+    return NULL;
+}
+
+static void add_disabled(struct plugin_registry *reg, const char *path,
+                         const struct berth_plugin_descriptor *d)
+{
+    struct disabled_plugin *grown =
+        realloc(reg->disabled, (reg->n_disabled + 1) * sizeof(struct disabled_plugin));
+    if (!grown)
+        return;
+    reg->disabled = grown;
+    reg->disabled[reg->n_disabled++] =
+        (struct disabled_plugin){.name = strdup(d->name), .path = strdup(path), .kind = d->kind};
+}
+
+/*
+ * The configuration's word on plugin D: 1 to load it (its options and
+ * isolation set on P later), 0 when disabled or refused (recorded here).
+ */
+static int apply_settings(struct plugin_registry *reg, const struct plugin_load_config *config,
+                          const char *path, const struct berth_plugin_descriptor *d,
+                          struct plugin_settings *ret)
+{
+    char *reason = NULL;
+    if (plugin_settings_get(config ? config->plugins : NULL, d->name, ret, &reason) < 0) {
+        refuse(reg, path, xasprintf("'%s': %s", config->file, reason));
+        free(reason);
+        return 0;
+    }
+    if (!ret->enabled) {
+        add_disabled(reg, path, d);
+        plugin_settings_clear(ret);
+        return 0;
+    }
+    return 1;
+}
+
+/* A configured name that matched no plugin file is most likely a typo. */
+static void warn_unknown_names(struct plugin_registry *reg, const struct plugin_load_config *config)
+{
+    if (!config || !config->plugins)
+        return;
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, config->plugins)
+    {
+        if (plugin_registry_find(reg, 0, entry->string) ||
+            plugin_registry_find_disabled(reg, entry->string))
+            continue;
+        int refused = 0;
+        for (size_t i = 0; i < reg->n_refused; i++)
+            refused |= strstr(reg->refused[i].reason, "plugins.") != NULL &&
+                       strstr(reg->refused[i].reason, entry->string) != NULL;
+        if (!refused)
+            log_warning("'%s': plugins.%s: no plugin of that name in the plugin path; ignored",
+                        config->file, entry->string);
+    }
+}
+
 static void load_one(struct plugin_registry *reg, const char *path, const char *state_root,
-                     const char *run_dir)
+                     const char *run_dir, const struct plugin_load_config *config)
 {
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
@@ -212,16 +277,27 @@ static void load_one(struct plugin_registry *reg, const char *path, const char *
         return;
     }
     struct plugin *taken = plugin_registry_find(reg, 0, d->name);
-    if (taken) {
-        refuse(reg, path, xasprintf("name '%s' is already taken by '%s'", d->name, taken->path));
+    const struct disabled_plugin *off = plugin_registry_find_disabled(reg, d->name);
+    if (taken || off) {
+        refuse(reg, path,
+               xasprintf("name '%s' is already taken by '%s'", d->name,
+                         taken ? taken->path : off->path));
+        dlclose(handle);
+        return;
+    }
+    struct plugin_settings settings;
+    if (!apply_settings(reg, config, path, d, &settings)) {
         dlclose(handle);
         return;
     }
     struct plugin *p = calloc(1, sizeof(*p));
     if (!p) {
+        plugin_settings_clear(&settings);
         dlclose(handle);
         return;
     }
+    p->isolate = settings.isolate;
+    p->timeout = settings.timeout;
     p->path = strdup(path);
     p->handle = handle;
     p->desc = d;
@@ -229,11 +305,15 @@ static void load_one(struct plugin_registry *reg, const char *path, const char *
     if (plugin_host_new(d->name, state_root, run_dir, &p->services, &p->host, &e) < 0) {
         refuse(reg, path, xasprintf("cannot prepare its state: %s", e->msg));
         error_free(&e);
+        plugin_settings_clear(&settings);
         plugin_host_free(p->host);
         p->host = NULL;
         plugin_free(p);
         return;
     }
+    free(p->host->config_json);
+    p->host->config_json = settings.options_json;
+    p->services.config_json = p->host->config_json;
     int r = d->init(&p->services, &p->state);
     if (r < 0) {
         refuse(reg, path, xasprintf("init failed: %s", strerror(-r)));
@@ -258,7 +338,8 @@ static int so_filter(const struct dirent *de)
 }
 
 int plugin_registry_load(char *const *path_dirs, const char *state_root, const char *run_dir,
-                         struct plugin_registry **ret, struct error **err)
+                         const struct plugin_load_config *config, struct plugin_registry **ret,
+                         struct error **err)
 {
     struct plugin_registry *reg = calloc(1, sizeof(*reg));
     if (!reg)
@@ -273,11 +354,12 @@ int plugin_registry_load(char *const *path_dirs, const char *state_root, const c
         }
         for (int j = 0; j < n; j++) {
             _cleanup_free_ char *path = xasprintf("%s/%s", path_dirs[i], list[j]->d_name);
-            load_one(reg, path, state_root, run_dir);
+            load_one(reg, path, state_root, run_dir, config);
             free(list[j]);
         }
         free(list);
     }
+    warn_unknown_names(reg, config);
     *ret = reg;
     return 0;
 }
@@ -294,5 +376,10 @@ void plugin_registry_free(struct plugin_registry *reg)
         free(reg->refused[i].reason);
     }
     free(reg->refused);
+    for (size_t i = 0; i < reg->n_disabled; i++) {
+        free(reg->disabled[i].name);
+        free(reg->disabled[i].path);
+    }
+    free(reg->disabled);
     free(reg);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <berth/berth.h>
+#include <cjson/cJSON.h>
 
 #include "util/error.h"
 
@@ -21,6 +22,21 @@ struct plugin {
     void *state; /* from init */
     struct berth_services services;
     struct berth_host *host; /* host side of the services */
+    int isolate;             /* configured "isolate": operations run in a child */
+    unsigned timeout;        /* seconds an isolated operation may take */
+};
+
+/* A plugin the configuration disables: found, not initialised. */
+struct disabled_plugin {
+    char *name;
+    char *path;
+    uint32_t kind;
+};
+
+/* What the loader takes from the configuration file; NULL: defaults. */
+struct plugin_load_config {
+    const char *file;     /* the configuration file, for messages */
+    const cJSON *plugins; /* its "plugins" object, or NULL */
 };
 
 struct refused_plugin {
@@ -33,16 +49,25 @@ struct plugin_registry {
     size_t n_plugins;
     struct refused_plugin *refused;
     size_t n_refused;
+    struct disabled_plugin *disabled;
+    size_t n_disabled;
 };
 
 /*
  * Loads every plugin found in PATH_DIRS (NULL-terminated; a missing
  * directory is skipped). Plugin state dirs are STATE_ROOT/NAME, the run dir
  * is RUN_DIR. When a name appears twice the first directory wins and the
- * later file is refused.
+ * later file is refused. CONFIG (may be NULL) disables plugins, passes their
+ * options and marks them isolated (plugin-settings.h); a plugin whose
+ * settings are invalid is refused with the key named, and a configured name
+ * that matches no plugin is a warning.
  */
 int plugin_registry_load(char *const *path_dirs, const char *state_root, const char *run_dir,
-                         struct plugin_registry **ret, struct error **err);
+                         const struct plugin_load_config *config, struct plugin_registry **ret,
+                         struct error **err);
+/* The disabled plugin named NAME, or NULL. */
+const struct disabled_plugin *plugin_registry_find_disabled(const struct plugin_registry *reg,
+                                                            const char *name);
 void plugin_registry_free(struct plugin_registry *reg);
 /* The loaded plugin of KIND named NAME, or NULL. */
 struct plugin *plugin_registry_find(struct plugin_registry *reg, uint32_t kind, const char *name);
