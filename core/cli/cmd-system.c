@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "lifecycle/plugin-calls.h"
+#include "lifecycle/plugin-isolate.h"
 #include "lifecycle/lifecycle.h"
 #include "plugin/plugin-host.h"
 #include "util/cleanup.h"
@@ -35,7 +36,9 @@ static int system_info(struct engine *e)
             .size = sizeof(res), .host_ctx = &sink, .put = text_sink_put};
         struct berth_error perr = {0};
         cJSON *info = NULL;
-        if (PLUGIN_OPS_HAS(o, info) && o->info(p->state, NULL, &res, &perr) >= 0 && sink.text)
+        if (PLUGIN_OPS_HAS(o, info) &&
+            PLUGIN_RUN(p, "info", &perr, NULL, &sink, o->info(p->state, NULL, &res, &perr)) >= 0 &&
+            sink.text)
             info = cJSON_Parse(sink.text);
         error_free(&perr.error);
         free(sink.text);

@@ -1021,11 +1021,13 @@ int engine_gc(struct engine *e, struct error **err)
                        ? volume_gc(e, p, ids, n_ids, &local)
                        : plugin_gc(p, ids, n_ids, chains, n_chains, objects, n_objects, &local);
         if (r_gc < 0) {
-            log_error("%s", local->msg);
+            /* The first failure is the command's one-line error; later ones are logged. */
             if (!failed) {
                 error_free(err);
                 *err = local;
                 local = NULL;
+            } else {
+                log_error("%s", local->msg);
             }
             failed++;
         }
