@@ -12,6 +12,7 @@
 #include "runtime/runtime.h"
 #include <berth/plugin.h>
 #include "util/cleanup.h"
+#include "util/fs-util.h"
 #include "util/log.h"
 
 struct verb {
@@ -151,7 +152,13 @@ int main(int argc, char **argv)
     log_set_level((enum log_level)g.log_level);
     {
         struct error *err _cleanup_error_ = NULL;
-        if (config_load(config_path, &config, &err) < 0)
+        /* plugin enable|disable make the file they are asked to edit. */
+        int edits_config =
+            p.index + 1 < argc && !strcmp(argv[p.index], "plugin") &&
+            (!strcmp(argv[p.index + 1], "enable") || !strcmp(argv[p.index + 1], "disable"));
+        if (edits_config && config_path && !path_exists(config_path))
+            config = cJSON_CreateObject();
+        else if (config_load(config_path, &config, &err) < 0)
             return cli_report("config", err);
         g.cgroup_parent = config_string(config, "cgroup_parent");
         g.config_file = config_file_path(config_path);

@@ -5,7 +5,7 @@
 # aborts at the operation its options name; each time the command fails with
 # one line and exit 125, nothing is left, and the next command works.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-setup_busybox
+setup_busybox busybox
 
 FAULT_DIR=${BERTH_FAULT_PLUGIN_DIR:-$(dirname "$BERTH")/fault-plugins}
 [[ -f $FAULT_DIR/fault-storage.so ]] || die "no fault-storage.so in '$FAULT_DIR'"
