@@ -34,6 +34,7 @@ static cJSON *plugin_json(const struct plugin *p)
 static int plugin_ls(struct engine *e, int json)
 {
     struct plugin_registry *reg = e->plugins;
+    plugin_registry_require(reg, 0);
     if (json) {
         cJSON *root = cJSON_CreateObject();
         cJSON *arr = cJSON_AddArrayToObject(root, "plugins");
@@ -112,7 +113,7 @@ static int plugin_check(struct cli_globals *g, const char *file)
     (void)g;
     /* The verdict below is the one line; the loader's warning would repeat it. */
     log_set_level(LOG_LEVEL_ERROR);
-    if (plugin_registry_load(paths, state, tmp, NULL, &reg, &err) < 0) {
+    if (plugin_registry_load(paths, state, tmp, &reg, &err) < 0) {
         status = cli_report("plugin check", err);
     } else if (reg->n_refused > 0) {
         status = cli_usage_error("plugin check", "'%s': %s", file, reg->refused[0].reason);

@@ -26,6 +26,8 @@ static void system_info_config(struct engine *e, cJSON *root)
                             g->default_network ? g->default_network : DEFAULT_NETWORK);
     if (g->cgroup_parent)
         cJSON_AddStringToObject(root, "cgroup_parent", g->cgroup_parent);
+    /* Every plugin's settings: load the ones still pending. */
+    plugin_registry_require(e->plugins, 0);
     cJSON *plugins = cJSON_AddObjectToObject(root, "plugins");
     for (size_t i = 0; i < e->plugins->n_plugins; i++) {
         const struct plugin *p = e->plugins->plugins[i];
@@ -61,6 +63,7 @@ static int system_info(struct engine *e)
         cJSON_AddItemToArray(path, cJSON_CreateString(e->globals->plugin_path[i]));
     system_info_config(e, root);
     cJSON *drivers = cJSON_AddObjectToObject(root, "storage_drivers");
+    plugin_registry_require(e->plugins, BERTH_KIND_STORAGE);
     for (size_t i = 0; i < e->plugins->n_plugins; i++) {
         struct plugin *p = e->plugins->plugins[i];
         if (p->desc->kind != BERTH_KIND_STORAGE)
