@@ -192,6 +192,12 @@ cat >"$hooks/10-log.json" <<JSON
  "when": {"always": true},
  "stages": ["createRuntime", "poststart", "poststop"]}
 JSON
+# Options it cannot use make init fail: the plugin is refused, not run
+# with hooks from the wrong place.
+printf '{"plugins": {"oci-hooks": {"options": {"hooks_dir": "relative/dir"}}}}\n' >"$T/bad.json"
+capture eb --config "$T/bad.json" plugin ls --format json
+refused=$(json_eval '" ".join(r["path"].split("/")[-1] + ": " + r["reason"] for r in d.get("refused", []))' <<<"$OUT" || true)
+assert_contains "$refused" "oci-hooks.so" "oci-hooks with a relative hooks_dir is refused"
 assert_status 0 hb run --rm busybox echo hooked
 assert_eq "hooked" "$OUT" "the container runs with an always-hook"
 statuses=$(python3 -c '
