@@ -428,8 +428,8 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
     }
     if (r == 0 && (!(rb = calloc(n, sizeof(*rb))) || !(present = calloc(n, sizeof(*present)))))
         r = error_set(err, ENOMEM, "pull");
-    char **dests = NULL;
-    if (r == 0 && !(dests = calloc(n, sizeof(*dests))))
+    char **dests = NULL, **alsos = NULL;
+    if (r == 0 && (!(dests = calloc(n, sizeof(*dests))) || !(alsos = calloc(n, sizeof(*alsos)))))
         r = error_set(err, ENOMEM, "pull");
     for (size_t i = 0; r == 0 && i < n; i++) {
         bool dup = false;
@@ -439,8 +439,9 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
             continue;
         _cleanup_free_ char *have = image_store_blob(store, pb[i].digest);
         dests[n_rb] = xasprintf("%s/%s", downloads, pb[i].digest + 7);
-        rb[n_rb] =
-            (struct registry_blob){.digest = pb[i].digest, .size = pb[i].size, .dest = dests[n_rb]};
+        alsos[n_rb] = xasprintf("%s/blobs/sha256/%s", images_dir, pb[i].digest + 7);
+        rb[n_rb] = (struct registry_blob){
+            .digest = pb[i].digest, .size = pb[i].size, .dest = dests[n_rb], .also = alsos[n_rb]};
         present[n_rb] = have != NULL;
         if (have) {
             rb[n_rb].done = pb[i].size;
@@ -517,8 +518,10 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
             unlink(lock);
         }
         free(dests[i]);
+        free(alsos[i]);
     }
     free(dests);
+    free(alsos);
     fetched_clear(&top);
     fetched_clear(&plat);
     return r;
