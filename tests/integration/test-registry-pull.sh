@@ -63,6 +63,15 @@ assert_eq "arm64" "$OUT" "the arm64 image's own layer is there"
 assert_status 125 berth pull --platform linux/s390x "$R/test/multi"
 assert_error pull "no manifest for the platform"
 
+# --- on a terminal: progress lines and a summary ----------------------------------
+assert_status 0 berth image rm "$R/test/app2:latest"
+capture script -qec "'$BERTH' --root '$T/root' --runroot '$T/run' --plugin-path '$PLUGIN_PATH' pull $R/test/app2" /dev/null
+assert_eq 0 "$RC" "pull on a terminal"
+assert_contains "$OUT" "Download complete" "a progress line per blob on a terminal"
+assert_contains "$OUT" "Already exists" "the shared base layer is shown as present"
+assert_contains "$OUT" "Pulled $R/test/app2:latest: 2 of 3 blobs downloaded" "a summary"
+assert_contains "$OUT" "Digest: sha256:" "the manifest digest"
+
 # --- run pulls a missing image ---------------------------------------------------
 assert_status 0 berth image rm "$R/test/app1:v1"
 assert_status 0 berth run --rm "$R/test/app1:v1" cat /one
