@@ -89,7 +89,7 @@ static void base64(void **state)
         assert_int_equal(n, strlen(cases[i][0]));
         assert_string_equal(d, cases[i][0]);
     }
-    const char *bad[] = {"Zg=", "Z===", "Zg==Zg==", "Z!==", "=Zg="};
+    const char *bad[] = {"Zg=", "Z===", "Zg==Zg==", "Z!==", "=Zg=", "Zh==", "Zm9=", "YWxt="};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         char *d = base64_decode(bad[i], NULL);
         if (d)
