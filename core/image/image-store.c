@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "image/image-ref.h"
+#include "image/docker-archive.h"
 #include "image/layer-unpack.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
@@ -188,7 +189,9 @@ static bool is_layer_media_type(const char *mt)
         "application/vnd.oci.image.layer.nondistributable.v1.tar",
         "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
         "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+        "application/vnd.docker.image.rootfs.diff.tar",
         "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "application/vnd.docker.image.rootfs.diff.tar.zstd",
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
     };
     for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
@@ -1359,6 +1362,11 @@ static int load_layout(struct image_store *s, const char *path, bool owned, char
             return error_prefix(err, "'%s'", path);
         l.layout = extracted;
         l.move = true;
+        if (docker_archive_detect(extracted)) {
+            r = docker_archive_to_layout(extracted, err);
+            if (r < 0)
+                return error_prefix(err, "'%s'", path);
+        }
     }
     _cleanup_free_ char *layout_file = xasprintf("%s/oci-layout", l.layout);
     _cleanup_free_ char *index_file = xasprintf("%s/index.json", l.layout);
@@ -1408,6 +1416,35 @@ static int load_layout(struct image_store *s, const char *path, bool owned, char
         return r;
     *ret_names = TAKE_PTR(names);
     return 0;
+}
+
+/* ---- tag ---- */
+
+char *image_store_blob_path(const struct image_store *s, const char *digest)
+{
+    return digest_is_valid(digest) ? blob_path(s, digest) : NULL;
+}
+
+int image_store_tag(struct image_store *s, const char *src, const char *target, struct error **err)
+{
+    _cleanup_free_ char *name = image_ref_normalize(target);
+    if (!name || strchr(name, '@'))
+        return error_set(err, 0, "invalid image name '%s'", target);
+    _cleanup_(image_freep) struct image *img = NULL;
+    int r = image_store_resolve(s, src, &img, err);
+    if (r < 0)
+        return r;
+    _cleanup_free_ char *path = blob_path(s, img->manifest_digest);
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return error_set(err, errno, "manifest '%s'", img->manifest_digest);
+    struct new_ref nr = {.size = (long long)st.st_size, .name = name};
+    memcpy(nr.digest, img->manifest_digest, DIGEST_STR_LEN + 1);
+    /* No blob to add: the commit only rewrites the index, under the lock. */
+    struct op op = {.fd = -1};
+    r = op_commit(s, &op, &nr, 1, err);
+    op_end(&op);
+    return r;
 }
 
 /* ---- remove ---- */

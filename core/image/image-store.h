@@ -86,6 +86,15 @@ int image_store_remove(struct image_store *store, const char *ref, struct image_
 int image_store_all_chain_ids(struct image_store *store, char ***ret_ids, size_t *ret_n,
                               struct error **err);
 
+/* Absolute path of the blob DIGEST in the store (it may not exist). */
+char *image_store_blob_path(const struct image_store *store, const char *digest);
+/*
+ * Names the image SRC (name, id or id prefix) also TARGET, moving TARGET off
+ * any other image (which stays, unnamed, if it has no other name).
+ */
+int image_store_tag(struct image_store *store, const char *src, const char *target,
+                    struct error **err);
+
 void image_free(struct image *img);
 void image_list_free(struct image **imgs, size_t n);
 void image_layers_free(struct image_layer *layers, size_t n);
