@@ -104,32 +104,12 @@ static char *link_names(void)
     return out;
 }
 
-/*
- * The netfilter rules this namespace has, as iptables-save and nft print
- * them (comments and counters dropped), where those tools are installed.
- */
 static char *netfilter_rules(void)
 {
-    char *out = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&out, &len);
-    if (!m)
-        return strdup("");
-    static const char *const commands[] = {
-        "iptables-save 2>/dev/null | grep -v '^#' | sed 's/\\[[0-9:]*\\]//'",
-        "nft list ruleset 2>/dev/null",
-    };
-    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
-        FILE *p = popen(commands[i], "re");
-        char line[1024];
-        while (p && fgets(line, sizeof(line), p))
-            if (line[0] != '\n')
-                fputs(line, m);
-        if (p)
-            pclose(p);
-    }
-    fclose(m);
-    return out;
+    char *buf = calloc(1, 1 << 16);
+    if (buf)
+        conf_netfilter_rules(buf, 1 << 16);
+    return buf ? buf : strdup("");
 }
 
 /* Lines of AFTER that BEFORE does not have, joined with ", ". */

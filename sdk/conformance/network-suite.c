@@ -493,7 +493,10 @@ static void case_join_leave(struct network_suite *s, struct endpoint *ep)
         netns_drop(ep->netns);
         return;
     }
+    static char rules_before[1 << 16], rules_joined[1 << 16], rules_left[1 << 16];
+    conf_netfilter_rules(rules_before, sizeof(rules_before));
     r = join_one(s, ep, s->n - 1);
+    conf_netfilter_rules(rules_joined, sizeof(rules_joined));
     if (conf_check(c, r == 0, "join", "%s", conf_why(c, r))) {
         check_joined(s, ep, "join");
         const char *res = ep->results[s->n - 1];
@@ -507,6 +510,10 @@ static void case_join_leave(struct network_suite *s, struct endpoint *ep)
     r = leave_one(s, ep, s->n - 1, 0);
     conf_check(c, r == 0, "leave", "%s", conf_why(c, r));
     check_left(s, ep, "leave");
+    conf_netfilter_rules(rules_left, sizeof(rules_left));
+    if (strcmp(rules_before, rules_joined))
+        conf_check(c, !strcmp(rules_before, rules_left),
+                   "leave removes the netfilter rules join added", "rules differ after leave");
     r = leave_one(s, ep, s->n - 1, 0);
     conf_check(c, r == 0, "leave twice is 0 (idempotent)", "%s", conf_why(c, r));
     for (unsigned i = s->n - 1; i > 0; i--) {
