@@ -8,6 +8,7 @@
 #include "config/defaults.h"
 #include "events/event-log.h"
 #include "lifecycle/container-cgroup.h"
+#include "lifecycle/container-userns.h"
 #include "lifecycle/container-control.h"
 #include "lifecycle/container-mounts.h"
 #include "lifecycle/container-network.h"
@@ -225,7 +226,11 @@ static cJSON *build_process(const struct image *img, const struct create_options
 static int do_create(struct txn *t, const struct create_options *o, struct error **err)
 {
     struct engine *e = t->e;
-    const char *driver = o->storage_driver ? o->storage_driver : DEFAULT_STORAGE_DRIVER;
+    /* --storage-driver, else the configuration's "storage_driver", else the built-in. */
+    const char *configured = o->storage_driver ? NULL : e->globals->storage_driver;
+    const char *driver = o->storage_driver ? o->storage_driver
+                         : configured      ? configured
+                                           : DEFAULT_STORAGE_DRIVER;
     if (o->cwd && o->cwd[0] != '/')
         return error_set_plain(err, EINVAL, "working directory '%s' is not absolute", o->cwd);
     if (o->name && !container_name_is_valid(o->name))
@@ -237,6 +242,8 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
     if (r < 0)
         return r;
     r = storage_find(e->plugins, driver, &t->storage, err);
+    if (r < 0 && configured)
+        error_prefix(err, "'%s': \"storage_driver\"", e->globals->config_file);
     if (r < 0) {
         cJSON_Delete(security);
         return r;
@@ -327,7 +334,13 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
             return r;
         break;
     }
-    if ((r = container_store_save(e->containers, t->rec, err)) < 0)
+    /* Chosen and saved under one lock: concurrent creates never share a range. */
+    int userns_lock = -1;
+    if ((r = container_userns_allocate(e, t->rec, &userns_lock, err)) < 0)
+        return r;
+    r = container_store_save(e->containers, t->rec, err);
+    unlock_fd(userns_lock);
+    if (r < 0)
         return r;
     if ((r = txn_log(t, undo_entry("delete-record"), err)) < 0)
         return r;
@@ -1054,11 +1067,13 @@ int engine_gc(struct engine *e, struct error **err)
                        ? volume_gc(e, p, ids, n_ids, &local)
                        : plugin_gc(p, ids, n_ids, chains, n_chains, objects, n_objects, &local);
         if (r_gc < 0) {
-            log_error("%s", local->msg);
+            /* The first failure is the command's one-line error; later ones are logged. */
             if (!failed) {
                 error_free(err);
                 *err = local;
                 local = NULL;
+            } else {
+                log_error("%s", local->msg);
             }
             failed++;
         }

@@ -57,7 +57,8 @@ int plugin_files_scan(char *const *dirs, struct plugin_file **ret, size_t *ret_n
                 files[n].dev = st.st_dev;
                 files[n].ino = st.st_ino;
                 files[n].size = st.st_size;
-                files[n].mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+                files[n].mtime_ns =
+                    (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
             }
             n++;
         }
@@ -118,8 +119,7 @@ int plugin_cache_read(const char *cache_path, char *const *dirs, struct plugin_f
     {
         const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "path"));
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "name"));
-        const char *refused =
-            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "refused"));
+        const char *refused = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "refused"));
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "identity"));
         _cleanup_free_ char *want = file_identity(&files[i]);
         if (!path || strcmp(path, files[i].path) || files[i].ino == 0 || !id || strcmp(id, want) ||
@@ -131,8 +131,7 @@ int plugin_cache_read(const char *cache_path, char *const *dirs, struct plugin_f
     cJSON_ArrayForEach(f, arr)
     {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "name"));
-        const char *refused =
-            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "refused"));
+        const char *refused = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "refused"));
         const cJSON *kind = cJSON_GetObjectItemCaseSensitive(f, "kind");
         files[i].name = name ? strdup(name) : NULL;
         files[i].refused = refused ? strdup(refused) : NULL;

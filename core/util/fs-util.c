@@ -110,8 +110,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
     return write_file_atomic_flags(path, data, len, mode, 0, err);
 }
 
-int write_file_atomic_flags(const char *path, const void *data, size_t len, mode_t mode,
-                            int flags, struct error **err)
+int write_file_atomic_flags(const char *path, const void *data, size_t len, mode_t mode, int flags,
+                            struct error **err)
 {
     _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);

@@ -23,8 +23,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
  * still see the old or the new file whole; only durability is given up.
  */
 #define WRITE_NO_SYNC 1
-int write_file_atomic_flags(const char *path, const void *data, size_t len, mode_t mode,
-                            int flags, struct error **err);
+int write_file_atomic_flags(const char *path, const void *data, size_t len, mode_t mode, int flags,
+                            struct error **err);
 /* Reads the whole file into a NUL-terminated buffer the caller frees. */
 int read_file(const char *path, char **ret_data, size_t *ret_len, struct error **err);
 /* Returns 1 if PATH exists (lstat), 0 if not. */
