@@ -1,5 +1,6 @@
 /* berth run and berth create: parse the container's flags into create_options. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "cli/cli.h"
 #include "cli/security-opts.h"
 #include "cli/limit-options.h"
+#include "image/image-store.h"
+#include "lifecycle/engine.h"
 #include "lifecycle/lifecycle.h"
 #include "monitor/monitor-options.h"
 #include "util/cleanup.h"
@@ -52,6 +55,9 @@ enum {
     OPT_DEVICE,
     OPT_SYSCTL,
     OPT_ULIMIT,
+    OPT_USERNS,
+    OPT_UIDMAP,
+    OPT_GIDMAP,
     OPT_HELP,
 };
 
@@ -94,6 +100,9 @@ static const struct cli_option run_options[] = {
     {"device", 0, 1, OPT_DEVICE},
     {"sysctl", 0, 1, OPT_SYSCTL},
     {"ulimit", 0, 1, OPT_ULIMIT},
+    {"userns", 0, 1, OPT_USERNS},
+    {"uidmap", 0, 1, OPT_UIDMAP},
+    {"gidmap", 0, 1, OPT_GIDMAP},
     {"help", 0, 0, OPT_HELP},
     {NULL, 0, 0, 0},
 };
@@ -156,6 +165,13 @@ static const char run_help[] =
     "                              kernel.sem, kernel.shm*, kernel.domainname\n"
     "      --ulimit NAME=SOFT[:HARD]  an rlimit (nofile, nproc, core…; not above the\n"
     "                              current hard limit)\n"
+    "      --userns MODE           host (default): no user namespace; auto[:size=N]: a\n"
+    "                              namespace whose root is an unprivileged host uid, N\n"
+    "                              (65536) ids from the subordinate ranges of 'berth' in\n"
+    "                              /etc/subuid and /etc/subgid, unused by other containers\n"
+    "      --uidmap C:H:S          map container uids C.. to host uids H.. (S of them; in\n"
+    "                              the subordinate range; repeatable; a user namespace)\n"
+    "      --gidmap C:H:S          the same for gids (default: as --uidmap)\n"
     "      --help                  print this help\n"
     "\n"
     "Exit status: the command's own; 125 if berth fails, 126 if the command cannot be\n"
@@ -344,6 +360,9 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
         case OPT_DEVICE:
         case OPT_SYSCTL:
         case OPT_ULIMIT:
+        case OPT_USERNS:
+        case OPT_UIDMAP:
+        case OPT_GIDMAP:
             security_flags_add(&l->security, (enum security_flag)(id - OPT_CAP_ADD), v);
             break;
         case OPT_HELP:
@@ -382,6 +401,23 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
     return 0;
 }
 
+/* As docker: a missing image that a registry may have is pulled first. */
+static int pull_if_missing(struct cli_globals *g, struct engine *e, const char *ref,
+                           struct error **err)
+{
+    struct image *img = NULL;
+    struct error *probe = NULL;
+    int r = ref ? image_store_resolve(e->images, ref, &img, &probe) : 0;
+    image_free(img);
+    bool missing = r < 0 && probe->errnum == ENOENT;
+    error_free(&probe);
+    _cleanup_free_ char *name = missing ? image_ref_normalize(ref) : NULL;
+    if (!name)
+        return 0; /* found, or not a reference: container_create reports it */
+    fprintf(stderr, "Unable to find image '%s' locally\n", ref);
+    return cli_pull_image(g, e, ref, 0, err);
+}
+
 static int run_or_create(struct cli_globals *g, int argc, char **argv, int create_only)
 {
     const char *verb = argv[0];
@@ -406,6 +442,11 @@ static int run_or_create(struct cli_globals *g, int argc, char **argv, int creat
         o.cgroup_parent = g->cgroup_parent;
     if (engine_open(g, &e, &err) < 0) {
         status = cli_report(verb, err);
+        goto out;
+    }
+    if (pull_if_missing(g, e, o.image_ref, &err) < 0) {
+        status = cli_report(verb, err);
+        engine_free(e);
         goto out;
     }
     if (create_only) {

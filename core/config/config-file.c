@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registry/registry-config.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 
@@ -62,6 +63,11 @@ int config_load(const char *path, cJSON **ret, struct error **err)
     if (r < 0) {
         cJSON_Delete(config);
         return r;
+    }
+    int rc = registry_config_check(cJSON_GetObjectItemCaseSensitive(config, "registries"), err);
+    if (rc < 0) {
+        cJSON_Delete(config);
+        return error_prefix(err, "'%s'", file);
     }
     *ret = config;
     return 0;
