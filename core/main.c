@@ -12,6 +12,7 @@
 #include "runtime/runtime.h"
 #include <berth/plugin.h>
 #include "util/cleanup.h"
+#include "util/fs-util.h"
 #include "util/log.h"
 
 struct verb {
@@ -42,12 +43,19 @@ static const struct verb verbs[] = {
     {"rm", cmd_rm, 0, "remove containers"},
     {"image", cmd_image, 0, "import, load, list, inspect and remove images"},
     {"images", cmd_image, 0, "same as 'image ls'"},
+    {"load", cmd_load, 0, "same as 'image load'"},
+    {"save", cmd_save, 0, "same as 'image save'"},
+    {"tag", cmd_tag, 0, "same as 'image tag'"},
+    {"history", cmd_history, 0, "same as 'image history'"},
     {"network", cmd_network, 0, "create, list, inspect and remove networks"},
     {"port", cmd_port, 0, "print a container's published ports"},
     {"plugin", cmd_plugin, 0, "list, inspect and check plugins"},
     {"system", cmd_system, 0, "gc and info"},
     {"info", cmd_system, 0, "same as 'system info': configuration, each storage driver's mode"},
     {"volume", cmd_volume, 0, "create, list, inspect and remove volumes"},
+    {"pull", cmd_pull, 0, "download an image from a registry"},
+    {"login", cmd_login, 0, "save credentials for a registry"},
+    {"logout", cmd_logout, 0, "remove credentials for a registry"},
     {"commit", cmd_commit, 0, "make an image of a container's changes"},
     {"snapshot", cmd_snapshot, 0, "save, list, restore and remove container snapshots"},
 };
@@ -63,7 +71,8 @@ static void usage(FILE *out)
                  "                       $BERTH_PLUGIN_PATH and " BERTH_PLUGIN_INSTALL_DIR "\n"
                  "  --log-level LEVEL    error, warning (default), info or debug\n"
                  "  --config FILE        configuration (default /etc/berth/berth.json if it\n"
-                 "                       exists): {\"cgroup_parent\": \"/path\"}\n"
+                 "                       exists); keys in docs/configuration.md: plugins,\n"
+                 "                       storage_driver, default_network, cgroup_parent\n"
                  "  --version            print the version\n"
                  "  --help               print this help\n\n"
                  "Commands:\n");
@@ -150,9 +159,20 @@ int main(int argc, char **argv)
     log_set_level((enum log_level)g.log_level);
     {
         struct error *err _cleanup_error_ = NULL;
-        if (config_load(config_path, &config, &err) < 0)
+        /* plugin enable|disable make the file they are asked to edit. */
+        int edits_config =
+            p.index + 1 < argc && !strcmp(argv[p.index], "plugin") &&
+            (!strcmp(argv[p.index + 1], "enable") || !strcmp(argv[p.index + 1], "disable"));
+        if (edits_config && config_path && !path_exists(config_path))
+            config = cJSON_CreateObject();
+        else if (config_load(config_path, &config, &err) < 0)
             return cli_report("config", err);
         g.cgroup_parent = config_string(config, "cgroup_parent");
+        g.registries = cJSON_GetObjectItemCaseSensitive(config, "registries");
+        g.config_file = config_file_path(config_path);
+        g.config = config;
+        g.storage_driver = config_string(config, "storage_driver");
+        g.default_network = config_string(config, "default_network");
     }
     const char *env_path = getenv("BERTH_PLUGIN_PATH");
     if (env_path && *env_path)

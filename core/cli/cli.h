@@ -12,6 +12,14 @@ struct cli_globals {
     /* From the configuration file (--config, else /etc/berth/berth.json if it
      * exists); NULL when not set. Owned by main. */
     const char *cgroup_parent;
+    const struct cJSON *registries; /* the config's "registries" (registry-config.h) or NULL */
+    /* The configuration file's path and its parsed content ({} when the
+     * default file is missing); owned by main. */
+    const char *config_file;
+    const struct cJSON *config;
+    /* "storage_driver" and "default_network" from it; NULL when not set. */
+    const char *storage_driver;
+    const char *default_network;
 };
 
 /* Each verb returns the process exit status. ARGV[0] is the verb. */
@@ -23,6 +31,7 @@ int cmd_inspect(struct cli_globals *g, int argc, char **argv);
 int cmd_rm(struct cli_globals *g, int argc, char **argv);
 int cmd_image(struct cli_globals *g, int argc, char **argv);
 int cmd_plugin(struct cli_globals *g, int argc, char **argv);
+int cmd_plugin_test(struct cli_globals *g, int argc, char **argv);
 int cmd_system(struct cli_globals *g, int argc, char **argv);
 int cmd_volume(struct cli_globals *g, int argc, char **argv);
 int cmd_network(struct cli_globals *g, int argc, char **argv);
@@ -41,6 +50,18 @@ int cmd_wait(struct cli_globals *g, int argc, char **argv);
 int cmd_logs(struct cli_globals *g, int argc, char **argv);
 int cmd_attach(struct cli_globals *g, int argc, char **argv);
 int cmd_exec(struct cli_globals *g, int argc, char **argv);
+int cmd_pull(struct cli_globals *g, int argc, char **argv);
+int cmd_login(struct cli_globals *g, int argc, char **argv);
+int cmd_logout(struct cli_globals *g, int argc, char **argv);
+struct engine;
+/* Pulls REF into E's image store (run/create of a missing image), progress on a terminal. */
+int cli_pull_image(struct cli_globals *g, struct engine *e, const char *ref, int quiet,
+                   struct error **err);
+int cmd_load(struct cli_globals *g, int argc, char **argv);
+int cmd_save(struct cli_globals *g, int argc, char **argv);
+int cmd_tag(struct cli_globals *g, int argc, char **argv);
+int cmd_history(struct cli_globals *g, int argc, char **argv);
+int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
 
 /* Prints "berth: VERB: MESSAGE" once and returns the error's exit status. */
 int cli_report(const char *verb, struct error *err);

@@ -34,14 +34,16 @@ static const char import_help[] =
     "outside the root file system refuses the whole tarball.\n";
 
 static const char load_help[] =
-    "Usage: berth image load [-i] PATH\n"
+    "Usage: berth load [-q] [-i] PATH\n"
     "\n"
-    "Loads every image of an OCI image layout directory, or of an OCI archive (a tar of\n"
-    "one), naming each by its org.opencontainers.image.ref.name annotation. Every blob\n"
-    "is verified against its digest.\n"
+    "Loads every image of a docker-archive (as docker save writes it: names from\n"
+    "manifest.json's RepoTags), of an OCI archive, or of an OCI image layout directory\n"
+    "(names from org.opencontainers.image.ref.name). Archives may be gzip or zstd\n"
+    "compressed. Every blob is verified against its digest.\n"
     "\n"
     "Options:\n"
-    "  -i, --input PATH   the layout directory or archive\n";
+    "  -i, --input PATH   the archive or layout directory\n"
+    "  -q, --quiet        accepted for docker compatibility (only the result is printed)\n";
 
 static const char ls_help[] = "Usage: berth image ls [--format json] [-q]\n"
                               "\n"
@@ -230,9 +232,10 @@ static int image_import(struct cli_globals *g, int argc, char **argv)
     return 0;
 }
 
-static int image_load(struct cli_globals *g, int argc, char **argv)
+int cmd_load(struct cli_globals *g, int argc, char **argv)
 {
-    static const struct cli_option opts[] = {{"help", 'h', 0, 1}, {"input", 'i', 1, 2}, {0}};
+    static const struct cli_option opts[] = {
+        {"help", 'h', 0, 1}, {"input", 'i', 1, 2}, {"quiet", 'q', 0, 3}, {0}};
     struct cli_parser p;
     cli_parser_init(&p, argc, argv, "image load");
     const char *v, *input = NULL;
@@ -242,7 +245,8 @@ static int image_load(struct cli_globals *g, int argc, char **argv)
             fputs(load_help, stdout);
             return 0;
         }
-        input = v;
+        if (id == 2)
+            input = v;
     }
     if (id < 0)
         return EXIT_BERTH_ERROR;
@@ -455,8 +459,10 @@ int cmd_image(struct cli_globals *g, int argc, char **argv)
         const char *name;
         int (*fn)(struct cli_globals *g, int argc, char **argv);
     } subs[] = {
-        {"import", image_import},   {"load", image_load}, {"ls", image_ls},     {"list", image_ls},
-        {"inspect", image_inspect}, {"rm", image_rm},     {"remove", image_rm},
+        {"import", image_import}, {"load", cmd_load},         {"ls", image_ls},
+        {"list", image_ls},       {"inspect", image_inspect}, {"rm", image_rm},
+        {"remove", image_rm},     {"save", cmd_save},         {"tag", cmd_tag},
+        {"history", cmd_history}, {"prune", cmd_image_prune},
     };
     for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
         if (!strcmp(argv[1], subs[i].name))

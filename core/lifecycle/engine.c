@@ -18,6 +18,7 @@ int engine_open(const struct cli_globals *g, struct engine **ret, struct error *
     e->globals = g;
     _cleanup_free_ char *plugin_state = xasprintf("%s/plugins", g->root);
     _cleanup_free_ char *run_containers = xasprintf("%s/containers", g->runroot);
+    _cleanup_free_ char *plugin_cache = xasprintf("%s/plugin-cache.json", g->runroot);
     int r = mkdir_p(plugin_state, 0700, err);
     if (r >= 0)
         r = mkdir_p(run_containers, 0700, err);
@@ -25,8 +26,13 @@ int engine_open(const struct cli_globals *g, struct engine **ret, struct error *
         r = image_store_open(g->root, &e->images, err);
     if (r >= 0)
         r = container_store_open(g->root, &e->containers, err);
+    struct plugin_load_config plugin_config = {
+        .file = g->config_file,
+        .plugins = cJSON_GetObjectItemCaseSensitive(g->config, "plugins"),
+    };
     if (r >= 0)
-        r = plugin_registry_load(g->plugin_path, plugin_state, g->runroot, &e->plugins, err);
+        r = plugin_registry_open(g->plugin_path, plugin_state, g->runroot, plugin_cache,
+                                 &plugin_config, &e->plugins, err);
     if (r < 0) {
         engine_free(e);
         return r;
@@ -50,6 +56,7 @@ int engine_storage_remove_layers(struct engine *e, const struct image_layer *lay
                                  struct error **err)
 {
     int failed = 0;
+    plugin_registry_require(e->plugins, BERTH_KIND_STORAGE);
     for (size_t i = 0; i < e->plugins->n_plugins; i++) {
         struct plugin *p = e->plugins->plugins[i];
         if (p->desc->kind != BERTH_KIND_STORAGE)

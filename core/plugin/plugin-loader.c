@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin/plugin-cache.h"
 #include "plugin/plugin-host.h"
 #include "plugin/plugin-registry.h"
+#include "plugin/plugin-settings.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/log.h"
@@ -148,7 +150,7 @@ int plugin_check_descriptor(const struct berth_plugin_descriptor *d, char **ret_
     return check_ops(d, ret_reason);
 }
 
-struct plugin *plugin_registry_find(struct plugin_registry *reg, uint32_t kind, const char *name)
+static struct plugin *find_loaded(struct plugin_registry *reg, uint32_t kind, const char *name)
 {
     for (size_t i = 0; reg && i < reg->n_plugins; i++) {
         struct plugin *p = reg->plugins[i];
@@ -186,54 +188,169 @@ static void plugin_free(struct plugin *p)
     free(p);
 }
 
-static void load_one(struct plugin_registry *reg, const char *path, const char *state_root,
-                     const char *run_dir)
+const struct disabled_plugin *plugin_registry_find_disabled(const struct plugin_registry *reg,
+                                                            const char *name)
+{
+    for (size_t i = 0; reg && i < reg->n_disabled; i++)
+        if (!strcmp(reg->disabled[i].name, name))
+            return &reg->disabled[i];
+    return NULL;
+}
+
+/* The path of the disabled or pending plugin named NAME, or NULL. */
+static const char *unloaded_path(const struct plugin_registry *reg, const char *name)
+{
+    const struct disabled_plugin *off = plugin_registry_find_disabled(reg, name);
+    if (off)
+        return off->path;
+    for (size_t j = 0; j < reg->n_pending; j++)
+        if (!strcmp(reg->pending[j].name, name))
+            return reg->pending[j].path;
+    return NULL;
+}
+
+/*
+ * The configuration's word on the plugin NAME of KIND at PATH: 1 to load it
+ * with *RET's options and isolation; 0 when it is disabled or its settings
+ * are invalid (recorded in REG, *RET untouched).
+ */
+static int configured(struct plugin_registry *reg, const char *path, const char *name,
+                      uint32_t kind, struct plugin_settings *ret)
+{
+    char *reason = NULL;
+    if (plugin_settings_get(reg->plugins_config, name, ret, &reason) < 0) {
+        refuse(reg, path, xasprintf("'%s': %s", reg->config_file, reason));
+        free(reason);
+        return 0;
+    }
+    if (ret->enabled)
+        return 1;
+    plugin_settings_clear(ret);
+    struct disabled_plugin *grown =
+        realloc(reg->disabled, (reg->n_disabled + 1) * sizeof(struct disabled_plugin));
+    if (grown) {
+        reg->disabled = grown;
+        reg->disabled[reg->n_disabled++] =
+            (struct disabled_plugin){.name = strdup(name), .path = strdup(path), .kind = kind};
+    }
+    return 0;
+}
+
+/* A configured name that matches no plugin file is most likely a typo. */
+static void warn_unknown_names(struct plugin_registry *reg)
+{
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, reg->plugins_config)
+    {
+        if (find_loaded(reg, 0, entry->string) || unloaded_path(reg, entry->string))
+            continue;
+        /* Refused for its settings: that warning named it already. */
+        _cleanup_free_ char *key = xasprintf("': plugins.%s", entry->string);
+        int named = 0;
+        for (size_t i = 0; i < reg->n_refused && !named; i++) {
+            const char *at = strstr(reg->refused[i].reason, key);
+            named = at && (at[strlen(key)] == '.' || at[strlen(key)] == ':');
+        }
+        if (!named)
+            log_warning("'%s': plugins.%s: no plugin of that name in the plugin path; ignored",
+                        reg->config_file, entry->string);
+    }
+}
+
+static void add_loaded(struct plugin_registry *reg, struct plugin *p)
+{
+    struct plugin **grown = realloc(reg->plugins, (reg->n_plugins + 1) * sizeof(*grown));
+    if (!grown) {
+        plugin_free(p);
+        return;
+    }
+    reg->plugins = grown;
+    size_t at = reg->n_plugins;
+    while (at > 0 && reg->plugins[at - 1]->order > p->order) {
+        reg->plugins[at] = reg->plugins[at - 1];
+        at--;
+    }
+    reg->plugins[at] = p;
+    reg->n_plugins++;
+}
+
+/*
+ * dlopens PATH, checks and initialises it. What the descriptor said (name
+ * and kind, or the reason it was refused) goes to FILE, if given, for the
+ * descriptor cache.
+ */
+static void load_one(struct plugin_registry *reg, size_t order, const char *path,
+                     struct plugin_file *file)
 {
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
-        refuse(reg, path, xasprintf("cannot load: %s", dlerror()));
+        char *reason = xasprintf("cannot load: %s", dlerror());
+        if (file)
+            file->refused = strdup(reason);
+        refuse(reg, path, reason);
         return;
     }
     typedef const struct berth_plugin_descriptor *(*entry_fn)(void);
     entry_fn entry;
     *(void **)&entry = dlsym(handle, BERTH_PLUGIN_ENTRY_NAME);
-    if (!entry) {
-        refuse(reg, path,
-               xasprintf("no '%s' symbol: not a berth plugin; define it with BERTH_PLUGIN_DEFINE",
-                         BERTH_PLUGIN_ENTRY_NAME));
-        dlclose(handle);
-        return;
-    }
-    const struct berth_plugin_descriptor *d = entry();
+    const struct berth_plugin_descriptor *d = entry ? entry() : NULL;
     char *reason = NULL;
-    if (plugin_check_descriptor(d, &reason) < 0) {
+    if (!entry)
+        reason = xasprintf("no '%s' symbol: not a berth plugin; define it with BERTH_PLUGIN_DEFINE",
+                           BERTH_PLUGIN_ENTRY_NAME);
+    else
+        plugin_check_descriptor(d, &reason);
+    if (reason) {
+        if (file)
+            file->refused = strdup(reason);
         refuse(reg, path, reason);
         dlclose(handle);
         return;
     }
-    struct plugin *taken = plugin_registry_find(reg, 0, d->name);
-    if (taken) {
-        refuse(reg, path, xasprintf("name '%s' is already taken by '%s'", d->name, taken->path));
+    if (file) {
+        file->name = strdup(d->name);
+        file->kind = d->kind;
+    }
+    struct plugin *taken = find_loaded(reg, 0, d->name);
+    const char *taken_path = taken ? taken->path
+                             : plugin_registry_find_disabled(reg, d->name)
+                                 ? unloaded_path(reg, d->name)
+                                 : NULL;
+    if (taken_path) {
+        refuse(reg, path, xasprintf("name '%s' is already taken by '%s'", d->name, taken_path));
+        dlclose(handle);
+        return;
+    }
+    struct plugin_settings settings;
+    if (!configured(reg, path, d->name, d->kind, &settings)) {
         dlclose(handle);
         return;
     }
     struct plugin *p = calloc(1, sizeof(*p));
     if (!p) {
+        plugin_settings_clear(&settings);
         dlclose(handle);
         return;
     }
+    p->isolate = settings.isolate;
+    p->timeout = settings.timeout;
+    p->order = order;
     p->path = strdup(path);
     p->handle = handle;
     p->desc = d;
     struct error *e = NULL;
-    if (plugin_host_new(d->name, state_root, run_dir, &p->services, &p->host, &e) < 0) {
+    if (plugin_host_new(d->name, reg->state_root, reg->run_dir, &p->services, &p->host, &e) < 0) {
         refuse(reg, path, xasprintf("cannot prepare its state: %s", e->msg));
         error_free(&e);
+        plugin_settings_clear(&settings);
         plugin_host_free(p->host);
         p->host = NULL;
         plugin_free(p);
         return;
     }
+    free(p->host->config_json);
+    p->host->config_json = settings.options_json;
+    p->services.config_json = p->host->config_json;
     int r = d->init(&p->services, &p->state);
     if (r < 0) {
         refuse(reg, path, xasprintf("init failed: %s", strerror(-r)));
@@ -242,44 +359,131 @@ static void load_one(struct plugin_registry *reg, const char *path, const char *
         plugin_free(p);
         return;
     }
-    struct plugin **grown = realloc(reg->plugins, (reg->n_plugins + 1) * sizeof(*grown));
-    if (!grown) {
-        plugin_free(p);
-        return;
-    }
-    reg->plugins = grown;
-    reg->plugins[reg->n_plugins++] = p;
+    add_loaded(reg, p);
 }
 
-static int so_filter(const struct dirent *de)
+static struct plugin_registry *registry_new(const char *state_root, const char *run_dir)
 {
-    size_t len = strlen(de->d_name);
-    return de->d_name[0] != '.' && len > 3 && !strcmp(de->d_name + len - 3, ".so");
+    struct plugin_registry *reg = calloc(1, sizeof(*reg));
+    if (!reg)
+        return NULL;
+    reg->state_root = strdup(state_root);
+    reg->run_dir = strdup(run_dir);
+    if (!reg->state_root || !reg->run_dir) {
+        plugin_registry_free(reg);
+        return NULL;
+    }
+    return reg;
+}
+
+static void warn_unreadable_dirs(char *const *path_dirs)
+{
+    for (size_t i = 0; path_dirs && path_dirs[i]; i++) {
+        _cleanup_closedir_ DIR *d = opendir(path_dirs[i]);
+        if (!d && errno != ENOENT && errno != ENOTDIR)
+            log_warning("plugin directory '%s': %s", path_dirs[i], strerror(errno));
+    }
+}
+
+int plugin_registry_open(char *const *path_dirs, const char *state_root, const char *run_dir,
+                         const char *cache_path, const struct plugin_load_config *config,
+                         struct plugin_registry **ret, struct error **err)
+{
+    struct plugin_registry *reg = registry_new(state_root, run_dir);
+    if (reg && config && config->plugins) {
+        reg->config_file = strdup(config->file ? config->file : "");
+        reg->plugins_config = cJSON_Duplicate(config->plugins, 1);
+        if (!reg->config_file || !reg->plugins_config) {
+            plugin_registry_free(reg);
+            reg = NULL;
+        }
+    }
+    if (!reg)
+        return error_set(err, ENOMEM, "load plugins");
+    warn_unreadable_dirs(path_dirs);
+    struct plugin_file *files = NULL;
+    size_t n = 0;
+    plugin_files_scan(path_dirs, &files, &n);
+    if (cache_path && plugin_cache_read(cache_path, path_dirs, files, n)) {
+        for (size_t i = 0; i < n; i++) {
+            if (files[i].refused) {
+                refuse(reg, files[i].path, TAKE_PTR(files[i].refused));
+                continue;
+            }
+            /* The first of two plugins with one name wins, as in a full load. */
+            const char *taken = unloaded_path(reg, files[i].name);
+            if (taken) {
+                refuse(reg, files[i].path,
+                       xasprintf("name '%s' is already taken by '%s'", files[i].name, taken));
+                continue;
+            }
+            struct plugin_settings settings;
+            if (!configured(reg, files[i].path, files[i].name, files[i].kind, &settings))
+                continue;
+            plugin_settings_clear(&settings);
+            struct pending_plugin *grown =
+                realloc(reg->pending, (reg->n_pending + 1) * sizeof(*grown));
+            if (!grown)
+                continue;
+            reg->pending = grown;
+            reg->pending[reg->n_pending++] = (struct pending_plugin){
+                .order = i,
+                .path = TAKE_PTR(files[i].path),
+                .name = TAKE_PTR(files[i].name),
+                .kind = files[i].kind,
+            };
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            load_one(reg, i, files[i].path, &files[i]);
+        if (cache_path)
+            plugin_cache_write(cache_path, path_dirs, files, n);
+    }
+    plugin_files_free(files, n);
+    warn_unknown_names(reg);
+    *ret = reg;
+    return 0;
 }
 
 int plugin_registry_load(char *const *path_dirs, const char *state_root, const char *run_dir,
                          struct plugin_registry **ret, struct error **err)
 {
-    struct plugin_registry *reg = calloc(1, sizeof(*reg));
-    if (!reg)
-        return error_set(err, ENOMEM, "load plugins");
-    for (size_t i = 0; path_dirs && path_dirs[i]; i++) {
-        struct dirent **list = NULL;
-        int n = scandir(path_dirs[i], &list, so_filter, alphasort);
-        if (n < 0) {
-            if (errno != ENOENT && errno != ENOTDIR)
-                log_warning("plugin directory '%s': %s", path_dirs[i], strerror(errno));
-            continue;
+    return plugin_registry_open(path_dirs, state_root, run_dir, NULL, NULL, ret, err);
+}
+
+static void load_pending(struct plugin_registry *reg, size_t i)
+{
+    struct pending_plugin pp = reg->pending[i];
+    memmove(&reg->pending[i], &reg->pending[i + 1],
+            (reg->n_pending - i - 1) * sizeof(*reg->pending));
+    reg->n_pending--;
+    load_one(reg, pp.order, pp.path, NULL);
+    free(pp.path);
+    free(pp.name);
+}
+
+struct plugin *plugin_registry_find(struct plugin_registry *reg, uint32_t kind, const char *name)
+{
+    struct plugin *p = find_loaded(reg, kind, name);
+    if (p || !reg)
+        return p;
+    for (size_t i = 0; i < reg->n_pending; i++) {
+        if ((kind == 0 || reg->pending[i].kind == kind) && !strcmp(reg->pending[i].name, name)) {
+            load_pending(reg, i);
+            return find_loaded(reg, kind, name);
         }
-        for (int j = 0; j < n; j++) {
-            _cleanup_free_ char *path = xasprintf("%s/%s", path_dirs[i], list[j]->d_name);
-            load_one(reg, path, state_root, run_dir);
-            free(list[j]);
-        }
-        free(list);
     }
-    *ret = reg;
-    return 0;
+    return NULL;
+}
+
+void plugin_registry_require(struct plugin_registry *reg, uint32_t kind)
+{
+    for (size_t i = 0; reg && i < reg->n_pending;) {
+        if (kind == 0 || reg->pending[i].kind == kind)
+            load_pending(reg, i);
+        else
+            i++;
+    }
 }
 
 void plugin_registry_free(struct plugin_registry *reg)
@@ -294,5 +498,19 @@ void plugin_registry_free(struct plugin_registry *reg)
         free(reg->refused[i].reason);
     }
     free(reg->refused);
+    for (size_t i = 0; i < reg->n_pending; i++) {
+        free(reg->pending[i].path);
+        free(reg->pending[i].name);
+    }
+    free(reg->pending);
+    for (size_t i = 0; i < reg->n_disabled; i++) {
+        free(reg->disabled[i].name);
+        free(reg->disabled[i].path);
+    }
+    free(reg->disabled);
+    free(reg->config_file);
+    cJSON_Delete(reg->plugins_config);
+    free(reg->state_root);
+    free(reg->run_dir);
     free(reg);
 }
