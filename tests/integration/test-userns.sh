@@ -145,6 +145,13 @@ bad "use auto or auto:size=N" --userns=auto:size=0
 bad "need a user namespace" --userns=host --uidmap 0:200000:10
 bad "--gidmap needs --uidmap" --gidmap 0:200000:10
 bad "--privileged" --userns=auto --privileged
+# The configuration's userns_user: another user's lines.
+printf 'berth:200000:400000\nother:700000:70000\n' >"$T/subuid"
+printf 'berth:200000:400000\nother:700000:70000\n' >"$T/subgid"
+printf '{"userns_user": "other"}\n' >"$T/conf.json"
+assert_status 0 berth --config "$T/conf.json" run --rm --userns=auto busybox cat /proc/self/uid_map
+read -r -a umap <<<"$OUT"
+assert_eq "0 700000 65536" "${umap[*]}" "userns_user from the configuration file"
 # No entry for berth at all.
 printf 'someone:100000:65536\n' >"$T/subuid"
 bad "no subordinate ids for 'berth'" --userns=auto
