@@ -10,7 +10,8 @@
 #   -n RUNS   timed runs of each (default 100, at least 50)
 #   --check   exit 1 if the ratio is above the target
 #   BERTH=/path/to/berth  use this binary (and BERTH_PLUGIN_DIR, default
-#                         its dir's plugins/) instead of building build-bench/
+#                         its dir's plugins/) instead of building and
+#                         installing build-bench/ (its installed plugins)
 #
 # Everything runs inside a private mount and network namespace with its own
 # --root/--runroot; crun's state is in the same temporary dir. crun 1.8
@@ -62,7 +63,11 @@ if [[ -z ${BERTH_BENCH_IN_NS:-} ]]; then
     if [[ -z ${BERTH:-} ]]; then
         cmake -S "$top" -B "$top/build-bench" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
         cmake --build "$top/build-bench" -j2 >/dev/null
-        BERTH="$top/build-bench/berth"
+        # The installed set of plugins, as a user has it (the build dir also
+        # holds test-only plugins).
+        cmake --install "$top/build-bench" --prefix "$top/build-bench/prefix" >/dev/null
+        BERTH="$top/build-bench/prefix/bin/berth"
+        BERTH_PLUGIN_DIR=${BERTH_PLUGIN_DIR:-$top/build-bench/prefix/lib/berth/plugins}
     fi
     BERTH=$(readlink -f "$BERTH")
     export BERTH

@@ -52,6 +52,9 @@ static const struct verb verbs[] = {
     {"system", cmd_system, 0, "gc and info"},
     {"info", cmd_system, 0, "same as 'system info': configuration, each storage driver's mode"},
     {"volume", cmd_volume, 0, "create, list, inspect and remove volumes"},
+    {"pull", cmd_pull, 0, "download an image from a registry"},
+    {"login", cmd_login, 0, "save credentials for a registry"},
+    {"logout", cmd_logout, 0, "remove credentials for a registry"},
     {"commit", cmd_commit, 0, "make an image of a container's changes"},
     {"snapshot", cmd_snapshot, 0, "save, list, restore and remove container snapshots"},
 };
@@ -157,6 +160,7 @@ int main(int argc, char **argv)
         if (config_load(config_path, &config, &err) < 0)
             return cli_report("config", err);
         g.cgroup_parent = config_string(config, "cgroup_parent");
+        g.registries = cJSON_GetObjectItemCaseSensitive(config, "registries");
     }
     const char *env_path = getenv("BERTH_PLUGIN_PATH");
     if (env_path && *env_path)

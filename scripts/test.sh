@@ -31,6 +31,7 @@ packages=(
     iproute2 util-linux binutils procps     # ip, unshare/findmnt, nm, ps
     iptables nftables                       # test-network: look at and flush the rules
     btrfs-progs libcap2-bin                 # test-snapshot: mkfs.btrfs on a loop file, setcap
+    libcurl4-openssl-dev docker-registry skopeo apache2-utils curl # pull/login: libcurl headers; test-registry-*: registry, pusher, htpasswd
     ca-certificates
 )
 

@@ -12,6 +12,7 @@ struct cli_globals {
     /* From the configuration file (--config, else /etc/berth/berth.json if it
      * exists); NULL when not set. Owned by main. */
     const char *cgroup_parent;
+    const struct cJSON *registries; /* the config's "registries" (registry-config.h) or NULL */
 };
 
 /* Each verb returns the process exit status. ARGV[0] is the verb. */
@@ -46,6 +47,13 @@ int cmd_save(struct cli_globals *g, int argc, char **argv);
 int cmd_tag(struct cli_globals *g, int argc, char **argv);
 int cmd_history(struct cli_globals *g, int argc, char **argv);
 int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
+int cmd_pull(struct cli_globals *g, int argc, char **argv);
+int cmd_login(struct cli_globals *g, int argc, char **argv);
+int cmd_logout(struct cli_globals *g, int argc, char **argv);
+struct engine;
+/* Pulls REF into E's image store (run/create of a missing image), progress on a terminal. */
+int cli_pull_image(struct cli_globals *g, struct engine *e, const char *ref, int quiet,
+                   struct error **err);
 
 /* Prints "berth: VERB: MESSAGE" once and returns the error's exit status. */
 int cli_report(const char *verb, struct error *err);

@@ -28,6 +28,7 @@ static cJSON *plugin_json(const struct plugin *p)
 static int plugin_ls(struct engine *e, int json)
 {
     struct plugin_registry *reg = e->plugins;
+    plugin_registry_require(reg, 0);
     if (json) {
         cJSON *root = cJSON_CreateObject();
         cJSON *arr = cJSON_AddArrayToObject(root, "plugins");

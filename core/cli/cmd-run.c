@@ -1,5 +1,6 @@
 /* berth run and berth create: parse the container's flags into create_options. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "cli/cli.h"
 #include "cli/security-opts.h"
 #include "cli/limit-options.h"
+#include "image/image-store.h"
+#include "lifecycle/engine.h"
 #include "lifecycle/lifecycle.h"
 #include "monitor/monitor-options.h"
 #include "util/cleanup.h"
@@ -380,6 +383,23 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
     return 0;
 }
 
+/* As docker: a missing image that a registry may have is pulled first. */
+static int pull_if_missing(struct cli_globals *g, struct engine *e, const char *ref,
+                           struct error **err)
+{
+    struct image *img = NULL;
+    struct error *probe = NULL;
+    int r = ref ? image_store_resolve(e->images, ref, &img, &probe) : 0;
+    image_free(img);
+    bool missing = r < 0 && probe->errnum == ENOENT;
+    error_free(&probe);
+    _cleanup_free_ char *name = missing ? image_ref_normalize(ref) : NULL;
+    if (!name)
+        return 0; /* found, or not a reference: container_create reports it */
+    fprintf(stderr, "Unable to find image '%s' locally\n", ref);
+    return cli_pull_image(g, e, ref, 0, err);
+}
+
 static int run_or_create(struct cli_globals *g, int argc, char **argv, int create_only)
 {
     const char *verb = argv[0];
@@ -404,6 +424,11 @@ static int run_or_create(struct cli_globals *g, int argc, char **argv, int creat
         o.cgroup_parent = g->cgroup_parent;
     if (engine_open(g, &e, &err) < 0) {
         status = cli_report(verb, err);
+        goto out;
+    }
+    if (pull_if_missing(g, e, o.image_ref, &err) < 0) {
+        status = cli_report(verb, err);
+        engine_free(e);
         goto out;
     }
     if (create_only) {

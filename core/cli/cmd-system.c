@@ -25,6 +25,7 @@ static int system_info(struct engine *e)
     for (size_t i = 0; e->globals->plugin_path && e->globals->plugin_path[i]; i++)
         cJSON_AddItemToArray(path, cJSON_CreateString(e->globals->plugin_path[i]));
     cJSON *drivers = cJSON_AddObjectToObject(root, "storage_drivers");
+    plugin_registry_require(e->plugins, BERTH_KIND_STORAGE);
     for (size_t i = 0; i < e->plugins->n_plugins; i++) {
         struct plugin *p = e->plugins->plugins[i];
         if (p->desc->kind != BERTH_KIND_STORAGE)

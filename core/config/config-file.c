@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "registry/registry-config.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 
@@ -30,6 +31,11 @@ int config_load(const char *path, cJSON **ret, struct error **err)
     if (parent && !cJSON_IsString(parent)) {
         cJSON_Delete(config);
         return error_set_plain(err, EINVAL, "'%s': \"cgroup_parent\" must be a string", file);
+    }
+    int rc = registry_config_check(cJSON_GetObjectItemCaseSensitive(config, "registries"), err);
+    if (rc < 0) {
+        cJSON_Delete(config);
+        return error_prefix(err, "'%s'", file);
     }
     *ret = config;
     return 0;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "image/docker-archive.h"
+#include "image/image-ref.h"
 #include "image/layer-unpack.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
@@ -68,103 +69,12 @@ static int not_found(struct error **err, const char *ref)
     return -ENOENT;
 }
 
-/* ---- references ---- */
-
-static bool is_lower_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
 static bool is_hex(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return false;
     return true;
-}
-
-/* A path component of a repository name: lowercase alnum runs joined by . _ - */
-static bool valid_path_component(const char *s, size_t len)
-{
-    if (len == 0 || !is_lower_alnum(s[0]) || !is_lower_alnum(s[len - 1]))
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!is_lower_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-            return false;
-    return true;
-}
-
-static bool valid_domain(const char *s, size_t len)
-{
-    if (len == 0)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!(is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == ':'))
-            return false;
-    }
-    return s[0] != '.' && s[0] != '-' && s[0] != ':';
-}
-
-static bool valid_tag(const char *s)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len > 128)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        bool word =
-            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-        if (!word && (i == 0 || (c != '.' && c != '-')))
-            return false;
-    }
-    return true;
-}
-
-char *image_ref_normalize(const char *ref)
-{
-    if (!ref || !*ref || strlen(ref) > 512)
-        return NULL;
-    _cleanup_free_ char *copy = strdup(ref);
-    if (!copy)
-        return NULL;
-    char *digest = strchr(copy, '@');
-    if (digest) {
-        *digest++ = '\0';
-        if (!digest_is_valid(digest))
-            return NULL;
-    }
-    char *last_slash = strrchr(copy, '/');
-    char *tag = strrchr(last_slash ? last_slash : copy, ':');
-    if (tag) {
-        *tag++ = '\0';
-        if (!valid_tag(tag))
-            return NULL;
-    }
-    size_t name_len = strlen(copy);
-    if (name_len == 0 || name_len > 255)
-        return NULL;
-    /* A bare 64-hex name would be indistinguishable from an image id. */
-    if (name_len == 64 && is_hex(copy, 64))
-        return NULL;
-    const char *p = copy;
-    bool first = true;
-    while (*p) {
-        const char *end = strchrnul(p, '/');
-        size_t len = (size_t)(end - p);
-        bool is_domain = first && *end == '/' &&
-                         (memchr(p, '.', len) || memchr(p, ':', len) ||
-                          (len == 9 && !memcmp(p, "localhost", 9)));
-        if (is_domain ? !valid_domain(p, len) : !valid_path_component(p, len))
-            return NULL;
-        if (*end == '/' && end[1] == '\0')
-            return NULL;
-        first = false;
-        p = *end ? end + 1 : end;
-    }
-    if (digest)
-        return tag ? xasprintf("%s:%s@%s", copy, tag, digest) : xasprintf("%s@%s", copy, digest);
-    return xasprintf("%s:%s", copy, tag ? tag : "latest");
 }
 
 /* ---- small helpers ---- */
@@ -261,6 +171,13 @@ static cJSON *descriptor_new(const char *media_type, const char *digest, long lo
     cJSON_AddStringToObject(d, "digest", digest);
     cJSON_AddNumberToObject(d, "size", (double)size);
     return d;
+}
+
+static bool is_layer_media_type(const char *mt);
+
+int image_layer_media_type_ok(const char *mt)
+{
+    return mt && is_layer_media_type(mt);
 }
 
 static bool is_layer_media_type(const char *mt)
@@ -1392,7 +1309,39 @@ static int load_descriptor(struct loader *l, const cJSON *desc, const char *name
     return load_index(l, j, name, depth, err);
 }
 
+const char *image_store_dir(const struct image_store *s)
+{
+    return s->dir;
+}
+
+char *image_store_blob(const struct image_store *s, const char *digest)
+{
+    if (!digest_is_valid(digest))
+        return NULL;
+    char *p = blob_path(s, digest);
+    if (!path_exists(p)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static int load_layout(struct image_store *s, const char *path, bool owned, char ***ret_names,
+                       struct error **err);
+
 int image_store_load(struct image_store *s, const char *path, char ***ret_names, struct error **err)
+{
+    return load_layout(s, path, false, ret_names, err);
+}
+
+int image_store_load_owned(struct image_store *s, const char *dir, char ***ret_names,
+                           struct error **err)
+{
+    return load_layout(s, dir, true, ret_names, err);
+}
+
+static int load_layout(struct image_store *s, const char *path, bool owned, char ***ret_names,
+                       struct error **err)
 {
     struct stat st;
     if (stat(path, &st) < 0)
@@ -1401,7 +1350,7 @@ int image_store_load(struct image_store *s, const char *path, char ***ret_names,
     int r = op_begin(s, &op, err);
     if (r < 0)
         return r;
-    struct loader l = {.store = s, .op = &op, .layout = path};
+    struct loader l = {.store = s, .op = &op, .layout = path, .move = owned};
     _cleanup_free_ char *extracted = NULL;
     if (!S_ISDIR(st.st_mode)) {
         extracted = xasprintf("%s/layout", op.dir);

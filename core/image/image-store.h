@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "image/image-ref.h"
 #include "util/error.h"
 
 struct image_store;
@@ -41,12 +42,6 @@ struct image {
 int image_store_open(const char *root, struct image_store **ret, struct error **err);
 void image_store_free(struct image_store *store);
 
-/*
- * Normalizes a user reference: "busybox" → "busybox:latest"; a name with a
- * tag or a digest is kept. Returns NULL for an invalid reference.
- */
-char *image_ref_normalize(const char *ref);
-
 /* Imports a root filesystem tarball (tar, tar.gz, tar.zst) as a one-layer
  * image named REF. Stores the id in *RET_ID (caller frees). */
 int image_store_import(struct image_store *store, const char *tar_path, const char *ref,
@@ -59,6 +54,19 @@ int image_store_import(struct image_store *store, const char *tar_path, const ch
  */
 int image_store_load(struct image_store *store, const char *path, char ***ret_names,
                      struct error **err);
+/*
+ * Like image_store_load, for an OCI layout directory DIR inside the store's
+ * directory that the caller owns: its blobs are verified in place and
+ * renamed (not copied) into the store. For pulls (registry/image-pull.c).
+ */
+int image_store_load_owned(struct image_store *store, const char *dir, char ***ret_names,
+                           struct error **err);
+/* ROOT/images: where a pull keeps its temporary files (same file system). */
+const char *image_store_dir(const struct image_store *store);
+/* The path of blob DIGEST if the store has it, else NULL. Caller frees. */
+char *image_store_blob(const struct image_store *store, const char *digest);
+/* 1 if MT is a layer media type the store can unpack. */
+int image_layer_media_type_ok(const char *mt);
 /* Finds an image by name[:tag], full id, or unique id prefix (≥ 4 hex). */
 int image_store_resolve(struct image_store *store, const char *ref, struct image **ret,
                         struct error **err);

@@ -953,10 +953,44 @@ static int add_container_chain_ids(struct engine *e, char ***chains, size_t *n, 
     return 0;
 }
 
+/*
+ * Records that cannot be read and have no live owner: only a power cut
+ * tears a record (they are replaced by rename), and --rm containers' records
+ * are written without fsync. Their storage goes with the plugins' gc below.
+ */
+static void gc_orphan_records(struct engine *e)
+{
+    _cleanup_strv_ char **ids = NULL;
+    size_t n_ids = 0;
+    struct error *local = NULL;
+    if (container_store_ids(e->containers, &ids, &n_ids, &local) < 0) {
+        error_free(&local);
+        return;
+    }
+    for (size_t i = 0; i < n_ids; i++) {
+        cJSON *rec = NULL;
+        int r = container_store_load(e->containers, ids[i], &rec, &local);
+        cJSON_Delete(rec);
+        error_free(&local);
+        if (r != -EBADMSG)
+            continue;
+        _cleanup_free_ char *lock_p = xasprintf("%s/containers/%s.lock", e->globals->root, ids[i]);
+        int fd = try_lock_path(lock_p, &local);
+        error_free(&local);
+        if (fd < 0)
+            continue;
+        log_warning("removing the unreadable record of container '%.12s'", ids[i]);
+        if (container_store_delete(e->containers, ids[i], &local) < 0)
+            log_warning("%s", local->msg);
+        error_free(&local);
+        unlock_fd(fd);
+    }
+    container_store_sweep_names(e->containers);
+}
+
 int engine_gc(struct engine *e, struct error **err)
 {
-    /* Records stuck in a transitional state with no live owner (a reboot
-     * wiped the run dir) are marked exited. */
+    gc_orphan_records(e);
     cJSON *all = NULL;
     int r = container_store_list(e->containers, &all, err);
     if (r < 0)
@@ -974,8 +1008,12 @@ int engine_gc(struct engine *e, struct error **err)
         error_free(&local);
         if (fd < 0)
             continue;
+        /* Stuck in a transitional state with no live owner (a reboot wiped
+         * the run dir): exited, and gone if it was a --rm container, as
+         * docker removes those when its daemon comes back. */
         struct undo_ctx u = {.engine = e, .id = id};
-        cJSON *entry = undo_entry("mark-exited");
+        int auto_remove = cJSON_IsTrue(cJSON_GetObjectItem(rec, "auto_remove"));
+        cJSON *entry = undo_entry(auto_remove ? "remove-container" : "mark-exited");
         undo_step(&u, entry, &local);
         cJSON_Delete(entry);
         if (local)
@@ -1001,6 +1039,7 @@ int engine_gc(struct engine *e, struct error **err)
     if ((r = network_names(e, &networks, &n_networks, err)) < 0)
         return r;
     int failed = 0;
+    plugin_registry_require(e->plugins, 0);
     for (size_t i = 0; i < e->plugins->n_plugins; i++) {
         struct error *local = NULL;
         struct plugin *p = e->plugins->plugins[i];

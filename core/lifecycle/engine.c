@@ -18,6 +18,7 @@ int engine_open(const struct cli_globals *g, struct engine **ret, struct error *
     e->globals = g;
     _cleanup_free_ char *plugin_state = xasprintf("%s/plugins", g->root);
     _cleanup_free_ char *run_containers = xasprintf("%s/containers", g->runroot);
+    _cleanup_free_ char *plugin_cache = xasprintf("%s/plugin-cache.json", g->runroot);
     int r = mkdir_p(plugin_state, 0700, err);
     if (r >= 0)
         r = mkdir_p(run_containers, 0700, err);
@@ -26,7 +27,8 @@ int engine_open(const struct cli_globals *g, struct engine **ret, struct error *
     if (r >= 0)
         r = container_store_open(g->root, &e->containers, err);
     if (r >= 0)
-        r = plugin_registry_load(g->plugin_path, plugin_state, g->runroot, &e->plugins, err);
+        r = plugin_registry_open(g->plugin_path, plugin_state, g->runroot, plugin_cache,
+                                 &e->plugins, err);
     if (r < 0) {
         engine_free(e);
         return r;
@@ -50,6 +52,7 @@ int engine_storage_remove_layers(struct engine *e, const struct image_layer *lay
                                  struct error **err)
 {
     int failed = 0;
+    plugin_registry_require(e->plugins, BERTH_KIND_STORAGE);
     for (size_t i = 0; i < e->plugins->n_plugins; i++) {
         struct plugin *p = e->plugins->plugins[i];
         if (p->desc->kind != BERTH_KIND_STORAGE)

@@ -243,6 +243,7 @@ int hooks_emit(struct plugin_registry *reg, uint32_t type, const struct event_vi
                struct error **err)
 {
     uint32_t phase = type <= BERTH_EVENT_PRESTART ? BERTH_PHASE_PRE : BERTH_PHASE_POST;
+    plugin_registry_require(reg, BERTH_KIND_HOOK);
     struct berth_event ev = {
         .size = sizeof(ev),
         .type = type,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin/plugin-cache.h"
 #include "plugin/plugin-host.h"
 #include "plugin/plugin-registry.h"
 #include "util/cleanup.h"
@@ -148,7 +149,7 @@ int plugin_check_descriptor(const struct berth_plugin_descriptor *d, char **ret_
     return check_ops(d, ret_reason);
 }
 
-struct plugin *plugin_registry_find(struct plugin_registry *reg, uint32_t kind, const char *name)
+static struct plugin *find_loaded(struct plugin_registry *reg, uint32_t kind, const char *name)
 {
     for (size_t i = 0; reg && i < reg->n_plugins; i++) {
         struct plugin *p = reg->plugins[i];
@@ -186,32 +187,61 @@ static void plugin_free(struct plugin *p)
     free(p);
 }
 
-static void load_one(struct plugin_registry *reg, const char *path, const char *state_root,
-                     const char *run_dir)
+static void add_loaded(struct plugin_registry *reg, struct plugin *p)
+{
+    struct plugin **grown = realloc(reg->plugins, (reg->n_plugins + 1) * sizeof(*grown));
+    if (!grown) {
+        plugin_free(p);
+        return;
+    }
+    reg->plugins = grown;
+    size_t at = reg->n_plugins;
+    while (at > 0 && reg->plugins[at - 1]->order > p->order) {
+        reg->plugins[at] = reg->plugins[at - 1];
+        at--;
+    }
+    reg->plugins[at] = p;
+    reg->n_plugins++;
+}
+
+/*
+ * dlopens PATH, checks and initialises it. What the descriptor said (name
+ * and kind, or the reason it was refused) goes to FILE, if given, for the
+ * descriptor cache.
+ */
+static void load_one(struct plugin_registry *reg, size_t order, const char *path,
+                     struct plugin_file *file)
 {
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
-        refuse(reg, path, xasprintf("cannot load: %s", dlerror()));
+        char *reason = xasprintf("cannot load: %s", dlerror());
+        if (file)
+            file->refused = strdup(reason);
+        refuse(reg, path, reason);
         return;
     }
     typedef const struct berth_plugin_descriptor *(*entry_fn)(void);
     entry_fn entry;
     *(void **)&entry = dlsym(handle, BERTH_PLUGIN_ENTRY_NAME);
-    if (!entry) {
-        refuse(reg, path,
-               xasprintf("no '%s' symbol: not a berth plugin; define it with BERTH_PLUGIN_DEFINE",
-                         BERTH_PLUGIN_ENTRY_NAME));
-        dlclose(handle);
-        return;
-    }
-    const struct berth_plugin_descriptor *d = entry();
+    const struct berth_plugin_descriptor *d = entry ? entry() : NULL;
     char *reason = NULL;
-    if (plugin_check_descriptor(d, &reason) < 0) {
+    if (!entry)
+        reason = xasprintf("no '%s' symbol: not a berth plugin; define it with BERTH_PLUGIN_DEFINE",
+                           BERTH_PLUGIN_ENTRY_NAME);
+    else
+        plugin_check_descriptor(d, &reason);
+    if (reason) {
+        if (file)
+            file->refused = strdup(reason);
         refuse(reg, path, reason);
         dlclose(handle);
         return;
     }
-    struct plugin *taken = plugin_registry_find(reg, 0, d->name);
+    if (file) {
+        file->name = strdup(d->name);
+        file->kind = d->kind;
+    }
+    struct plugin *taken = find_loaded(reg, 0, d->name);
     if (taken) {
         refuse(reg, path, xasprintf("name '%s' is already taken by '%s'", d->name, taken->path));
         dlclose(handle);
@@ -222,11 +252,12 @@ static void load_one(struct plugin_registry *reg, const char *path, const char *
         dlclose(handle);
         return;
     }
+    p->order = order;
     p->path = strdup(path);
     p->handle = handle;
     p->desc = d;
     struct error *e = NULL;
-    if (plugin_host_new(d->name, state_root, run_dir, &p->services, &p->host, &e) < 0) {
+    if (plugin_host_new(d->name, reg->state_root, reg->run_dir, &p->services, &p->host, &e) < 0) {
         refuse(reg, path, xasprintf("cannot prepare its state: %s", e->msg));
         error_free(&e);
         plugin_host_free(p->host);
@@ -242,44 +273,120 @@ static void load_one(struct plugin_registry *reg, const char *path, const char *
         plugin_free(p);
         return;
     }
-    struct plugin **grown = realloc(reg->plugins, (reg->n_plugins + 1) * sizeof(*grown));
-    if (!grown) {
-        plugin_free(p);
-        return;
-    }
-    reg->plugins = grown;
-    reg->plugins[reg->n_plugins++] = p;
+    add_loaded(reg, p);
 }
 
-static int so_filter(const struct dirent *de)
+static struct plugin_registry *registry_new(const char *state_root, const char *run_dir)
 {
-    size_t len = strlen(de->d_name);
-    return de->d_name[0] != '.' && len > 3 && !strcmp(de->d_name + len - 3, ".so");
+    struct plugin_registry *reg = calloc(1, sizeof(*reg));
+    if (!reg)
+        return NULL;
+    reg->state_root = strdup(state_root);
+    reg->run_dir = strdup(run_dir);
+    if (!reg->state_root || !reg->run_dir) {
+        plugin_registry_free(reg);
+        return NULL;
+    }
+    return reg;
+}
+
+static void warn_unreadable_dirs(char *const *path_dirs)
+{
+    for (size_t i = 0; path_dirs && path_dirs[i]; i++) {
+        _cleanup_closedir_ DIR *d = opendir(path_dirs[i]);
+        if (!d && errno != ENOENT && errno != ENOTDIR)
+            log_warning("plugin directory '%s': %s", path_dirs[i], strerror(errno));
+    }
+}
+
+int plugin_registry_open(char *const *path_dirs, const char *state_root, const char *run_dir,
+                         const char *cache_path, struct plugin_registry **ret, struct error **err)
+{
+    struct plugin_registry *reg = registry_new(state_root, run_dir);
+    if (!reg)
+        return error_set(err, ENOMEM, "load plugins");
+    warn_unreadable_dirs(path_dirs);
+    struct plugin_file *files = NULL;
+    size_t n = 0;
+    plugin_files_scan(path_dirs, &files, &n);
+    if (cache_path && plugin_cache_read(cache_path, path_dirs, files, n)) {
+        for (size_t i = 0; i < n; i++) {
+            if (files[i].refused) {
+                refuse(reg, files[i].path, TAKE_PTR(files[i].refused));
+                continue;
+            }
+            /* The first of two plugins with one name wins, as in a full load. */
+            const char *taken = NULL;
+            for (size_t j = 0; j < reg->n_pending && !taken; j++)
+                if (!strcmp(reg->pending[j].name, files[i].name))
+                    taken = reg->pending[j].path;
+            if (taken) {
+                refuse(reg, files[i].path,
+                       xasprintf("name '%s' is already taken by '%s'", files[i].name, taken));
+                continue;
+            }
+            struct pending_plugin *grown =
+                realloc(reg->pending, (reg->n_pending + 1) * sizeof(*grown));
+            if (!grown)
+                continue;
+            reg->pending = grown;
+            reg->pending[reg->n_pending++] = (struct pending_plugin){
+                .order = i,
+                .path = TAKE_PTR(files[i].path),
+                .name = TAKE_PTR(files[i].name),
+                .kind = files[i].kind,
+            };
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            load_one(reg, i, files[i].path, &files[i]);
+        if (cache_path)
+            plugin_cache_write(cache_path, path_dirs, files, n);
+    }
+    plugin_files_free(files, n);
+    *ret = reg;
+    return 0;
 }
 
 int plugin_registry_load(char *const *path_dirs, const char *state_root, const char *run_dir,
                          struct plugin_registry **ret, struct error **err)
 {
-    struct plugin_registry *reg = calloc(1, sizeof(*reg));
-    if (!reg)
-        return error_set(err, ENOMEM, "load plugins");
-    for (size_t i = 0; path_dirs && path_dirs[i]; i++) {
-        struct dirent **list = NULL;
-        int n = scandir(path_dirs[i], &list, so_filter, alphasort);
-        if (n < 0) {
-            if (errno != ENOENT && errno != ENOTDIR)
-                log_warning("plugin directory '%s': %s", path_dirs[i], strerror(errno));
-            continue;
+    return plugin_registry_open(path_dirs, state_root, run_dir, NULL, ret, err);
+}
+
+static void load_pending(struct plugin_registry *reg, size_t i)
+{
+    struct pending_plugin pp = reg->pending[i];
+    memmove(&reg->pending[i], &reg->pending[i + 1],
+            (reg->n_pending - i - 1) * sizeof(*reg->pending));
+    reg->n_pending--;
+    load_one(reg, pp.order, pp.path, NULL);
+    free(pp.path);
+    free(pp.name);
+}
+
+struct plugin *plugin_registry_find(struct plugin_registry *reg, uint32_t kind, const char *name)
+{
+    struct plugin *p = find_loaded(reg, kind, name);
+    if (p || !reg)
+        return p;
+    for (size_t i = 0; i < reg->n_pending; i++) {
+        if ((kind == 0 || reg->pending[i].kind == kind) && !strcmp(reg->pending[i].name, name)) {
+            load_pending(reg, i);
+            return find_loaded(reg, kind, name);
         }
-        for (int j = 0; j < n; j++) {
-            _cleanup_free_ char *path = xasprintf("%s/%s", path_dirs[i], list[j]->d_name);
-            load_one(reg, path, state_root, run_dir);
-            free(list[j]);
-        }
-        free(list);
     }
-    *ret = reg;
-    return 0;
+    return NULL;
+}
+
+void plugin_registry_require(struct plugin_registry *reg, uint32_t kind)
+{
+    for (size_t i = 0; reg && i < reg->n_pending;) {
+        if (kind == 0 || reg->pending[i].kind == kind)
+            load_pending(reg, i);
+        else
+            i++;
+    }
 }
 
 void plugin_registry_free(struct plugin_registry *reg)
@@ -294,5 +401,12 @@ void plugin_registry_free(struct plugin_registry *reg)
         free(reg->refused[i].reason);
     }
     free(reg->refused);
+    for (size_t i = 0; i < reg->n_pending; i++) {
+        free(reg->pending[i].path);
+        free(reg->pending[i].name);
+    }
+    free(reg->pending);
+    free(reg->state_root);
+    free(reg->run_dir);
     free(reg);
 }

@@ -15,6 +15,7 @@
 #include "util/error.h"
 
 struct plugin {
+    size_t order; /* position in the plugin path: listings keep that order */
     char *path;
     void *handle; /* dlopen handle */
     const struct berth_plugin_descriptor *desc;
@@ -28,11 +29,22 @@ struct refused_plugin {
     char *reason;
 };
 
+/* A plugin known from the descriptor cache, not loaded yet. */
+struct pending_plugin {
+    size_t order;
+    char *path;
+    char *name;
+    uint32_t kind;
+};
+
 struct plugin_registry {
-    struct plugin **plugins;
+    struct plugin **plugins; /* the loaded ones, in plugin-path order */
     size_t n_plugins;
     struct refused_plugin *refused;
     size_t n_refused;
+    struct pending_plugin *pending;
+    size_t n_pending;
+    char *state_root, *run_dir;
 };
 
 /*
@@ -43,9 +55,19 @@ struct plugin_registry {
  */
 int plugin_registry_load(char *const *path_dirs, const char *state_root, const char *run_dir,
                          struct plugin_registry **ret, struct error **err);
+/*
+ * The same, lazily: with a valid descriptor cache at CACHE_PATH (see
+ * plugin-cache.h) nothing is dlopen()ed yet, and each plugin is loaded when
+ * first asked for (plugin_registry_find, plugin_registry_require). Without
+ * one, every plugin is loaded and the cache written.
+ */
+int plugin_registry_open(char *const *path_dirs, const char *state_root, const char *run_dir,
+                         const char *cache_path, struct plugin_registry **ret, struct error **err);
 void plugin_registry_free(struct plugin_registry *reg);
-/* The loaded plugin of KIND named NAME, or NULL. */
+/* The plugin of KIND (0: any) named NAME, loaded now if it was pending; or NULL. */
 struct plugin *plugin_registry_find(struct plugin_registry *reg, uint32_t kind, const char *name);
+/* Loads every pending plugin of KIND (0: all), before a walk over reg->plugins. */
+void plugin_registry_require(struct plugin_registry *reg, uint32_t kind);
 
 /*
  * Pure check of a descriptor against this host (unit-testable). Returns 0

@@ -36,6 +36,8 @@ void container_store_release_name(struct container_store *store, const char *nam
 
 /* Writes REC (which must have "id") atomically. */
 int container_store_save(struct container_store *store, const cJSON *rec, struct error **err);
+/* Removes names whose container has no record (left by a crash or a torn record). */
+void container_store_sweep_names(struct container_store *store);
 /* Loads the record of ID exactly. -ENOENT if absent, -EBADMSG if corrupt. */
 int container_store_load(struct container_store *store, const char *id, cJSON **ret,
                          struct error **err);

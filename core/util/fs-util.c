@@ -107,6 +107,12 @@ int fsync_parent(const char *path)
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                       struct error **err)
 {
+    return write_file_atomic_flags(path, data, len, mode, 0, err);
+}
+
+int write_file_atomic_flags(const char *path, const void *data, size_t len, mode_t mode, int flags,
+                            struct error **err)
+{
     _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
@@ -126,7 +132,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
         p += n;
         left -= (size_t)n;
     }
-    if (fsync(fd) < 0 || close(fd) < 0) {
+    if ((!(flags & WRITE_NO_SYNC) && fsync(fd) < 0) || close(fd) < 0) {
         int e = errno;
         unlink(tmp);
         return error_set(err, e, "write '%s'", path);

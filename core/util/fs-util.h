@@ -17,6 +17,14 @@ int rm_rf(const char *path, struct error **err);
 /* Writes DATA to PATH through a temporary file, fsync and rename. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                       struct error **err);
+/*
+ * The same, with WRITE_NO_SYNC: no fsync, for files that are worthless after
+ * a power cut (run-dir caches, the records of --rm containers). Readers
+ * still see the old or the new file whole; only durability is given up.
+ */
+#define WRITE_NO_SYNC 1
+int write_file_atomic_flags(const char *path, const void *data, size_t len, mode_t mode, int flags,
+                            struct error **err);
 /* Reads the whole file into a NUL-terminated buffer the caller frees. */
 int read_file(const char *path, char **ret_data, size_t *ret_len, struct error **err);
 /* Returns 1 if PATH exists (lstat), 0 if not. */

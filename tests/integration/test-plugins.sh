@@ -100,6 +100,34 @@ else
     _show
 fi
 
+# Lazy loading (core/plugin/plugin-cache.h): once the descriptor cache
+# knows the path, a container without a network dlopens no network driver,
+# and a plugin file added to the path is seen by the next command.
+berth ps >/dev/null # writes the cache if nothing did yet
+capture env LD_DEBUG=files "$BERTH" --root "$T/root" --runroot "$T/run" --plugin-path "$PLUGIN_PATH" \
+    run --rm --network none busybox true
+assert_eq 0 "$RC" "run --network none with LD_DEBUG"
+assert_contains "$ERR" "overlay.so" "run --network none loads the storage driver"
+assert_not_contains "$ERR" "bridge.so" "run --network none does not load the bridge driver"
+assert_not_contains "$ERR" "nat.so" "run --network none does not load the nat driver"
+mkdir -p "$T/extra"
+pextra() {
+    "$BERTH" --root "$T/root" --runroot "$T/run" --plugin-path "$PLUGIN_PATH:$T/extra" "$@"
+}
+assert_status 0 pextra plugin ls
+assert_not_contains "$OUT" "abi-good" "no abi-good plugin yet"
+good=$(find "$BERTH_BAD_PLUGIN_DIR" -name '*abi-good*.so' -print -quit)
+if [[ -n $good ]]; then
+    cp "$good" "$T/extra/"
+    assert_status 0 pextra plugin ls
+    assert_contains "$OUT" "$T/extra/" "a plugin added to the path is loaded by the next command"
+    rm "$T/extra/"*.so
+    assert_status 0 pextra plugin ls
+    assert_not_contains "$OUT" "$T/extra/" "a plugin removed from the path is gone from the next command"
+else
+    fail "no abi-good fixture in $BERTH_BAD_PLUGIN_DIR"
+fi
+
 # plugin check FILE.so: the loader's verdict on one file.
 assert_status 0 berth plugin check "$BERTH_PLUGIN_DIR/overlay.so"
 assert_contains "$OUT" "ok" "plugin check of overlay.so says ok"

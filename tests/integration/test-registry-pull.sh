@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# berth pull from a real registry (Debian's docker-registry on 127.0.0.1):
+# images pushed by skopeo are pulled and run; an index picks the host's
+# platform or --platform's; a second image on the same base downloads only
+# its new layer; run pulls a missing image; references are parsed as docker's.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/registry-lib.sh"
+
+reg_start # without auth
+reg_proxy_start "$REG_PORT"
+R=127.0.0.1:$PROXY_PORT
+
+reg_layout "$T/app1" app1 one
+reg_layout "$T/app2" app2 two
+reg_multiarch_layout "$T/multi" multi
+reg_push "$T/app1" app1 "127.0.0.1:$REG_PORT/test/app1:v1"
+reg_push "$T/app2" app2 "127.0.0.1:$REG_PORT/test/app2:latest"
+reg_push "$T/multi" multi "127.0.0.1:$REG_PORT/test/multi:latest"
+
+# --- a pull, on a pipe: only the image id --------------------------------------
+assert_status 0 berth pull "$R/test/app1:v1"
+assert_match "$OUT" '^sha256:[0-9a-f]{64}$' "pull prints the image id on a pipe"
+assert_eq "" "$ERR" "pull on a pipe prints nothing on stderr"
+id1=$OUT
+assert_status 0 berth images --format json
+assert_contains "$OUT" "$R/test/app1:v1" "the pulled image is listed under its full name"
+assert_status 0 berth run --rm "$R/test/app1:v1" cat /one
+assert_eq "one" "$OUT" "the pulled image runs, with its layer"
+n_blobs=$(reg_count "^GET /v2/test/app1/blobs/")
+assert_eq 3 "$n_blobs" "config and two layers downloaded once each"
+
+# --- shared base: only the new layer -------------------------------------------
+: >"$PROXY_LOG"
+assert_status 0 berth pull -q "$R/test/app2"
+assert_status 0 berth run --rm "$R/test/app2:latest" cat /two
+assert_eq "two" "$OUT" "the second image runs"
+assert_eq 2 "$(reg_count "^GET /v2/test/app2/blobs/")" \
+    "second image: only its config and new layer downloaded (the base is shared)"
+
+# --- pulling again downloads no blob -------------------------------------------
+: >"$PROXY_LOG"
+assert_status 0 berth pull "$R/test/app1:v1"
+assert_eq "$id1" "$OUT" "a second pull gives the same id"
+assert_eq 0 "$(reg_count "/blobs/")" "a second pull downloads no blob"
+
+# --- by digest -------------------------------------------------------------------
+digest=$(curl -s -o /dev/null -D - \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://127.0.0.1:$REG_PORT/v2/test/app1/manifests/v1" |
+    tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest" {print $2}')
+assert_status 0 berth pull "$R/test/app1@$digest"
+assert_eq "$id1" "$OUT" "pull by digest gives the same image"
+
+# --- an index: the host's platform, or --platform ----------------------------------
+assert_status 0 berth pull "$R/test/multi"
+assert_status 0 berth run --rm "$R/test/multi" cat /amd64
+assert_eq "amd64" "$OUT" "from an index, the host's platform (amd64)"
+assert_status 0 berth pull --platform linux/arm64 "$R/test/multi:latest"
+assert_status 0 berth image inspect "$R/test/multi"
+assert_contains "$OUT" '"arm64"' "--platform linux/arm64 takes the arm64 manifest"
+assert_status 0 berth run --rm "$R/test/multi" cat /arm64
+assert_eq "arm64" "$OUT" "the arm64 image's own layer is there"
+assert_status 125 berth pull --platform linux/s390x "$R/test/multi"
+assert_error pull "no manifest for the platform"
+
+# --- run pulls a missing image ---------------------------------------------------
+assert_status 0 berth image rm "$R/test/app1:v1"
+assert_status 0 berth run --rm "$R/test/app1:v1" cat /one
+assert_eq "one" "$OUT" "run pulled the missing image and ran it"
+assert_contains "$ERR" "Unable to find image '$R/test/app1:v1' locally" "run says it pulls"
+
+# --- local short names still work --------------------------------------------------
+setup_busybox busybox
+assert_status 0 berth run --rm busybox true
+assert_status 0 berth run --rm docker.io/library/busybox:latest true
+assert_status 125 berth pull "Bad/Name"
+assert_error pull "invalid reference"
+assert_status 125 berth pull "$R/test/nonexistent"
+assert_error pull "unknown repository"
+
+assert_eq "" "$(find "$T/root/images" -mindepth 1 -maxdepth 2 \( -name 'pull-*' -o -path '*/downloads/*' \))" \
+    "no temporary file of a pull is left"
+
+for ref in "$R/test/app1:v1" "$R/test/app2:latest" "$R/test/multi:latest" \
+    "$R/test/app1@$digest" busybox:latest; do
+    berth image rm "$ref" >/dev/null 2>&1 || true
+done
+reg_cleanup
+finish
