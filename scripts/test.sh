@@ -32,6 +32,7 @@ packages=(
     iptables nftables                       # test-network: look at and flush the rules
     btrfs-progs libcap2-bin                 # test-snapshot: mkfs.btrfs on a loop file, setcap
     libcurl4-openssl-dev docker-registry skopeo apache2-utils curl # pull/login: libcurl headers; test-registry-*: registry, pusher, htpasswd
+    e2fsprogs                               # sdk/examples/loop: mke2fs
     ca-certificates
 )
 

@@ -24,6 +24,7 @@ int cmd_inspect(struct cli_globals *g, int argc, char **argv);
 int cmd_rm(struct cli_globals *g, int argc, char **argv);
 int cmd_image(struct cli_globals *g, int argc, char **argv);
 int cmd_plugin(struct cli_globals *g, int argc, char **argv);
+int cmd_plugin_test(struct cli_globals *g, int argc, char **argv);
 int cmd_system(struct cli_globals *g, int argc, char **argv);
 int cmd_volume(struct cli_globals *g, int argc, char **argv);
 int cmd_network(struct cli_globals *g, int argc, char **argv);
@@ -42,11 +43,6 @@ int cmd_wait(struct cli_globals *g, int argc, char **argv);
 int cmd_logs(struct cli_globals *g, int argc, char **argv);
 int cmd_attach(struct cli_globals *g, int argc, char **argv);
 int cmd_exec(struct cli_globals *g, int argc, char **argv);
-int cmd_load(struct cli_globals *g, int argc, char **argv);
-int cmd_save(struct cli_globals *g, int argc, char **argv);
-int cmd_tag(struct cli_globals *g, int argc, char **argv);
-int cmd_history(struct cli_globals *g, int argc, char **argv);
-int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
 int cmd_pull(struct cli_globals *g, int argc, char **argv);
 int cmd_login(struct cli_globals *g, int argc, char **argv);
 int cmd_logout(struct cli_globals *g, int argc, char **argv);
@@ -54,6 +50,11 @@ struct engine;
 /* Pulls REF into E's image store (run/create of a missing image), progress on a terminal. */
 int cli_pull_image(struct cli_globals *g, struct engine *e, const char *ref, int quiet,
                    struct error **err);
+int cmd_load(struct cli_globals *g, int argc, char **argv);
+int cmd_save(struct cli_globals *g, int argc, char **argv);
+int cmd_tag(struct cli_globals *g, int argc, char **argv);
+int cmd_history(struct cli_globals *g, int argc, char **argv);
+int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
 
 /* Prints "berth: VERB: MESSAGE" once and returns the error's exit status. */
 int cli_report(const char *verb, struct error *err);

@@ -1,4 +1,5 @@
 /* berth plugin ls|inspect|check. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -6,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "lifecycle/engine.h"
+#include "plugin/plugin-elf.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/log.h"
@@ -65,10 +67,59 @@ static const char plugin_help[] =
     "  ls [--format json]   list loaded plugins (name, kind, version, ABI, path) and\n"
     "                       refused files with the reason\n"
     "  inspect NAME...      print loaded plugins as a JSON array\n"
-    "  check FILE.so        load one file alone and say whether berth accepts it\n";
+    "  check FILE.so        validate one file without enabling it: ELF, the one\n"
+    "                       exported entry, ABI, sizes, kind, required operations\n"
+    "  test FILE.so|NAME    run the conformance suite of the plugin's kind\n"
+    "                       (see 'berth plugin test --help')\n";
+
+/*
+ * What a third party must fix before berth accepts the file, from the file
+ * alone: it is an ELF shared object of berth's class that exports
+ * berth_plugin_entry and nothing else. Returns 0 or an error saying what to do.
+ */
+static int check_exports(const char *file, struct error **err)
+{
+    _cleanup_strv_ char **names = NULL;
+    int r = plugin_elf_exports(file, &names, err);
+    if (r < 0)
+        return error_prefix(err, "plugin '%s'", file);
+    int has_entry = 0;
+    _cleanup_free_ char *extra = NULL;
+    size_t n_extra = 0;
+    for (char **n = names; *n; n++) {
+        if (!strcmp(*n, BERTH_PLUGIN_ENTRY_NAME)) {
+            has_entry = 1;
+            continue;
+        }
+        if (++n_extra > 5)
+            continue;
+        char *grown = xasprintf("%s%s'%s'", extra ? extra : "", extra ? ", " : "", *n);
+        free(extra);
+        extra = grown;
+    }
+    if (!has_entry)
+        return error_set_plain(err, ENOENT,
+                               "plugin '%s': does not export %s: not a berth plugin; define it "
+                               "with BERTH_PLUGIN_DEFINE",
+                               file, BERTH_PLUGIN_ENTRY_NAME);
+    if (n_extra)
+        return error_set_plain(err, EINVAL,
+                               "plugin '%s': exports %s%s besides %s: build with "
+                               "-fvisibility=hidden and the SDK's version script "
+                               "(berth-plugin.map)",
+                               file, extra, n_extra > 5 ? " and more" : "",
+                               BERTH_PLUGIN_ENTRY_NAME);
+    return 0;
+}
 
 static int plugin_check(struct cli_globals *g, const char *file)
 {
+    struct error *err _cleanup_error_ = NULL;
+    (void)g;
+    if (check_exports(file, &err) < 0 && (!err || err->errnum != EINVAL))
+        return cli_report("plugin check", err);
+    /* Extra exports are reported after what the loader says about the descriptor. */
+    struct error *exports_err _cleanup_error_ = TAKE_PTR(err);
     _cleanup_free_ char *tmp = strdup("/tmp/berth-check-XXXXXX");
     if (!mkdtemp(tmp))
         return cli_usage_error("plugin check", "cannot make a temporary directory");
@@ -88,15 +139,15 @@ static int plugin_check(struct cli_globals *g, const char *file)
     }
     char *paths[] = {dir, NULL};
     struct plugin_registry *reg = NULL;
-    struct error *err _cleanup_error_ = NULL;
     int status = 0;
-    (void)g;
     /* The verdict below is the one line; the loader's warning would repeat it. */
     log_set_level(LOG_LEVEL_ERROR);
     if (plugin_registry_load(paths, state, tmp, &reg, &err) < 0) {
         status = cli_report("plugin check", err);
     } else if (reg->n_refused > 0) {
-        status = cli_usage_error("plugin check", "'%s': %s", file, reg->refused[0].reason);
+        status = cli_usage_error("plugin check", "plugin '%s': %s", file, reg->refused[0].reason);
+    } else if (exports_err) {
+        status = cli_report("plugin check", exports_err);
     } else if (reg->n_plugins == 1) {
         const struct plugin *p = reg->plugins[0];
         printf("%s: ok: %s plugin '%s' %s, ABI %u.%u\n", file, plugin_kind_name(p->desc->kind),
@@ -115,6 +166,8 @@ int cmd_plugin(struct cli_globals *g, int argc, char **argv)
         return argc < 2 ? EXIT_BERTH_ERROR : 0;
     }
     const char *sub = argv[1];
+    if (!strcmp(sub, "test"))
+        return cmd_plugin_test(g, argc, argv);
     if (argc >= 3 && cli_is_help(argv[2])) {
         fputs(plugin_help, stdout);
         return 0;

@@ -55,6 +55,9 @@ enum {
     OPT_DEVICE,
     OPT_SYSCTL,
     OPT_ULIMIT,
+    OPT_USERNS,
+    OPT_UIDMAP,
+    OPT_GIDMAP,
     OPT_HELP,
 };
 
@@ -97,6 +100,9 @@ static const struct cli_option run_options[] = {
     {"device", 0, 1, OPT_DEVICE},
     {"sysctl", 0, 1, OPT_SYSCTL},
     {"ulimit", 0, 1, OPT_ULIMIT},
+    {"userns", 0, 1, OPT_USERNS},
+    {"uidmap", 0, 1, OPT_UIDMAP},
+    {"gidmap", 0, 1, OPT_GIDMAP},
     {"help", 0, 0, OPT_HELP},
     {NULL, 0, 0, 0},
 };
@@ -157,6 +163,13 @@ static const char run_help[] =
     "                              kernel.sem, kernel.shm*, kernel.domainname\n"
     "      --ulimit NAME=SOFT[:HARD]  an rlimit (nofile, nproc, core…; not above the\n"
     "                              current hard limit)\n"
+    "      --userns MODE           host (default): no user namespace; auto[:size=N]: a\n"
+    "                              namespace whose root is an unprivileged host uid, N\n"
+    "                              (65536) ids from the subordinate ranges of 'berth' in\n"
+    "                              /etc/subuid and /etc/subgid, unused by other containers\n"
+    "      --uidmap C:H:S          map container uids C.. to host uids H.. (S of them; in\n"
+    "                              the subordinate range; repeatable; a user namespace)\n"
+    "      --gidmap C:H:S          the same for gids (default: as --uidmap)\n"
     "      --help                  print this help\n"
     "\n"
     "Exit status: the command's own; 125 if berth fails, 126 if the command cannot be\n"
@@ -345,6 +358,9 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
         case OPT_DEVICE:
         case OPT_SYSCTL:
         case OPT_ULIMIT:
+        case OPT_USERNS:
+        case OPT_UIDMAP:
+        case OPT_GIDMAP:
             security_flags_add(&l->security, (enum security_flag)(id - OPT_CAP_ADD), v);
             break;
         case OPT_HELP:

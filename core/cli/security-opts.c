@@ -21,6 +21,11 @@ static char ***vector_of(struct security_request *r, enum security_flag flag)
         return &r->sysctls;
     case SECURITY_FLAG_ULIMIT:
         return &r->ulimits;
+    case SECURITY_FLAG_UIDMAP:
+        return &r->uidmaps;
+    case SECURITY_FLAG_GIDMAP:
+        return &r->gidmaps;
+    case SECURITY_FLAG_USERNS:
     case SECURITY_FLAG_PRIVILEGED:
         break;
     }
@@ -33,12 +38,14 @@ void security_flags_add(struct security_flags *f, enum security_flag flag, const
         f->req.privileged = 1;
         return;
     }
-    char ***v = vector_of(&f->req, flag);
+    char ***v = flag == SECURITY_FLAG_USERNS ? &f->userns : vector_of(&f->req, flag);
     char **grown = realloc(*v, (f->n[flag] + 2) * sizeof(char *));
     if (!grown || !(grown[f->n[flag]] = strdup(value)))
         abort();
     grown[++f->n[flag]] = NULL;
     *v = grown;
+    if (flag == SECURITY_FLAG_USERNS)
+        f->req.userns = grown[f->n[flag] - 1];
 }
 
 const struct security_request *security_flags_request(struct security_flags *f, const char *network)
@@ -49,7 +56,8 @@ const struct security_request *security_flags_request(struct security_flags *f, 
 
 void security_flags_free(struct security_flags *f)
 {
-    for (int flag = 0; flag <= SECURITY_FLAG_ULIMIT; flag++) {
+    strvfreep(&f->userns);
+    for (int flag = 0; flag <= SECURITY_FLAG_GIDMAP; flag++) {
         char ***v = vector_of(&f->req, (enum security_flag)flag);
         if (v)
             strvfreep(v);

@@ -18,11 +18,15 @@ enum security_flag {
     SECURITY_FLAG_DEVICE,
     SECURITY_FLAG_SYSCTL,
     SECURITY_FLAG_ULIMIT,
+    SECURITY_FLAG_USERNS,
+    SECURITY_FLAG_UIDMAP,
+    SECURITY_FLAG_GIDMAP,
 };
 
 struct security_flags {
     struct security_request req;
-    size_t n[SECURITY_FLAG_ULIMIT + 1];
+    size_t n[SECURITY_FLAG_GIDMAP + 1];
+    char **userns; /* every --userns; the last one counts */
 };
 
 /* Records one flag (VALUE is NULL for --privileged). */

@@ -8,6 +8,7 @@
 #include "config/defaults.h"
 #include "events/event-log.h"
 #include "lifecycle/container-cgroup.h"
+#include "lifecycle/container-userns.h"
 #include "lifecycle/container-control.h"
 #include "lifecycle/container-mounts.h"
 #include "lifecycle/container-network.h"
@@ -327,7 +328,13 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
             return r;
         break;
     }
-    if ((r = container_store_save(e->containers, t->rec, err)) < 0)
+    /* Chosen and saved under one lock: concurrent creates never share a range. */
+    int userns_lock = -1;
+    if ((r = container_userns_allocate(e, t->rec, &userns_lock, err)) < 0)
+        return r;
+    r = container_store_save(e->containers, t->rec, err);
+    unlock_fd(userns_lock);
+    if (r < 0)
         return r;
     if ((r = txn_log(t, undo_entry("delete-record"), err)) < 0)
         return r;

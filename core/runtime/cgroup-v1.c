@@ -74,6 +74,15 @@ int cgroup_v1_apply(const struct cgroup_spec *s, struct error **err)
     }
     if (l->cpuset_cpus && (r = cgroup_write(cpuset, "cpuset.cpus", l->cpuset_cpus, err)) < 0)
         return error_prefix(err, "--cpuset-cpus");
+    /* Deny-all first (a rule of the list), then each allow: the v1 semantics of the OCI list. */
+    const char *devices = cgroup_dir_of(s, "devices");
+    for (size_t i = 0; devices && i < l->n_devices; i++) {
+        char rule[80];
+        cgroup_device_rule_format(&l->devices[i], rule, sizeof(rule));
+        if ((r = cgroup_write(devices, l->devices[i].allow ? "devices.allow" : "devices.deny", rule,
+                              err)) < 0)
+            return error_prefix(err, "devices cgroup");
+    }
     if (l->pids_limit) {
         r = l->pids_limit < 0 ? cgroup_write(pids, "pids.max", "max", err)
                               : write_i64(pids, "pids.max", l->pids_limit, err);

@@ -25,8 +25,8 @@
 #define DEFAULT_PARENT_NAME "berth"
 
 /* v1 controllers a container joins; cpuset only when a cpuset is asked. */
-static const char *const v1_controllers[] = {"memory", "pids",    "cpu",   "cpuacct",
-                                             "blkio",  "freezer", "cpuset"};
+static const char *const v1_controllers[] = {"memory", "pids",    "cpu",     "cpuacct",
+                                             "blkio",  "freezer", "devices", "cpuset"};
 
 static void sleep_ms(long ms)
 {
@@ -37,6 +37,7 @@ static void sleep_ms(long ms)
 void cgroup_limits_clear(struct cgroup_limits *l)
 {
     free(l->cpuset_cpus);
+    free(l->devices);
     memset(l, 0, sizeof(*l));
 }
 
@@ -250,8 +251,15 @@ static int copy_limits(struct cgroup_limits *dst, const struct cgroup_limits *sr
 {
     *dst = *src;
     dst->cpuset_cpus = NULL;
+    dst->devices = NULL;
     if (src->cpuset_cpus && !(dst->cpuset_cpus = strdup(src->cpuset_cpus)))
         return -ENOMEM;
+    if (src->n_devices) {
+        dst->devices = calloc(src->n_devices, sizeof(*dst->devices));
+        if (!dst->devices)
+            return -ENOMEM;
+        memcpy(dst->devices, src->devices, src->n_devices * sizeof(*dst->devices));
+    }
     return 0;
 }
 
@@ -619,6 +627,23 @@ cJSON *cgroup_limits_to_oci(const struct cgroup_limits *l)
         cJSON *p = cJSON_AddObjectToObject(res, "pids");
         cJSON_AddNumberToObject(p, "limit", (double)l->pids_limit);
     }
+    if (l->n_devices) {
+        cJSON *devs = cJSON_AddArrayToObject(res, "devices");
+        for (size_t i = 0; i < l->n_devices; i++) {
+            const struct cgroup_device_rule *d = &l->devices[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddBoolToObject(o, "allow", d->allow);
+            if (d->type != 'a')
+                cJSON_AddItemToObject(o, "type",
+                                      cJSON_CreateStringReference(d->type == 'b' ? "b" : "c"));
+            if (d->major >= 0)
+                cJSON_AddNumberToObject(o, "major", (double)d->major);
+            if (d->minor >= 0)
+                cJSON_AddNumberToObject(o, "minor", (double)d->minor);
+            cJSON_AddStringToObject(o, "access", d->access);
+            cJSON_AddItemToArray(devs, o);
+        }
+    }
     return res;
 }
 
@@ -631,6 +656,65 @@ static int num(const cJSON *obj, const char *key, double min, double *ret, struc
         return error_set_plain(err, EINVAL, "linux.resources: '%s' is not a valid number", key);
     *ret = j->valuedouble;
     return 1;
+}
+
+void cgroup_device_rule_format(const struct cgroup_device_rule *r, char *buf, size_t len)
+{
+    char major[24] = "*", minor[24] = "*";
+    if (r->major >= 0)
+        snprintf(major, sizeof(major), "%lld", (long long)r->major);
+    if (r->minor >= 0)
+        snprintf(minor, sizeof(minor), "%lld", (long long)r->minor);
+    if (r->type == 'a' && r->major < 0 && r->minor < 0)
+        snprintf(buf, len, "a *:* %s", r->access);
+    else
+        snprintf(buf, len, "%c %s:%s %s", r->type, major, minor, r->access);
+}
+
+/* linux.resources.devices: [{allow, type?, major?, minor?, access?}]. */
+static int device_rules_from_oci(const cJSON *devs, struct cgroup_limits *l, struct error **err)
+{
+    int n = cJSON_IsArray(devs) ? cJSON_GetArraySize(devs) : 0;
+    if (n == 0)
+        return 0;
+    if (!(l->devices = calloc((size_t)n, sizeof(*l->devices))))
+        return error_set(err, ENOMEM, "linux.resources.devices");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, devs)
+    {
+        struct cgroup_device_rule *d = &l->devices[l->n_devices++];
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "type"));
+        const char *access = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "access"));
+        d->allow = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "allow"));
+        d->type = !type || !strcmp(type, "a") ? 'a' : type[0];
+        if (type && (strlen(type) != 1 || !strchr("acbu", type[0])))
+            return error_set_plain(err, EINVAL, "linux.resources.devices: type '%s'", type);
+        if (d->type == 'u')
+            d->type = 'c';
+        if (!access)
+            access = "rwm";
+        size_t k = 0;
+        for (const char *a = access; *a; a++) {
+            if (!strchr("rwm", *a) || k >= 3 || memchr(d->access, *a, k))
+                return error_set_plain(err, EINVAL, "linux.resources.devices: access '%s'", access);
+            d->access[k++] = *a;
+        }
+        if (k == 0)
+            return error_set_plain(err, EINVAL, "linux.resources.devices: empty access");
+        const char *keys[] = {"major", "minor"};
+        int64_t *vals[] = {&d->major, &d->minor};
+        for (size_t i = 0; i < 2; i++) {
+            const cJSON *j = cJSON_GetObjectItemCaseSensitive(e, keys[i]);
+            *vals[i] = -1;
+            if (!j || cJSON_IsNull(j) || (cJSON_IsNumber(j) && j->valuedouble == -1))
+                continue;
+            if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > 4294967295.0 ||
+                j->valuedouble != (double)(int64_t)j->valuedouble)
+                return error_set_plain(err, EINVAL, "linux.resources.devices: bad '%s'", keys[i]);
+            *vals[i] = (int64_t)j->valuedouble;
+        }
+    }
+    return 0;
 }
 
 int cgroup_limits_from_oci(const cJSON *res, struct cgroup_limits *ret, struct error **err)
@@ -670,6 +754,11 @@ int cgroup_limits_from_oci(const cJSON *res, struct cgroup_limits *ret, struct e
     }
     if (r)
         l.pids_limit = (int64_t)v;
+    if ((r = device_rules_from_oci(cJSON_GetObjectItemCaseSensitive(res, "devices"), &l, err)) <
+        0) {
+        cgroup_limits_clear(&l);
+        return r;
+    }
     *ret = l;
     return 0;
 }

@@ -23,6 +23,18 @@ enum cgroup_mode {
     CGROUP_MODE_V2 = 2,   /* the unified hierarchy alone */
 };
 
+/*
+ * One rule of the devices cgroup (OCI linux.resources.devices), applied in
+ * order: v1 writes it to devices.allow or devices.deny; v2 compiles the list
+ * into a BPF_CGROUP_DEVICE program (cgroup-v2.c).
+ */
+struct cgroup_device_rule {
+    int allow;
+    char type;            /* 'a' (all), 'c' or 'b' */
+    int64_t major, minor; /* -1: any */
+    char access[4];       /* a subset of "rwm" */
+};
+
 /* The limits berth sets; zero fields are not set. */
 struct cgroup_limits {
     int64_t memory;      /* bytes */
@@ -32,6 +44,9 @@ struct cgroup_limits {
     uint64_t cpu_shares; /* v1 weight, 2..262144; v2 gets cpu.weight from it */
     char *cpuset_cpus;   /* "0-1,3" */
     int64_t pids_limit;  /* -1 unlimited */
+    /* The devices rules (not a "limit" for cgroup_limits_empty: no controller is required). */
+    struct cgroup_device_rule *devices;
+    size_t n_devices;
 };
 
 struct cgroup_dir {
@@ -120,6 +135,9 @@ cJSON *cgroup_limits_to_oci(const struct cgroup_limits *l);
 int cgroup_limits_from_oci(const cJSON *resources, struct cgroup_limits *ret, struct error **err);
 void cgroup_limits_clear(struct cgroup_limits *l);
 int cgroup_limits_empty(const struct cgroup_limits *l);
+
+/* "c 1:3 rwm", "a *:* rwm": the v1 devices.allow/devices.deny line of R. */
+void cgroup_device_rule_format(const struct cgroup_device_rule *r, char *buf, size_t len);
 
 /* What cgroup.c shares with cgroup-v1.c and cgroup-v2.c. */
 int cgroup_write(const char *dir, const char *file, const char *value, struct error **err);

@@ -76,8 +76,12 @@ static int setup(struct oci_config *cfg, int sync_fd, struct error **err)
     /* Device nodes and mount points get exactly the modes asked for. */
     mode_t saved_umask = umask(0);
 
-    if (cfg->netns_path && (r = join_netns(cfg->netns_path, err)) < 0)
+    if (cfg->clone_flags & CLONE_NEWUSER) {
+        if ((r = userns_child_wait(cfg, sync_fd, err)) < 0)
+            return r;
+    } else if (cfg->netns_path && (r = join_netns(cfg->netns_path, err)) < 0) {
         return r;
+    }
 
     _cleanup_close_ int rootfd = -1;
     if ((r = mounts_setup_rootfs(cfg, &rootfd, err)) < 0)

@@ -108,6 +108,7 @@ int mount_options_parse(struct oci_mount *m, const char *const *optv, size_t n, 
     m->flags = 0;
     m->propagation = 0;
     m->copy_up = 0;
+    m->detached_fd = -1;
     /* A bare type "bind" is recursive: what a volume or bind of a tree needs. */
     m->bind = m->type && strcmp(m->type, "bind") == 0;
     m->recursive = m->bind;

@@ -105,7 +105,7 @@ static void fd_path(char buf[FD_PATH_MAX], int fd)
  * Splits S at unescaped SEP in place, dropping the backslashes that escape;
  * returns the next piece or NULL. As overlayfs escapes ',' and ':'.
  */
-static char *split_escaped(char **s, char sep)
+char *split_escaped(char **s, char sep)
 {
     char *start = *s;
     if (!start)
@@ -234,6 +234,14 @@ static int mount_after(const struct oci_mount *m, const char *top, struct error 
 
 static int mount_at(const struct oci_mount *m, const char *target, struct error **err)
 {
+    /* Made by berth outside the user namespace (userns-setup.c): attach it. */
+    if (m->detached_fd >= 0) {
+        if (move_mount(m->detached_fd, "", AT_FDCWD, target,
+                       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+            return error_set(err, errno, "attach the mount of '%s' made by berth",
+                             m->source ? m->source : m->type);
+        return 0;
+    }
     if (m->bind) {
         unsigned long f = MS_BIND | (m->recursive ? MS_REC : 0);
         if (mount(m->source, target, NULL, f, NULL) < 0)
@@ -260,7 +268,7 @@ static int mount_in_root(int rootfd, const struct oci_mount *m, struct error **e
     int file = 0;
     if (m->bind && m->source) {
         struct stat st;
-        if (stat(m->source, &st) < 0)
+        if ((m->detached_fd >= 0 ? fstat(m->detached_fd, &st) : stat(m->source, &st)) < 0)
             return error_set(err, errno, "bind source '%s'", m->source);
         file = !S_ISDIR(st.st_mode);
     }
@@ -268,7 +276,8 @@ static int mount_in_root(int rootfd, const struct oci_mount *m, struct error **e
     int r = open_in_root(rootfd, m->destination, 1, file, &fd, err);
     if (r < 0)
         return r;
-    if (m->copy_up && m->bind && m->source && !file && (r = volume_copy_up(fd, m->source, err)) < 0)
+    if (m->copy_up && m->bind && m->source && !file &&
+        (r = volume_copy_up_at(fd, m->detached_fd, m->source, err)) < 0)
         return r;
     char path[FD_PATH_MAX];
     fd_path(path, fd);
@@ -308,19 +317,45 @@ int mounts_setup_rootfs(const struct oci_config *cfg, int *ret_rootfd, struct er
 
     int r;
     int have_root = 0;
+    _cleanup_close_ int rootfd = -1;
     for (size_t i = 0; i < cfg->n_rootfs_mounts; i++) {
         const struct oci_mount *m = &cfg->rootfs_mounts[i];
         if (strcmp(m->destination, "/") != 0)
             continue;
-        if ((r = mount_at(m, cfg->rootfs, err)) < 0 || (r = mount_after(m, cfg->rootfs, err)) < 0)
+        if (m->detached_fd >= 0 && cfg->rootfs_fd >= 0) {
+            /* By descriptor: the bundle's path is not ours to walk in a user namespace. */
+            char top[FD_PATH_MAX];
+            if (move_mount(m->detached_fd, "", cfg->rootfs_fd, "",
+                           MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return error_set(err, errno, "rootfs mount '/': attach the idmapped mount");
+            fd_path(top, m->detached_fd);
+            if ((r = mount_after(m, top, err)) < 0)
+                return error_prefix(err, "rootfs mount '/'");
+            if (rootfd >= 0)
+                close(rootfd);
+            rootfd = openat(m->detached_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+            if (rootfd < 0)
+                return error_set(err, errno, "open the rootfs mount");
+        } else if ((r = mount_at(m, cfg->rootfs, err)) < 0 ||
+                   (r = mount_after(m, cfg->rootfs, err)) < 0) {
             return error_prefix(err, "rootfs mount '/'");
+        }
         have_root = 1;
     }
     /* pivot_root needs the new root to be a mount point. */
-    if (!have_root && mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    if (!have_root && cfg->rootfs_fd >= 0) {
+        _cleanup_close_ int tree =
+            (int)syscall(SYS_open_tree, cfg->rootfs_fd, "",
+                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+        if (tree < 0 || move_mount(tree, "", cfg->rootfs_fd, "",
+                                   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+            return error_set(err, errno, "bind rootfs '%s'", cfg->rootfs);
+        rootfd = openat(tree, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    } else if (!have_root && mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
         return error_set(err, errno, "bind rootfs '%s'", cfg->rootfs);
-
-    _cleanup_close_ int rootfd = open(cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (rootfd < 0 && cfg->rootfs_fd < 0)
+        rootfd = open(cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return error_set(err, errno, "open rootfs '%s'", cfg->rootfs);
     for (size_t i = 0; i < cfg->n_rootfs_mounts; i++) {

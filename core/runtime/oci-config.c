@@ -8,6 +8,7 @@
 
 #include "cgroup.h"
 #include "runtime-internal.h"
+#include "runtime/userns-map.h"
 #include "seccomp.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
@@ -38,6 +39,8 @@ void oci_config_free(struct oci_config *cfg)
     free(cfg->cwd);
     free(cfg->additional_gids);
     free(cfg->user);
+    free(cfg->uid_map);
+    free(cfg->gid_map);
     free(cfg->hostname);
     free(cfg->netns_path);
     mounts_free(cfg->mounts, cfg->n_mounts);
@@ -190,7 +193,8 @@ static int parse_namespaces(const cJSON *linux_, struct oci_config *cfg, struct 
                 flag = types[i].flag;
         if (!flag)
             return error_set(err, EINVAL, "unknown namespace type '%s'", t->valuestring);
-        if (flag == CLONE_NEWUSER || flag == CLONE_NEWTIME)
+        if (flag == CLONE_NEWTIME ||
+            (flag == CLONE_NEWUSER && cJSON_IsString(p) && p->valuestring[0]))
             return error_set(err, EOPNOTSUPP, "namespace '%s'", t->valuestring);
         if (cJSON_IsString(p) && p->valuestring[0]) {
             if (flag != CLONE_NEWNET)
@@ -205,6 +209,21 @@ static int parse_namespaces(const cJSON *linux_, struct oci_config *cfg, struct 
     if (!(cfg->clone_flags & CLONE_NEWNS))
         return error_set(err, EINVAL, "a mount namespace is required");
     cfg->new_netns = (cfg->clone_flags & CLONE_NEWNET) != 0;
+    if (!(cfg->clone_flags & CLONE_NEWUSER))
+        return 0;
+    /* Root of the container must exist: the child becomes uid 0 and gid 0 of it. */
+    static const char *const keys[] = {"uidMappings", "gidMappings"};
+    struct id_map **maps[] = {&cfg->uid_map, &cfg->gid_map};
+    for (size_t i = 0; i < 2; i++) {
+        if (!(*maps[i] = calloc(1, sizeof(struct id_map))))
+            return error_set(err, ENOMEM, "%s", keys[i]);
+        int r = id_map_from_json(cJSON_GetObjectItemCaseSensitive(linux_, keys[i]), *maps[i],
+                                 keys[i], err);
+        if (r < 0)
+            return r;
+        if (id_map_to_host(*maps[i], 0) < 0)
+            return error_set_plain(err, EINVAL, "%s: a user namespace needs id 0 mapped", keys[i]);
+    }
     return 0;
 }
 
@@ -401,6 +420,7 @@ int oci_config_load(const char *bundle_dir, struct oci_config **ret, struct erro
         cJSON_Delete(root);
         return error_set(err, ENOMEM, "load '%s'", path);
     }
+    cfg->rootfs_fd = -1;
     r = parse(root, bundle_dir, cfg, err);
     cJSON_Delete(root);
     if (r < 0)

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,20 @@ int runtime_create(const char *bundle_dir, struct container_process *ret, struct
      * single-threaded here (plugins start no threads), so no lock is held by
      * a thread that does not exist in the child.
      */
+    /*
+     * A user namespace cannot join a network namespace the host's owns: the
+     * child is cloned from inside it instead, and berth steps back out.
+     */
+    _cleanup_close_ int own_netns = -1;
+    if ((cfg->clone_flags & CLONE_NEWUSER) && cfg->netns_path) {
+        _cleanup_close_ int target = open(cfg->netns_path, O_RDONLY | O_CLOEXEC);
+        if (target < 0)
+            return error_set(err, errno, "open network namespace '%s'", cfg->netns_path);
+        own_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (own_netns < 0 || setns(target, CLONE_NEWNET) < 0)
+            return error_set(err, errno, "join network namespace '%s'", cfg->netns_path);
+        cfg->netns_joined = 1;
+    }
     pid_t pid =
         (pid_t)syscall(SYS_clone, (unsigned long)cfg->clone_flags | SIGCHLD, NULL, NULL, NULL, 0);
     if (pid == 0) {
@@ -95,8 +110,25 @@ int runtime_create(const char *bundle_dir, struct container_process *ret, struct
     }
     int clone_errno = errno;
     close(child_fd);
+    if (own_netns >= 0 && setns(own_netns, CLONE_NEWNET) < 0) {
+        /* berth must not go on in the container's network namespace. */
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            reap(pid);
+        }
+        return error_set(err, errno, "return to berth's network namespace");
+    }
     if (pid < 0)
         return error_set(err, clone_errno, "clone");
+    if (cfg->clone_flags & CLONE_NEWUSER) {
+        struct error *ns_err = NULL;
+        if (userns_parent_setup(cfg, pid, parent_fd, &ns_err) < 0) {
+            kill(pid, SIGKILL);
+            reap(pid);
+            *err = ns_err;
+            return error_code(ns_err);
+        }
+    }
     /*
      * Joined at once, long before the go: a cgroup migration waits for an RCU
      * grace period (about 5 ms on v1 here), which so overlaps the child's setup

@@ -27,6 +27,7 @@ struct oci_mount {
     int recursive;             /* MS_REC for a bind */
     char *data;                /* the options mount(2) does not know; may be NULL */
     int copy_up;               /* "berth.copyup": fill an empty volume from the image first */
+    int detached_fd; /* with a user namespace: the mount berth made (userns-setup.c), or -1 */
 };
 
 /* linux.devices: a node made in the container's /dev (--device, --privileged). */
@@ -46,9 +47,11 @@ struct oci_rlimit {
 };
 
 struct seccomp_profile;
+struct id_map;
 
 struct oci_config {
-    char *rootfs; /* absolute: BUNDLE/root.path */
+    char *rootfs;  /* absolute: BUNDLE/root.path */
+    int rootfs_fd; /* with a user namespace: rootfs opened before the ids change, else -1 */
     int root_readonly;
 
     char **args;
@@ -67,7 +70,11 @@ struct oci_config {
 
     int clone_flags;  /* CLONE_NEW* to create */
     char *netns_path; /* network namespace to join, or NULL */
-    int new_netns;    /* whether the container gets a fresh network namespace */
+    int netns_joined; /* the parent cloned from inside netns_path (a user namespace cannot join it)
+                       */
+    /* linux.uidMappings/gidMappings with a user namespace (CLONE_NEWUSER), else NULL. */
+    struct id_map *uid_map, *gid_map;
+    int new_netns; /* whether the container gets a fresh network namespace */
 
     struct oci_mount *mounts;
     size_t n_mounts;
@@ -103,6 +110,9 @@ static inline void oci_config_freep(struct oci_config **p)
  */
 int mount_options_parse(struct oci_mount *m, const char *const *optv, size_t n, struct error **err);
 
+/* Splits S at unescaped SEP in place (overlayfs escapes ',' and ':'); NULL at the end. */
+char *split_escaped(char **s, char sep);
+
 /* Capability names ("CAP_CHOWN") and numbers. -1 if unknown. */
 int capability_from_name(const char *name);
 const char *capability_name(int cap);
@@ -134,6 +144,8 @@ int open_in_root(int rootfd, const char *path, int create, int last_is_file, int
  * times and symlinks, as docker fills a new volume (volume-copyup.c).
  */
 int volume_copy_up(int target_fd, const char *volume_dir, struct error **err);
+/* The same into the directory VOLUME_FD (a mount berth made; VOLUME_DIR names it in errors). */
+int volume_copy_up_at(int target_fd, int volume_fd, const char *volume_dir, struct error **err);
 
 /* Device nodes and symlinks of a minimal /dev inside ROOTFD. */
 int devices_setup(int rootfd, struct error **err);
@@ -155,6 +167,16 @@ int loopback_up(struct error **err);
 /* execvpe with the container's PATH (cfg->env): returns -errno when it fails. */
 int exec_command(struct oci_config *cfg);
 
+/*
+ * User namespaces (userns-setup.c). The parent, once the child exists:
+ * writes uid_map/gid_map, makes the rootfs mounts as detached idmapped
+ * mounts (binds, and filesystems with "lowerdir=" layers) and sends them,
+ * then SYNC_USERNS_DONE. The child waits for that, keeps the descriptors in
+ * cfg's rootfs mounts and becomes root of its namespace.
+ */
+int userns_parent_setup(const struct oci_config *cfg, pid_t pid, int sync_fd, struct error **err);
+int userns_child_wait(struct oci_config *cfg, int sync_fd, struct error **err);
+
 /* The child's side of runtime_create: never returns. */
 _Noreturn void container_init(struct oci_config *cfg, int sync_fd);
 
@@ -166,6 +188,9 @@ enum sync_kind {
     SYNC_EXEC_ERROR = 4,  /* child -> parent: text, errnum, status 126/127 */
     SYNC_TERMINAL = 5,    /* child -> parent: the pty master, as SCM_RIGHTS (terminal.h) */
     SYNC_PID = 6,         /* exec's intermediate -> parent: status = the process's host pid */
+    SYNC_MOUNT_FD =
+        7, /* parent -> child: SCM_RIGHTS a mount; errnum 0 rootfs, 1 OCI mounts; status index */
+    SYNC_USERNS_DONE = 8, /* parent -> child: maps written, every mount sent */
 };
 
 struct sync_msg {

@@ -16,6 +16,7 @@
 
 #include "runtime/runtime-internal.h"
 #include "runtime/seccomp.h"
+#include "runtime/userns-opts.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/json-util.h"
@@ -299,6 +300,17 @@ int security_options_build(const struct security_request *req, cJSON **ret, stru
         cJSON_AddNumberToObject(l, "hard", (double)hard);
         cJSON_AddItemToArray(lims, l);
     }
+    if ((r = userns_options_build(req->userns, req->uidmaps, req->gidmaps,
+                                  req->subid_user ? req->subid_user : USERNS_DEFAULT_USER, sec,
+                                  err)) < 0)
+        return r;
+    if (cJSON_GetObjectItemCaseSensitive(sec, "userns")) {
+        /* Device nodes cannot be made in a user namespace, and --privileged means host root. */
+        if (req->privileged)
+            return error_set_plain(err, EINVAL, "--privileged: not with a user namespace");
+        if (req->devices && req->devices[0])
+            return error_set_plain(err, EINVAL, "--device: not with a user namespace (yet)");
+    }
     *ret = TAKE_PTR(sec);
     return 0;
 }
@@ -370,6 +382,55 @@ static int seccomp_for(const cJSON *choice, uint64_t caps, cJSON **ret, struct e
     return seccomp_profile_to_oci(p, caps, ret, err);
 }
 
+/*
+ * Deny everything, then allow the minimal /dev (devices.c) and the pty
+ * devices, as docker's default list minus its "c *:* m"/"b *:* m": no node
+ * of a device the container was not given can be made, even with CAP_MKNOD.
+ */
+static int given(const cJSON *devices, const char *type, int major, int minor)
+{
+    const cJSON *d;
+    cJSON_ArrayForEach(d, devices)
+    {
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "type"));
+        const cJSON *ma = cJSON_GetObjectItemCaseSensitive(d, "major");
+        const cJSON *mi = cJSON_GetObjectItemCaseSensitive(d, "minor");
+        if (t && !strcmp(t, type) && cJSON_IsNumber(ma) && ma->valueint == major &&
+            cJSON_IsNumber(mi) && mi->valueint == minor)
+            return 1;
+    }
+    return 0;
+}
+
+/* A --device with the numbers of a default one (/dev/null:/dev/foo:r) replaces its rule. */
+static void default_device_rules(cJSON *rules, const cJSON *devices)
+{
+    static const struct {
+        const char *type;
+        int major, minor; /* -1: any */
+    } allowed[] = {
+        {"c", 1, 3}, {"c", 1, 5}, {"c", 1, 7}, {"c", 1, 8},    {"c", 1, 9},
+        {"c", 5, 0}, {"c", 5, 1}, {"c", 5, 2}, {"c", 136, -1}, {"c", 10, 200},
+    };
+    cJSON *deny = cJSON_CreateObject();
+    cJSON_AddBoolToObject(deny, "allow", 0);
+    cJSON_AddStringToObject(deny, "access", "rwm");
+    cJSON_AddItemToArray(rules, deny);
+    for (size_t i = 0; i < ARRAY_SIZE(allowed); i++) {
+        if (allowed[i].minor >= 0 &&
+            given(devices, allowed[i].type, allowed[i].major, allowed[i].minor))
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "allow", 1);
+        cJSON_AddStringToObject(o, "type", allowed[i].type);
+        cJSON_AddNumberToObject(o, "major", allowed[i].major);
+        if (allowed[i].minor >= 0)
+            cJSON_AddNumberToObject(o, "minor", allowed[i].minor);
+        cJSON_AddStringToObject(o, "access", "rwm");
+        cJSON_AddItemToArray(rules, o);
+    }
+}
+
 int security_oci_apply(cJSON *config, const cJSON *sec, const char *cache_dir, struct error **err)
 {
     cJSON *process = object_child(config, "process");
@@ -415,6 +476,8 @@ int security_oci_apply(cJSON *config, const cJSON *sec, const char *cache_dir, s
     cJSON *rules = cJSON_GetObjectItemCaseSensitive(object_child(linux_, "resources"), "devices");
     if (!cJSON_IsArray(rules))
         rules = cJSON_AddArrayToObject(object_child(linux_, "resources"), "devices");
+    if (!privileged)
+        default_device_rules(rules, cJSON_GetObjectItemCaseSensitive(sec, "devices"));
     if (privileged) {
         host_devices("/dev", 0, devs);
         cJSON *all = cJSON_CreateObject();
@@ -449,8 +512,15 @@ int security_oci_apply(cJSON *config, const cJSON *sec, const char *cache_dir, s
                               cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "major"), 1));
         cJSON_AddItemToObject(rule, "minor",
                               cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "minor"), 1));
-        cJSON_AddItemToObject(rule, "access",
-                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "access"), 1));
+        /* "m" too: the runtime makes the node after joining the cgroup. */
+        const char *access = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "access"));
+        char perms[4] = "";
+        size_t k = 0;
+        for (const char *a = access ? access : "rwm"; *a && k < 2; a++)
+            if (*a != 'm')
+                perms[k++] = *a;
+        perms[k] = 'm';
+        cJSON_AddStringToObject(rule, "access", perms);
         cJSON_AddItemToArray(rules, rule);
     }
     /* runc refuses "access" in linux.devices: keep it in the cgroup rule only. */
@@ -467,6 +537,8 @@ int security_oci_apply(cJSON *config, const cJSON *sec, const char *cache_dir, s
             cJSON_DeleteItemFromObjectCaseSensitive(linux_, "resources");
     }
 
+    if ((r = userns_oci_apply(config, cJSON_GetObjectItemCaseSensitive(sec, "userns"), err)) < 0)
+        return r;
     const cJSON *sysctl = cJSON_GetObjectItemCaseSensitive(sec, "sysctl");
     if (cJSON_GetArraySize(sysctl) > 0)
         replace_item(linux_, "sysctl", cJSON_Duplicate(sysctl, 1));

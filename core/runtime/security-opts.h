@@ -10,7 +10,8 @@
  *    "devices": [{"path", "type", "major", "minor", "fileMode", "uid", "gid",
  *                 "access"}],                    resolved from the host at create
  *    "sysctl": {"net.ipv4.ip_forward": "1", …},
- *    "rlimits": [{"type": "RLIMIT_NOFILE", "soft": N, "hard": N}]}
+ *    "rlimits": [{"type": "RLIMIT_NOFILE", "soft": N, "hard": N}],
+ *    "userns": {…}}                              runtime/userns-opts.h
  *
  * Every parser returns one plain line on bad input; nothing is made.
  */
@@ -28,10 +29,14 @@ struct security_request {
     int share_host_network; /* --network host: net.* sysctls refused */
     char **cap_add;
     char **cap_drop;
-    char **security_opt; /* seccomp=FILE|unconfined, no-new-privileges[=true] */
-    char **devices;      /* HOST[:CONTAINER][:rwm] */
-    char **sysctls;      /* KEY=VALUE */
-    char **ulimits;      /* NAME=SOFT[:HARD] */
+    char **security_opt;    /* seccomp=FILE|unconfined, no-new-privileges[=true] */
+    char **devices;         /* HOST[:CONTAINER][:rwm] */
+    char **sysctls;         /* KEY=VALUE */
+    char **ulimits;         /* NAME=SOFT[:HARD] */
+    const char *userns;     /* --userns host|auto[:size=N]; NULL: host unless maps are given */
+    char **uidmaps;         /* --uidmap CONTAINER:HOST:SIZE */
+    char **gidmaps;         /* --gidmap CONTAINER:HOST:SIZE */
+    const char *subid_user; /* whose /etc/subuid, /etc/subgid ranges; NULL: "berth" */
 };
 
 /* The default set (podman's), bit N = capability N. */

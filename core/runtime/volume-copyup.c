@@ -176,13 +176,20 @@ static int dir_is_empty(int fd)
 
 int volume_copy_up(int target_fd, const char *volume_dir, struct error **err)
 {
+    return volume_copy_up_at(target_fd, -1, volume_dir, err);
+}
+
+int volume_copy_up_at(int target_fd, int volume_fd, const char *volume_dir, struct error **err)
+{
     struct stat st;
     if (fstat(target_fd, &st) < 0)
         return error_set(err, errno, "copy up into '%s'", volume_dir);
     if (!S_ISDIR(st.st_mode))
         return 0;
     _cleanup_close_ int src = openat(target_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    _cleanup_close_ int dst = open(volume_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    _cleanup_close_ int dst =
+        volume_fd >= 0 ? openat(volume_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                       : open(volume_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (src < 0 || dst < 0)
         return error_set(err, errno, "copy up into '%s'", volume_dir);
     /* Only a volume nobody wrote to yet: its content is never overwritten. */

@@ -570,10 +570,16 @@ static int nat_join(void *state, const struct berth_network_request *req,
 
     struct nat_endpoint ep = {0};
     snprintf(ep.container_id, sizeof(ep.container_id), "%s", req->container_id);
-    const char *cip = json_str(json_get(json_get(jj, "results"), "bridge"), "ip");
+    /* The container's address comes from the driver before nat in the
+     * chain: bridge, or any driver reporting "ip" (macvlan, a third party's). */
+    const cJSON *results = json_get(jj, "results");
+    const char *cip = json_str(json_get(results, "bridge"), "ip");
+    for (const cJSON *r1 = results ? results->child : NULL; !cip && r1; r1 = r1->next)
+        cip = json_str(r1, "ip");
     struct in_addr a;
     if (!cip || inet_pton(AF_INET, cip, &a) != 1) {
-        nat_set_error(nat, err, EINVAL, "no IPv4 address from the bridge driver to publish to");
+        nat_set_error(nat, err, EINVAL,
+                      "no IPv4 address from the drivers before nat to publish to");
         return -EINVAL;
     }
     ep.container_addr = a.s_addr;

@@ -4,6 +4,14 @@
 # nothing on the host changed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# test-escape-userns.sh: the same with every container in a user namespace.
+if [[ ${BERTH_ESCAPE_USERNS:-0} == 1 ]]; then
+    source "$(dirname "${BASH_SOURCE[0]}")/userns-lib.sh"
+    TEST_NAME=test-escape-userns
+    use_subids "berth:200000:1000000" || die "no /etc/subuid to bind over"
+    with_userns_auto
+fi
+
 setup_busybox busybox
 
 # An image with the static probe (tests/fixtures/sec-probe.c), and two

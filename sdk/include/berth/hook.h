@@ -4,7 +4,12 @@
  * Events whose phase is BERTH_PHASE_PRE happen before the named step: a hook
  * that returns a negative errno refuses the step and berth rolls back every
  * step already done. Events in BERTH_PHASE_POST report what happened; their
- * return value is logged and ignored.
+ * return value is logged and ignored. Everything here is ABI 1.0.
+ *
+ * A hook runs inside the berth command (or the container's monitor) that
+ * makes the change, synchronously: keep it short, and bound anything it
+ * waits for. sdk/examples/oci-hooks/oci-hooks.c maps OCI hook stages onto
+ * these events.
  */
 #ifndef BERTH_HOOK_H
 #define BERTH_HOOK_H
@@ -15,7 +20,11 @@
 extern "C" {
 #endif
 
-/* Lifecycle events, in the order a container meets them. */
+/* Lifecycle events, in the order a container meets them (docs/lifecycle.md).
+ * A container started again (`berth start`) meets prepare-storage through
+ * stopped again; create and deleted come once.
+ * A step refused or failed in the pre phase is rolled back and its later
+ * events never come. */
 #define BERTH_EVENT_CREATE 1u          /* pre: before anything is made */
 #define BERTH_EVENT_PREPARE_STORAGE 2u /* pre: before the root filesystem is prepared */
 #define BERTH_EVENT_MOUNT_VOLUMES 3u   /* pre: before volumes are mounted */
@@ -30,7 +39,9 @@ extern "C" {
 #define BERTH_PHASE_PRE 1u
 #define BERTH_PHASE_POST 2u
 
-/* A read-only view of the container at the event. Owned by the host. */
+/* A read-only view of the container at the event (ABI 1.0). Owned by the
+ * host, valid during on_event only: copy what you keep. Strings may be
+ * NULL when the host does not know them. */
 struct berth_event {
     uint32_t size;
     uint32_t type;          /* BERTH_EVENT_* */
@@ -47,10 +58,13 @@ struct berth_event {
 
 struct berth_hook_ops {
     uint32_t size; /* sizeof(struct berth_hook_ops) */
-    /* Called for every event. In the pre phase a negative errno refuses. */
+    /* Called for every event. In the pre phase a negative errno refuses
+     * (describe why with set_error: berth shows "hook 'NAME' refused
+     * 'EVENT': TEXT"); in the post phase it is logged. RES is NULL. */
     int (*on_event)(void *state, const struct berth_event *event, void *res,
                     struct berth_error *err);
-    /* Removes whatever the hook holds for containers not in REQ. May be NULL. */
+    /* Removes whatever the hook holds for containers not in
+     * REQ->container_ids (a crash may skip "stopped"). May be NULL. */
     int (*gc)(void *state, const struct berth_gc_request *req, void *res, struct berth_error *err);
 };
 

@@ -3,6 +3,16 @@
  * Network drivers (BERTH_KIND_NETWORK). A network is a chain of drivers:
  * join runs them in order, leave in reverse. Each driver configures the
  * container's network namespace (a bind-mounted nsfs file) and the host.
+ * Everything here is ABI 1.0. Every operation returns 0 or a negative errno
+ * (described once with berth_services.set_error); strings in requests are
+ * the host's, valid during the call. join, leave and gc must not be NULL.
+ *
+ * Order: create at `network create` and again before every join (so it
+ * must be idempotent and cheap); join for each container start, in chain
+ * order; leave at every stop and on rollback, in reverse order; remove at
+ * `network rm`; gc after a crash and from `berth system gc`.
+ *
+ * sdk/examples/macvlan/macvlan.c is a complete network driver.
  */
 #ifndef BERTH_NETWORK_H
 #define BERTH_NETWORK_H
@@ -46,9 +56,10 @@ extern "C" {
  * leave must succeed when join never ran or ran half-way.
  */
 
+/* The request of every network operation (ABI 1.0). */
 struct berth_network_request {
     uint32_t size;
-    const char *network_name;
+    const char *network_name; /* the user's name for it; the id is in network_json */
     const char *network_json; /* the network's record: subnet, gateway, options */
     const char *container_id; /* join/leave only */
     const char *netns_path;   /* join/leave only: the container's network namespace */
@@ -60,12 +71,16 @@ struct berth_network_ops {
     /* Makes the host side of a network (bridge, chains). Idempotent. */
     int (*create)(void *state, const struct berth_network_request *req,
                   struct berth_text_result *res, struct berth_error *err);
+    /* Removes what create made; no container is attached any more. Absent
+     * is 0. May be NULL. */
     int (*remove)(void *state, const struct berth_network_request *req, void *res,
                   struct berth_error *err);
-    /* Attaches a container; reports what it made (address, ports) as JSON. */
+    /* Attaches a container; reports what it made (address, ports) as JSON
+     * through RES->put. On failure it undoes its own part (the host also
+     * calls leave). */
     int (*join)(void *state, const struct berth_network_request *req, struct berth_text_result *res,
                 struct berth_error *err);
-    /* Undoes join; idempotent. */
+    /* Undoes join; idempotent; succeeds when join never ran or half ran. */
     int (*leave)(void *state, const struct berth_network_request *req, void *res,
                  struct berth_error *err);
     /* Removes links, rules and addresses of containers and networks not in REQ. */

@@ -8,7 +8,15 @@
  *
  * Every operation returns 0 or a negative errno and, on failure, may describe
  * it with berth_services.set_error(ERR, ...). Strings in requests are owned
- * by the host and valid during the call only.
+ * by the host and valid during the call only. STATE is what init stored.
+ * Everything here is ABI 1.0 unless it says "added in ABI 1.1".
+ *
+ * Order of calls for one image and one container: has_layer/add_layer for
+ * each layer bottom up (image pull or import), then per container prepare
+ * (create and every start), release (every stop), remove (delete); diff
+ * and the snapshot operations between them; remove_layer when no image
+ * uses a layer; gc after a crash and from `berth system gc`. A required
+ * member (has_layer, add_layer, prepare, remove, gc) must not be NULL.
  */
 #ifndef BERTH_STORAGE_H
 #define BERTH_STORAGE_H
@@ -19,7 +27,7 @@
 extern "C" {
 #endif
 
-/* One image layer, identified as the OCI image spec does. */
+/* One image layer, identified as the OCI image spec does (ABI 1.0). */
 struct berth_layer_ref {
     uint32_t size;
     const char *diff_id;         /* "sha256:…" of the uncompressed layer tar */
@@ -27,14 +35,17 @@ struct berth_layer_ref {
     const char *parent_chain_id; /* chain id of the layer below, NULL for the base */
 };
 
-/* add_layer: unpack one layer so that later prepares can use it. */
+/* add_layer: unpack one layer so that later prepares can use it (ABI 1.0). */
 struct berth_layer_request {
     uint32_t size;
     struct berth_layer_ref layer;
     const char *tar_path; /* the layer blob: tar, tar+gzip or tar+zstd */
 };
 
-/* A mount the runtime performs inside the container, in order. */
+/* A mount the runtime performs inside the container, in order (ABI 1.0).
+ * The strings are the plugin's and need only live until add_mount returns
+ * (the host copies them). Options the runtime understands besides
+ * mount(8)'s: "bind"/"rbind" (a bind mount of SOURCE), "ro". */
 struct berth_mount {
     uint32_t size;
     const char *type;    /* filesystem type as mount(2) takes it, or "bind" */
@@ -43,7 +54,7 @@ struct berth_mount {
     const char *options; /* comma-separated, as mount(8) takes them; may be NULL */
 };
 
-/* prepare: make the container's writable layer on top of LAYERS. */
+/* prepare: make the container's writable layer on top of LAYERS (ABI 1.0). */
 struct berth_storage_prepare_request {
     uint32_t size;
     const char *container_id;
@@ -57,8 +68,10 @@ struct berth_storage_prepare_request {
 };
 
 /*
- * prepare's result: the driver calls add_mount() once per mount, the root
- * ("/") first. The host copies every string.
+ * prepare's result (ABI 1.0; volume mount uses it too): the driver calls
+ * add_mount() once per mount, the root ("/") first. The host copies every
+ * string. add_mount returns 0, -EINVAL (no type or target) or -ENOMEM; on
+ * failure the operation should return that value.
  */
 struct berth_storage_prepare_result {
     uint32_t size;
@@ -66,7 +79,7 @@ struct berth_storage_prepare_result {
     int (*add_mount)(void *host_ctx, const struct berth_mount *mount);
 };
 
-/* release and remove name only the container. */
+/* release and remove name only the container (ABI 1.0). */
 struct berth_storage_container_request {
     uint32_t size;
     const char *container_id;
@@ -105,7 +118,7 @@ struct berth_storage_ops {
     uint32_t size; /* sizeof(struct berth_storage_ops) */
 
     /* Returns 1 if the layer is present and complete, 0 if not, or -errno.
-     * RES may be NULL. */
+     * RES is NULL. Must not change anything. */
     int (*has_layer)(void *state, const struct berth_layer_ref *req, void *res,
                      struct berth_error *err);
     /*
@@ -122,7 +135,10 @@ struct berth_storage_ops {
     /*
      * Creates the container's writable layer if it does not exist and reports
      * the mounts of its root filesystem. Calling it again for the same
-     * container (restart) reuses the writable layer.
+     * container (restart) reuses the writable layer. May assume every layer
+     * in REQ is present (has_layer said 1). Mounts nothing on the host. On
+     * failure it leaves no new writable layer behind (the host also calls
+     * remove when rolling back).
      */
     int (*prepare)(void *state, const struct berth_storage_prepare_request *req,
                    struct berth_storage_prepare_result *res, struct berth_error *err);
@@ -135,11 +151,12 @@ struct berth_storage_ops {
                   struct berth_error *err);
 
     /* Removes every container layer not in REQ->container_ids and every
-     * image layer not in REQ->layer_ids. */
+     * image layer not in REQ->layer_ids, and whatever a crash left half
+     * made. Runs with no container of the plugin starting or stopping. */
     int (*gc)(void *state, const struct berth_gc_request *req, void *res, struct berth_error *err);
 
     /* Describes the driver (backing filesystem, paths, counts) as a JSON
-     * object through RES->put. */
+     * object through RES->put (`berth info`). REQ is NULL. May be NULL. */
     int (*info)(void *state, const void *req, struct berth_text_result *res,
                 struct berth_error *err);
 
