@@ -47,6 +47,7 @@ static const struct verb verbs[] = {
     {"save", cmd_save, 0, "same as 'image save'"},
     {"tag", cmd_tag, 0, "same as 'image tag'"},
     {"history", cmd_history, 0, "same as 'image history'"},
+    {"push", cmd_push, 0, "upload an image to a registry"},
     {"network", cmd_network, 0, "create, list, inspect and remove networks"},
     {"port", cmd_port, 0, "print a container's published ports"},
     {"plugin", cmd_plugin, 0, "list, inspect and check plugins"},

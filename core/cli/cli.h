@@ -63,6 +63,7 @@ int cmd_save(struct cli_globals *g, int argc, char **argv);
 int cmd_tag(struct cli_globals *g, int argc, char **argv);
 int cmd_history(struct cli_globals *g, int argc, char **argv);
 int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
+int cmd_push(struct cli_globals *g, int argc, char **argv);
 
 /* Prints "berth: VERB: MESSAGE" once and returns the error's exit status. */
 int cli_report(const char *verb, struct error *err);
