@@ -437,6 +437,7 @@ static int run_or_create(struct cli_globals *g, int argc, char **argv, int creat
     }
     if (status != 0 || help)
         goto out;
+    lists.security.req.subid_user = g->userns_user;
     /* --cgroup-parent wins over the configuration file's. */
     if (!o.cgroup_parent && !o.no_cgroup)
         o.cgroup_parent = g->cgroup_parent;
