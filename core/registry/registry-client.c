@@ -37,6 +37,7 @@ struct registry_client {
     struct auth_challenge challenge;
     char *token; /* bearer token for TOKEN_SCOPE */
     char *token_scope;
+    unsigned token_generation; /* bumped by every token fetched */
 };
 
 void registry_response_clear(struct registry_response *r)
@@ -470,6 +471,7 @@ static int fetch_token(struct registry_client *c, const char *scope, struct erro
     c->token = strdup(t->valuestring);
     explicit_bzero(t->valuestring, strlen(t->valuestring));
     c->token_scope = scope ? strdup(scope) : NULL;
+    c->token_generation++;
     if (!c->token || (scope && !c->token_scope))
         return error_set(err, ENOMEM, "token");
     return 0;
@@ -597,6 +599,8 @@ struct xfer {
     bool discard;  /* body of an error response */
     bool overflow; /* more bytes than the descriptor says */
     bool write_failed;
+    bool reauthed;             /* a 401 already made us fetch a new token once */
+    unsigned token_generation; /* of the token this transfer was started with */
 };
 
 static long long now_ms(void)
@@ -735,6 +739,7 @@ static int xfer_start(struct registry_client *c, CURLM *m, const char *repo, con
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_blob_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+    x->token_generation = c->token_generation;
     x->status_known = x->discard = false;
     x->status = 0;
     if (curl_multi_add_handle(m, h) != CURLM_OK)
@@ -767,7 +772,10 @@ static int xfer_begin(struct registry_client *c, CURLM *m, const char *repo, con
     return r < 0 ? r : 1;
 }
 
-/* A transfer ended with RC: verify and move into place, schedule a retry, or fail. */
+/*
+ * A transfer ended with RC: verify and move into place, schedule a retry, or
+ * fail. Returns 1 (retry scheduled) when a 401 asks for new credentials.
+ */
 static int xfer_finish(struct xfer *x, CURLM *m, CURLcode rc, struct error **err)
 {
     curl_multi_remove_handle(m, x->h);
@@ -792,6 +800,13 @@ static int xfer_finish(struct xfer *x, CURLM *m, CURLcode rc, struct error **err
     }
     if (rc != CURLE_OK)
         return error_set_plain(err, EIO, "blob '%s': %s", d, curl_easy_strerror(rc));
+    if (x->status == 401 && !x->reauthed) {
+        /* A bearer token may expire during a long pull: the caller fetches a new one. */
+        x->reauthed = true;
+        x->retry_at_ms = now_ms();
+        x->state = X_WAIT_RETRY;
+        return 1;
+    }
     if (x->status == 401 || x->status == 403)
         return error_set_plain(err, EACCES, "blob '%s': unauthorized (HTTP %ld)", d, x->status);
     if (x->status == 404)
@@ -890,6 +905,17 @@ int registry_fetch_blobs(struct registry_client *c, const char *repo, struct reg
             struct xfer *x = NULL;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
             r = xfer_finish(x, m, msg->data.result, err);
+            if (r > 0 && c->challenge.scheme == AUTH_SCHEME_BEARER &&
+                x->token_generation == c->token_generation) {
+                /* Running transfers keep their copy of the old header; a
+                 * transfer that started before a renewal just retries. */
+                secure_free(c->token);
+                c->token = NULL;
+                r = authorize(c, repo, false, &a, err);
+            } else if (r > 0) {
+                r = 0;
+                a.bearer = c->token;
+            }
             if (progress)
                 progress(userdata, blobs, n);
         }

@@ -13,6 +13,7 @@ of FAULT_FILE, read on each request, names the fault:
   bad-manifest    manifest GETs answer a body that is not JSON
   unknown-type    manifest GETs answer with an unknown media type
   deny            every request answers 403
+  expire-once     (with --token) the next blob GET finds every token expired
 
 With --token USER:PASS it also plays a bearer token server: /token hands out
 tokens for HTTP Basic USER:PASS and registry requests without a valid token get
@@ -89,12 +90,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         log(f"{self.command} {self.path} range={rng}")
         if self.path.startswith("/token"):
             return self.serve_token()
+        is_blob = "/blobs/sha256:" in self.path and self.command == "GET"
+        if is_blob and args.token and fault() == "expire-once":
+            fault(consume=True)
+            tokens.clear()
         if not self.token_ok():
             realm = f"http://127.0.0.1:{args.listen}/token"
             return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', [
                 ("WWW-Authenticate", f'Bearer realm="{realm}",service="berth-test"'),
                 ("Content-Type", "application/json")])
-        is_blob = "/blobs/sha256:" in self.path and self.command == "GET"
         is_manifest = "/manifests/" in self.path and self.command == "GET"
         f = fault()
         if f == "deny":
