@@ -6,7 +6,8 @@ request ("METHOD PATH range=…") to LOG, and misbehaves on demand: the first li
 of FAULT_FILE, read on each request, names the fault:
 
   503-once        the next blob GET answers 503 (the file is then emptied)
-  drop-once       the next blob GET sends half its body, then drops the connection
+  drop-once       the next GET of a blob over 1 MiB sends half of it, then drops
+                  the connection
   corrupt         every blob GET has one byte changed
   truncate        every blob GET declares and sends only half the blob
   missing         every blob GET answers 404
@@ -136,7 +137,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 data = data[:mid] + bytes([data[mid] ^ 0xFF]) + data[mid + 1:]
             elif f == "truncate":
                 data = data[: len(data) // 2]
-            elif f == "drop-once":
+            elif f == "drop-once" and len(data) > 1024 * 1024:
                 fault(consume=True)
                 self.send_response(resp.status)
                 for k, v in out_headers:
