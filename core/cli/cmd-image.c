@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -43,7 +44,7 @@ static const char load_help[] =
     "\n"
     "Options:\n"
     "  -i, --input PATH   the archive or layout directory\n"
-    "  -q, --quiet        accepted for docker compatibility (only the result is printed)\n";
+    "  -q, --quiet        no progress lines (they are only printed on a terminal)\n";
 
 static const char ls_help[] = "Usage: berth image ls [--format json] [-q]\n"
                               "\n"
@@ -239,6 +240,7 @@ int cmd_load(struct cli_globals *g, int argc, char **argv)
     struct cli_parser p;
     cli_parser_init(&p, argc, argv, "image load");
     const char *v, *input = NULL;
+    bool quiet = false;
     int id;
     while ((id = cli_next_option(&p, opts, &v)) > 0) {
         if (id == 1) {
@@ -247,6 +249,8 @@ int cmd_load(struct cli_globals *g, int argc, char **argv)
         }
         if (id == 2)
             input = v;
+        if (id == 3)
+            quiet = true;
     }
     if (id < 0)
         return EXIT_BERTH_ERROR;
@@ -260,6 +264,8 @@ int cmd_load(struct cli_globals *g, int argc, char **argv)
         return -r;
     struct error *err _cleanup_error_ = NULL;
     _cleanup_strv_ char **names = NULL;
+    if (!quiet && isatty(STDERR_FILENO))
+        image_store_set_progress(e->images, stderr);
     if (image_store_load(e->images, input, &names, &err) < 0)
         return cli_report("image load", err);
     for (char **n = names; *n; n++)
