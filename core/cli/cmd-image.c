@@ -20,10 +20,15 @@ static const char image_help[] =
     "Commands:\n"
     "  import TAR NAME[:TAG]         make a one-layer image from a root file system tarball\n"
     "                                (tar, tar.gz or tar.zst)\n"
-    "  load [-i] PATH                load an OCI image layout directory or OCI archive\n"
+    "  load [-q] [-i] PATH           load a docker-archive, an OCI archive or OCI layout\n"
+    "  save [-o FILE] IMAGE...       write images to a docker-archive or OCI archive\n"
     "  ls [--format json] [-q]       list images\n"
     "  inspect IMAGE...              print images as a JSON array\n"
     "  rm [-f] IMAGE...              untag or remove images\n"
+    "  tag SOURCE TARGET             give an image another name\n"
+    "  history IMAGE                 the layers and commands an image was built from\n"
+    "  prune [-a] [-f]               remove unused images\n"
+    "  push IMAGE [DEST]             upload an image to a registry (same as 'berth push')\n"
     "\n"
     "IMAGE is a name[:tag], an image id, or a unique id prefix of at least 4 digits.\n";
 
