@@ -12,6 +12,7 @@
 #include "runtime/runtime.h"
 #include <berth/plugin.h>
 #include "util/cleanup.h"
+#include "util/fs-util.h"
 #include "util/log.h"
 
 struct verb {
@@ -71,7 +72,9 @@ static void usage(FILE *out)
                  "                       $BERTH_PLUGIN_PATH and " BERTH_PLUGIN_INSTALL_DIR "\n"
                  "  --log-level LEVEL    error, warning (default), info or debug\n"
                  "  --config FILE        configuration (default /etc/berth/berth.json if it\n"
-                 "                       exists): {\"cgroup_parent\": \"/path\"}\n"
+                 "                       exists); keys in docs/configuration.md: plugins,\n"
+                 "                       storage_driver, default_network, cgroup_parent,\n"
+                 "                       userns_user\n"
                  "  --version            print the version\n"
                  "  --help               print this help\n\n"
                  "Commands:\n");
@@ -158,10 +161,21 @@ int main(int argc, char **argv)
     log_set_level((enum log_level)g.log_level);
     {
         struct error *err _cleanup_error_ = NULL;
-        if (config_load(config_path, &config, &err) < 0)
+        /* plugin enable|disable make the file they are asked to edit. */
+        int edits_config =
+            p.index + 1 < argc && !strcmp(argv[p.index], "plugin") &&
+            (!strcmp(argv[p.index + 1], "enable") || !strcmp(argv[p.index + 1], "disable"));
+        if (edits_config && config_path && !path_exists(config_path))
+            config = cJSON_CreateObject();
+        else if (config_load(config_path, &config, &err) < 0)
             return cli_report("config", err);
         g.cgroup_parent = config_string(config, "cgroup_parent");
+        g.userns_user = config_string(config, "userns_user");
         g.registries = cJSON_GetObjectItemCaseSensitive(config, "registries");
+        g.config_file = config_file_path(config_path);
+        g.config = config;
+        g.storage_driver = config_string(config, "storage_driver");
+        g.default_network = config_string(config, "default_network");
     }
     const char *env_path = getenv("BERTH_PLUGIN_PATH");
     if (env_path && *env_path)

@@ -12,7 +12,15 @@ struct cli_globals {
     /* From the configuration file (--config, else /etc/berth/berth.json if it
      * exists); NULL when not set. Owned by main. */
     const char *cgroup_parent;
+    const char *userns_user; /* whose /etc/subuid, /etc/subgid lines (NULL: "berth") */
     const struct cJSON *registries; /* the config's "registries" (registry-config.h) or NULL */
+    /* The configuration file's path and its parsed content ({} when the
+     * default file is missing); owned by main. */
+    const char *config_file;
+    const struct cJSON *config;
+    /* "storage_driver" and "default_network" from it; NULL when not set. */
+    const char *storage_driver;
+    const char *default_network;
 };
 
 /* Each verb returns the process exit status. ARGV[0] is the verb. */

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
+#include "cli/plugin-enable.h"
 #include "lifecycle/engine.h"
 #include "plugin/plugin-elf.h"
 #include "util/cleanup.h"
@@ -24,6 +25,11 @@ static cJSON *plugin_json(const struct plugin *p)
     cJSON_AddStringToObject(o, "path", p->path);
     cJSON_AddStringToObject(o, "summary", p->desc->summary ? p->desc->summary : "");
     cJSON_AddStringToObject(o, "state_dir", p->services.state_dir);
+    cJSON_AddBoolToObject(o, "enabled", 1);
+    cJSON_AddBoolToObject(o, "isolate", p->isolate);
+    cJSON_AddNumberToObject(o, "timeout", p->timeout);
+    cJSON *options = cJSON_Parse(p->services.config_json);
+    cJSON_AddItemToObject(o, "options", options ? options : cJSON_CreateObject());
     return o;
 }
 
@@ -43,6 +49,14 @@ static int plugin_ls(struct engine *e, int json)
             cJSON_AddStringToObject(o, "reason", reg->refused[i].reason);
             cJSON_AddItemToArray(ref, o);
         }
+        cJSON *off = cJSON_AddArrayToObject(root, "disabled");
+        for (size_t i = 0; i < reg->n_disabled; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", reg->disabled[i].name);
+            cJSON_AddStringToObject(o, "kind", plugin_kind_name(reg->disabled[i].kind));
+            cJSON_AddStringToObject(o, "path", reg->disabled[i].path);
+            cJSON_AddItemToArray(off, o);
+        }
         _cleanup_free_ char *text = cJSON_Print(root);
         printf("%s\n", text);
         cJSON_Delete(root);
@@ -55,6 +69,9 @@ static int plugin_ls(struct engine *e, int json)
                p->desc->version ? p->desc->version : "", p->desc->abi_major, p->desc->abi_minor,
                p->path);
     }
+    for (size_t i = 0; i < reg->n_disabled; i++)
+        printf("%-16s  %-8s  %-10s  %-5s  %s\n", reg->disabled[i].name,
+               plugin_kind_name(reg->disabled[i].kind), "disabled", "-", reg->disabled[i].path);
     for (size_t i = 0; i < reg->n_refused; i++)
         printf("refused %s: %s\n", reg->refused[i].path, reg->refused[i].reason);
     return 0;
@@ -70,7 +87,10 @@ static const char plugin_help[] =
     "  check FILE.so        validate one file without enabling it: ELF, the one\n"
     "                       exported entry, ABI, sizes, kind, required operations\n"
     "  test FILE.so|NAME    run the conformance suite of the plugin's kind\n"
-    "                       (see 'berth plugin test --help')\n";
+    "                       (see 'berth plugin test --help')\n"
+    "  enable NAME          set plugins.NAME.enabled to true in the configuration\n"
+    "  disable NAME         set it to false: the plugin is no longer loaded (plugin ls\n"
+    "                       shows it as disabled); other keys of the file are kept\n";
 
 /*
  * What a third party must fix before berth accepts the file, from the file
@@ -82,7 +102,7 @@ static int check_exports(const char *file, struct error **err)
     _cleanup_strv_ char **names = NULL;
     int r = plugin_elf_exports(file, &names, err);
     if (r < 0)
-        return error_prefix(err, "plugin '%s'", file);
+        return r;
     int has_entry = 0;
     _cleanup_free_ char *extra = NULL;
     size_t n_extra = 0;
@@ -176,6 +196,12 @@ int cmd_plugin(struct cli_globals *g, int argc, char **argv)
         if (argc != 3)
             return cli_usage_error("plugin check", "expected one FILE.so");
         return plugin_check(g, argv[2]);
+    }
+    if (!strcmp(sub, "enable") || !strcmp(sub, "disable")) {
+        if (argc != 3)
+            return cli_usage_error(!strcmp(sub, "enable") ? "plugin enable" : "plugin disable",
+                                   "expected one plugin NAME");
+        return plugin_set_enabled(g, argv[2], !strcmp(sub, "enable"));
     }
     int json = 0;
     if (!strcmp(sub, "ls")) {

@@ -226,7 +226,11 @@ static cJSON *build_process(const struct image *img, const struct create_options
 static int do_create(struct txn *t, const struct create_options *o, struct error **err)
 {
     struct engine *e = t->e;
-    const char *driver = o->storage_driver ? o->storage_driver : DEFAULT_STORAGE_DRIVER;
+    /* --storage-driver, else the configuration's "storage_driver", else the built-in. */
+    const char *configured = o->storage_driver ? NULL : e->globals->storage_driver;
+    const char *driver = o->storage_driver ? o->storage_driver
+                         : configured      ? configured
+                                           : DEFAULT_STORAGE_DRIVER;
     if (o->cwd && o->cwd[0] != '/')
         return error_set_plain(err, EINVAL, "working directory '%s' is not absolute", o->cwd);
     if (o->name && !container_name_is_valid(o->name))
@@ -238,6 +242,8 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
     if (r < 0)
         return r;
     r = storage_find(e->plugins, driver, &t->storage, err);
+    if (r < 0 && configured)
+        error_prefix(err, "'%s': \"storage_driver\"", e->globals->config_file);
     if (r < 0) {
         cJSON_Delete(security);
         return r;
@@ -1061,11 +1067,13 @@ int engine_gc(struct engine *e, struct error **err)
                        ? volume_gc(e, p, ids, n_ids, &local)
                        : plugin_gc(p, ids, n_ids, chains, n_chains, objects, n_objects, &local);
         if (r_gc < 0) {
-            log_error("%s", local->msg);
+            /* The first failure is the command's one-line error; later ones are logged. */
             if (!failed) {
                 error_free(err);
                 *err = local;
                 local = NULL;
+            } else {
+                log_error("%s", local->msg);
             }
             failed++;
         }

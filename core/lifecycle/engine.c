@@ -26,9 +26,13 @@ int engine_open(const struct cli_globals *g, struct engine **ret, struct error *
         r = image_store_open(g->root, &e->images, err);
     if (r >= 0)
         r = container_store_open(g->root, &e->containers, err);
+    struct plugin_load_config plugin_config = {
+        .file = g->config_file,
+        .plugins = cJSON_GetObjectItemCaseSensitive(g->config, "plugins"),
+    };
     if (r >= 0)
         r = plugin_registry_open(g->plugin_path, plugin_state, g->runroot, plugin_cache,
-                                 &e->plugins, err);
+                                 &plugin_config, &e->plugins, err);
     if (r < 0) {
         engine_free(e);
         return r;

@@ -1,4 +1,5 @@
 #include "lifecycle/plugin-calls.h"
+#include "lifecycle/plugin-isolate.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -59,14 +60,16 @@ int storage_ensure_layers(struct plugin *p, const struct image *img, struct erro
             .tar_path = l->blob_path,
         };
         struct berth_error perr = {0};
-        int r = o->has_layer(p->state, &req.layer, NULL, &perr);
+        int r = PLUGIN_RUN(p, "has_layer", &perr, NULL, NULL,
+                           o->has_layer(p->state, &req.layer, NULL, &perr));
         if (r < 0) {
             plugin_call_result(r, &perr, "has_layer", err);
             return error_prefix(err, "storage driver '%s'", p->desc->name);
         }
         if (r > 0)
             continue;
-        r = o->add_layer(p->state, &req, NULL, &perr);
+        r = PLUGIN_RUN(p, "add_layer", &perr, NULL, NULL,
+                       o->add_layer(p->state, &req, NULL, &perr));
         if (r < 0) {
             plugin_call_result(r, &perr, "", err);
             return error_prefix(err, "storage driver '%s': unpack layer %.19s", p->desc->name,
@@ -119,7 +122,8 @@ int storage_prepare(struct plugin *p, const char *id, const cJSON *layers, int r
     struct berth_storage_prepare_result res = {
         .size = sizeof(res), .host_ctx = &list, .add_mount = mount_list_add_cb};
     struct berth_error perr = {0};
-    int r = sops(p)->prepare(p->state, &req, &res, &perr);
+    int r =
+        PLUGIN_RUN(p, "prepare", &perr, &list, NULL, sops(p)->prepare(p->state, &req, &res, &perr));
     if (r < 0) {
         mount_list_clear(&list);
         plugin_call_result(r, &perr, "prepare", err);
@@ -143,9 +147,9 @@ static int container_call(struct plugin *p, const char *id, int release, struct 
     if (release) {
         if (!PLUGIN_OPS_HAS(o, release))
             return 0;
-        r = o->release(p->state, &req, NULL, &perr);
+        r = PLUGIN_RUN(p, "release", &perr, NULL, NULL, o->release(p->state, &req, NULL, &perr));
     } else {
-        r = o->remove(p->state, &req, NULL, &perr);
+        r = PLUGIN_RUN(p, "remove", &perr, NULL, NULL, o->remove(p->state, &req, NULL, &perr));
     }
     if (r < 0) {
         plugin_call_result(r, &perr, release ? "release" : "remove", err);
@@ -172,7 +176,8 @@ int storage_remove_layer(struct plugin *p, const struct image_layer *layer, stru
     struct berth_layer_ref ref = {
         .size = sizeof(ref), .diff_id = layer->diff_id, .chain_id = layer->chain_id};
     struct berth_error perr = {0};
-    int r = o->remove_layer(p->state, &ref, NULL, &perr);
+    int r = PLUGIN_RUN(p, "remove_layer", &perr, NULL, NULL,
+                       o->remove_layer(p->state, &ref, NULL, &perr));
     if (r < 0) {
         plugin_call_result(r, &perr, "remove layer", err);
         return error_prefix(err, "storage driver '%s'", p->desc->name);
@@ -198,25 +203,25 @@ int plugin_gc(struct plugin *p, char **container_ids, size_t n_containers, char 
     case BERTH_KIND_STORAGE: {
         const struct berth_storage_ops *o = p->desc->ops;
         if (PLUGIN_OPS_HAS(o, gc))
-            r = o->gc(p->state, &req, NULL, &perr);
+            r = PLUGIN_RUN(p, "gc", &perr, NULL, NULL, o->gc(p->state, &req, NULL, &perr));
         break;
     }
     case BERTH_KIND_VOLUME: {
         const struct berth_volume_ops *o = p->desc->ops;
         if (PLUGIN_OPS_HAS(o, gc))
-            r = o->gc(p->state, &req, NULL, &perr);
+            r = PLUGIN_RUN(p, "gc", &perr, NULL, NULL, o->gc(p->state, &req, NULL, &perr));
         break;
     }
     case BERTH_KIND_NETWORK: {
         const struct berth_network_ops *o = p->desc->ops;
         if (PLUGIN_OPS_HAS(o, gc))
-            r = o->gc(p->state, &req, NULL, &perr);
+            r = PLUGIN_RUN(p, "gc", &perr, NULL, NULL, o->gc(p->state, &req, NULL, &perr));
         break;
     }
     case BERTH_KIND_HOOK: {
         const struct berth_hook_ops *o = p->desc->ops;
         if (PLUGIN_OPS_HAS(o, gc))
-            r = o->gc(p->state, &req, NULL, &perr);
+            r = PLUGIN_RUN(p, "gc", &perr, NULL, NULL, o->gc(p->state, &req, NULL, &perr));
         break;
     }
     default:
@@ -263,7 +268,8 @@ int hooks_emit(struct plugin_registry *reg, uint32_t type, const struct event_vi
             continue;
         const struct berth_hook_ops *o = p->desc->ops;
         struct berth_error perr = {0};
-        int r = o->on_event(p->state, &ev, NULL, &perr);
+        int r =
+            PLUGIN_RUN(p, "on_event", &perr, NULL, NULL, o->on_event(p->state, &ev, NULL, &perr));
         if (r >= 0) {
             error_free(&perr.error);
             continue;
@@ -341,16 +347,20 @@ static int network_call(struct plugin *p, int op, const cJSON *network, const ch
     int r = 0;
     switch (op) {
     case 0:
-        r = PLUGIN_OPS_HAS(o, create) ? o->create(p->state, &req, &res, &perr) : 0;
+        r = PLUGIN_OPS_HAS(o, create) ? PLUGIN_RUN(p, "create", &perr, NULL, &sink,
+                                                   o->create(p->state, &req, &res, &perr))
+                                      : 0;
         break;
     case 1:
-        r = PLUGIN_OPS_HAS(o, remove) ? o->remove(p->state, &req, NULL, &perr) : 0;
+        r = PLUGIN_OPS_HAS(o, remove)
+                ? PLUGIN_RUN(p, "remove", &perr, NULL, NULL, o->remove(p->state, &req, NULL, &perr))
+                : 0;
         break;
     case 2:
-        r = o->join(p->state, &req, &res, &perr);
+        r = PLUGIN_RUN(p, "join", &perr, NULL, &sink, o->join(p->state, &req, &res, &perr));
         break;
     default:
-        r = o->leave(p->state, &req, NULL, &perr);
+        r = PLUGIN_RUN(p, "leave", &perr, NULL, NULL, o->leave(p->state, &req, NULL, &perr));
         break;
     }
     if (r < 0) {

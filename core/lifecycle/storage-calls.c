@@ -1,5 +1,6 @@
 #include "lifecycle/storage-calls.h"
 #include "lifecycle/plugin-calls.h"
+#include "lifecycle/plugin-isolate.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -56,7 +57,7 @@ int storage_diff(struct plugin *p, const char *id, const cJSON *layers, const ch
         .tar_path = tar_path,
     };
     struct berth_error perr = {0};
-    int r = o->diff(p->state, &req, NULL, &perr);
+    int r = PLUGIN_RUN(p, "diff", &perr, NULL, NULL, o->diff(p->state, &req, NULL, &perr));
     if (r < 0) {
         plugin_call_result(r, &perr, "diff", err);
         return error_prefix(err, "storage driver '%s'", p->desc->name);
@@ -80,20 +81,23 @@ int storage_snapshot(struct plugin *p, enum storage_snapshot_op op, const char *
         if (!PLUGIN_OPS_HAS(o, snapshot_save))
             return not_supported(p, err);
         what = "snapshot save";
-        r = o->snapshot_save(p->state, &req, NULL, &perr);
+        r = PLUGIN_RUN(p, "snapshot_save", &perr, NULL, NULL,
+                       o->snapshot_save(p->state, &req, NULL, &perr));
         break;
     case STORAGE_SNAPSHOT_RESTORE:
         if (!PLUGIN_OPS_HAS(o, snapshot_restore))
             return not_supported(p, err);
         what = "snapshot restore";
-        r = o->snapshot_restore(p->state, &req, NULL, &perr);
+        r = PLUGIN_RUN(p, "snapshot_restore", &perr, NULL, NULL,
+                       o->snapshot_restore(p->state, &req, NULL, &perr));
         break;
     case STORAGE_SNAPSHOT_REMOVE:
     default:
         if (!PLUGIN_OPS_HAS(o, snapshot_remove))
             return not_supported(p, err);
         what = "snapshot remove";
-        r = o->snapshot_remove(p->state, &req, NULL, &perr);
+        r = PLUGIN_RUN(p, "snapshot_remove", &perr, NULL, NULL,
+                       o->snapshot_remove(p->state, &req, NULL, &perr));
         break;
     }
     if (r < 0) {
@@ -112,7 +116,8 @@ int storage_snapshot_list(struct plugin *p, const char *id, char **ret_json, str
     struct text_sink sink = {0};
     struct berth_text_result res = {.size = sizeof(res), .host_ctx = &sink, .put = text_sink_put};
     struct berth_error perr = {0};
-    int r = o->snapshot_list(p->state, &req, &res, &perr);
+    int r = PLUGIN_RUN(p, "snapshot_list", &perr, NULL, &sink,
+                       o->snapshot_list(p->state, &req, &res, &perr));
     if (r < 0) {
         free(sink.text);
         plugin_call_result(r, &perr, "snapshot list", err);

@@ -26,7 +26,8 @@ static const char *jstr(const cJSON *o, const char *k)
 int container_network_create(struct engine *e, cJSON *rec, const struct create_options *o,
                              struct error **err)
 {
-    const char *network = o->network ? o->network : DEFAULT_NETWORK;
+    const char *configured = o->network ? NULL : e->globals->default_network;
+    const char *network = o->network ? o->network : configured ? configured : DEFAULT_NETWORK;
     int has_ports = o->publish && o->publish[0];
     cJSON *names = cJSON_AddArrayToObject(rec, "networks");
     if (!strcmp(network, "none") || !strcmp(network, "host")) {
@@ -39,7 +40,8 @@ int container_network_create(struct engine *e, cJSON *rec, const struct create_o
     _cleanup_json_ cJSON *net = NULL;
     int r = network_get(e, network, &net, err);
     if (r < 0)
-        return r;
+        return configured ? error_prefix(err, "'%s': \"default_network\"", e->globals->config_file)
+                          : r;
     cJSON *request = cJSON_AddObjectToObject(rec, "network_request");
     if (o->ip) {
         uint32_t ip;

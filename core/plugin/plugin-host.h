@@ -19,6 +19,7 @@ struct berth_host {
 /* What a plugin's set_error fills: lives on the caller's stack per call. */
 struct berth_error {
     struct error *error;
+    int contained; /* the error is an isolated operation's crash or timeout */
 };
 
 /* Makes the host object and fills SERVICES for a plugin named NAME. */

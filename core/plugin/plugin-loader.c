@@ -8,6 +8,7 @@
 #include "plugin/plugin-cache.h"
 #include "plugin/plugin-host.h"
 #include "plugin/plugin-registry.h"
+#include "plugin/plugin-settings.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/log.h"
@@ -187,6 +188,75 @@ static void plugin_free(struct plugin *p)
     free(p);
 }
 
+const struct disabled_plugin *plugin_registry_find_disabled(const struct plugin_registry *reg,
+                                                            const char *name)
+{
+    for (size_t i = 0; reg && i < reg->n_disabled; i++)
+        if (!strcmp(reg->disabled[i].name, name))
+            return &reg->disabled[i];
+    return NULL;
+}
+
+/* The path of the disabled or pending plugin named NAME, or NULL. */
+static const char *unloaded_path(const struct plugin_registry *reg, const char *name)
+{
+    const struct disabled_plugin *off = plugin_registry_find_disabled(reg, name);
+    if (off)
+        return off->path;
+    for (size_t j = 0; j < reg->n_pending; j++)
+        if (!strcmp(reg->pending[j].name, name))
+            return reg->pending[j].path;
+    return NULL;
+}
+
+/*
+ * The configuration's word on the plugin NAME of KIND at PATH: 1 to load it
+ * with *RET's options and isolation; 0 when it is disabled or its settings
+ * are invalid (recorded in REG, *RET untouched).
+ */
+static int configured(struct plugin_registry *reg, const char *path, const char *name,
+                      uint32_t kind, struct plugin_settings *ret)
+{
+    char *reason = NULL;
+    if (plugin_settings_get(reg->plugins_config, name, ret, &reason) < 0) {
+        refuse(reg, path, xasprintf("'%s': %s", reg->config_file, reason));
+        free(reason);
+        return 0;
+    }
+    if (ret->enabled)
+        return 1;
+    plugin_settings_clear(ret);
+    struct disabled_plugin *grown =
+        realloc(reg->disabled, (reg->n_disabled + 1) * sizeof(struct disabled_plugin));
+    if (grown) {
+        reg->disabled = grown;
+        reg->disabled[reg->n_disabled++] =
+            (struct disabled_plugin){.name = strdup(name), .path = strdup(path), .kind = kind};
+    }
+    return 0;
+}
+
+/* A configured name that matches no plugin file is most likely a typo. */
+static void warn_unknown_names(struct plugin_registry *reg)
+{
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, reg->plugins_config)
+    {
+        if (find_loaded(reg, 0, entry->string) || unloaded_path(reg, entry->string))
+            continue;
+        /* Refused for its settings: that warning named it already. */
+        _cleanup_free_ char *key = xasprintf("': plugins.%s", entry->string);
+        int named = 0;
+        for (size_t i = 0; i < reg->n_refused && !named; i++) {
+            const char *at = strstr(reg->refused[i].reason, key);
+            named = at && (at[strlen(key)] == '.' || at[strlen(key)] == ':');
+        }
+        if (!named)
+            log_warning("'%s': plugins.%s: no plugin of that name in the plugin path; ignored",
+                        reg->config_file, entry->string);
+    }
+}
+
 static void add_loaded(struct plugin_registry *reg, struct plugin *p)
 {
     struct plugin **grown = realloc(reg->plugins, (reg->n_plugins + 1) * sizeof(*grown));
@@ -242,16 +312,28 @@ static void load_one(struct plugin_registry *reg, size_t order, const char *path
         file->kind = d->kind;
     }
     struct plugin *taken = find_loaded(reg, 0, d->name);
-    if (taken) {
-        refuse(reg, path, xasprintf("name '%s' is already taken by '%s'", d->name, taken->path));
+    const char *taken_path = taken ? taken->path
+                             : plugin_registry_find_disabled(reg, d->name)
+                                 ? unloaded_path(reg, d->name)
+                                 : NULL;
+    if (taken_path) {
+        refuse(reg, path, xasprintf("name '%s' is already taken by '%s'", d->name, taken_path));
+        dlclose(handle);
+        return;
+    }
+    struct plugin_settings settings;
+    if (!configured(reg, path, d->name, d->kind, &settings)) {
         dlclose(handle);
         return;
     }
     struct plugin *p = calloc(1, sizeof(*p));
     if (!p) {
+        plugin_settings_clear(&settings);
         dlclose(handle);
         return;
     }
+    p->isolate = settings.isolate;
+    p->timeout = settings.timeout;
     p->order = order;
     p->path = strdup(path);
     p->handle = handle;
@@ -260,11 +342,15 @@ static void load_one(struct plugin_registry *reg, size_t order, const char *path
     if (plugin_host_new(d->name, reg->state_root, reg->run_dir, &p->services, &p->host, &e) < 0) {
         refuse(reg, path, xasprintf("cannot prepare its state: %s", e->msg));
         error_free(&e);
+        plugin_settings_clear(&settings);
         plugin_host_free(p->host);
         p->host = NULL;
         plugin_free(p);
         return;
     }
+    free(p->host->config_json);
+    p->host->config_json = settings.options_json;
+    p->services.config_json = p->host->config_json;
     int r = d->init(&p->services, &p->state);
     if (r < 0) {
         refuse(reg, path, xasprintf("init failed: %s", strerror(-r)));
@@ -300,9 +386,18 @@ static void warn_unreadable_dirs(char *const *path_dirs)
 }
 
 int plugin_registry_open(char *const *path_dirs, const char *state_root, const char *run_dir,
-                         const char *cache_path, struct plugin_registry **ret, struct error **err)
+                         const char *cache_path, const struct plugin_load_config *config,
+                         struct plugin_registry **ret, struct error **err)
 {
     struct plugin_registry *reg = registry_new(state_root, run_dir);
+    if (reg && config && config->plugins) {
+        reg->config_file = strdup(config->file ? config->file : "");
+        reg->plugins_config = cJSON_Duplicate(config->plugins, 1);
+        if (!reg->config_file || !reg->plugins_config) {
+            plugin_registry_free(reg);
+            reg = NULL;
+        }
+    }
     if (!reg)
         return error_set(err, ENOMEM, "load plugins");
     warn_unreadable_dirs(path_dirs);
@@ -316,15 +411,16 @@ int plugin_registry_open(char *const *path_dirs, const char *state_root, const c
                 continue;
             }
             /* The first of two plugins with one name wins, as in a full load. */
-            const char *taken = NULL;
-            for (size_t j = 0; j < reg->n_pending && !taken; j++)
-                if (!strcmp(reg->pending[j].name, files[i].name))
-                    taken = reg->pending[j].path;
+            const char *taken = unloaded_path(reg, files[i].name);
             if (taken) {
                 refuse(reg, files[i].path,
                        xasprintf("name '%s' is already taken by '%s'", files[i].name, taken));
                 continue;
             }
+            struct plugin_settings settings;
+            if (!configured(reg, files[i].path, files[i].name, files[i].kind, &settings))
+                continue;
+            plugin_settings_clear(&settings);
             struct pending_plugin *grown =
                 realloc(reg->pending, (reg->n_pending + 1) * sizeof(*grown));
             if (!grown)
@@ -344,6 +440,7 @@ int plugin_registry_open(char *const *path_dirs, const char *state_root, const c
             plugin_cache_write(cache_path, path_dirs, files, n);
     }
     plugin_files_free(files, n);
+    warn_unknown_names(reg);
     *ret = reg;
     return 0;
 }
@@ -351,7 +448,7 @@ int plugin_registry_open(char *const *path_dirs, const char *state_root, const c
 int plugin_registry_load(char *const *path_dirs, const char *state_root, const char *run_dir,
                          struct plugin_registry **ret, struct error **err)
 {
-    return plugin_registry_open(path_dirs, state_root, run_dir, NULL, ret, err);
+    return plugin_registry_open(path_dirs, state_root, run_dir, NULL, NULL, ret, err);
 }
 
 static void load_pending(struct plugin_registry *reg, size_t i)
@@ -406,6 +503,13 @@ void plugin_registry_free(struct plugin_registry *reg)
         free(reg->pending[i].name);
     }
     free(reg->pending);
+    for (size_t i = 0; i < reg->n_disabled; i++) {
+        free(reg->disabled[i].name);
+        free(reg->disabled[i].path);
+    }
+    free(reg->disabled);
+    free(reg->config_file);
+    cJSON_Delete(reg->plugins_config);
     free(reg->state_root);
     free(reg->run_dir);
     free(reg);

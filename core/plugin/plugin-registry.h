@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <berth/berth.h>
+#include <cjson/cJSON.h>
 
 #include "util/error.h"
 
@@ -22,6 +23,21 @@ struct plugin {
     void *state; /* from init */
     struct berth_services services;
     struct berth_host *host; /* host side of the services */
+    int isolate;             /* configured "isolate": operations run in a child */
+    unsigned timeout;        /* seconds an isolated operation may take */
+};
+
+/* A plugin the configuration disables: found, never initialised. */
+struct disabled_plugin {
+    char *name;
+    char *path;
+    uint32_t kind;
+};
+
+/* What the loader takes from the configuration file; NULL: defaults. */
+struct plugin_load_config {
+    const char *file;     /* the configuration file, for messages */
+    const cJSON *plugins; /* its "plugins" object, or NULL */
 };
 
 struct refused_plugin {
@@ -45,6 +61,10 @@ struct plugin_registry {
     struct pending_plugin *pending;
     size_t n_pending;
     char *state_root, *run_dir;
+    struct disabled_plugin *disabled;
+    size_t n_disabled;
+    char *config_file; /* plugin_load_config, kept for lazy loads */
+    cJSON *plugins_config;
 };
 
 /*
@@ -62,7 +82,18 @@ int plugin_registry_load(char *const *path_dirs, const char *state_root, const c
  * one, every plugin is loaded and the cache written.
  */
 int plugin_registry_open(char *const *path_dirs, const char *state_root, const char *run_dir,
-                         const char *cache_path, struct plugin_registry **ret, struct error **err);
+                         const char *cache_path, const struct plugin_load_config *config,
+                         struct plugin_registry **ret, struct error **err);
+/*
+ * CONFIG (may be NULL) disables plugins, passes their options and marks
+ * them isolated (plugin-settings.h): a disabled plugin is listed in
+ * reg->disabled and never initialised; one whose settings are invalid is
+ * refused with the key named; a configured name that matches no plugin is
+ * a warning.
+ */
+/* The disabled plugin named NAME, or NULL. */
+const struct disabled_plugin *plugin_registry_find_disabled(const struct plugin_registry *reg,
+                                                            const char *name);
 void plugin_registry_free(struct plugin_registry *reg);
 /* The plugin of KIND (0: any) named NAME, loaded now if it was pending; or NULL. */
 struct plugin *plugin_registry_find(struct plugin_registry *reg, uint32_t kind, const char *name);

@@ -7,6 +7,7 @@
 
 #include "config/defaults.h"
 #include "plugin/plugin-host.h"
+#include "lifecycle/plugin-isolate.h"
 #include "store/container-store.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
@@ -21,6 +22,10 @@ static const struct berth_volume_ops *vops(struct plugin *p)
 static int call_result(struct plugin *p, int r, struct berth_error *perr, const char *op,
                        struct error **err)
 {
+    if (r < 0 && perr->contained) {
+        plugin_call_result(r, perr, op, err);
+        return error_prefix(err, "volume driver '%s'", p->desc->name);
+    }
     if (r >= 0 || perr->error)
         return plugin_call_result(r, perr, "", err);
     return error_set(err, -r, "volume driver '%s': %s", p->desc->name, op);
@@ -56,12 +61,12 @@ static int plugin_simple(struct plugin *p, int create, const char *name, const c
         if (!PLUGIN_OPS_HAS(o, create))
             return error_set_plain(err, ENOTSUP, "volume driver '%s' cannot create volumes",
                                    p->desc->name);
-        r = o->create(p->state, &req, NULL, &perr);
+        r = PLUGIN_RUN(p, "create", &perr, NULL, NULL, o->create(p->state, &req, NULL, &perr));
     } else {
         if (!PLUGIN_OPS_HAS(o, remove))
             return error_set_plain(err, ENOTSUP, "volume driver '%s' cannot remove volumes",
                                    p->desc->name);
-        r = o->remove(p->state, &req, NULL, &perr);
+        r = PLUGIN_RUN(p, "remove", &perr, NULL, NULL, o->remove(p->state, &req, NULL, &perr));
     }
     return call_result(p, r, &perr, create ? "create" : "remove", err);
 }
@@ -254,7 +259,7 @@ int volume_inspect(struct engine *e, struct volume_store *vs, const char *name, 
             .size = sizeof(res), .host_ctx = &sink, .put = text_sink_put};
         struct berth_volume_request req = {.size = sizeof(req), .volume_name = name};
         struct berth_error perr = {0};
-        r = o->inspect(p->state, &req, &res, &perr);
+        r = PLUGIN_RUN(p, "inspect", &perr, NULL, &sink, o->inspect(p->state, &req, &res, &perr));
         if (r < 0) {
             free(sink.text);
             cJSON_Delete(rec);
@@ -311,7 +316,7 @@ int volume_plugin_mount(struct plugin *p, const char *name, const char *id, cons
     struct berth_storage_prepare_result res = {
         .size = sizeof(res), .host_ctx = list, .add_mount = mount_list_add_cb};
     struct berth_error perr = {0};
-    int r = o->mount(p->state, &req, &res, &perr);
+    int r = PLUGIN_RUN(p, "mount", &perr, list, NULL, o->mount(p->state, &req, &res, &perr));
     return call_result(p, r, &perr, "mount", err);
 }
 
@@ -323,7 +328,7 @@ int volume_plugin_unmount(struct plugin *p, const char *name, const char *id, st
     struct berth_volume_request req = {
         .size = sizeof(req), .volume_name = name, .options_json = "{}", .container_id = id};
     struct berth_error perr = {0};
-    int r = o->unmount(p->state, &req, NULL, &perr);
+    int r = PLUGIN_RUN(p, "unmount", &perr, NULL, NULL, o->unmount(p->state, &req, NULL, &perr));
     return call_result(p, r, &perr, "unmount", err);
 }
 
@@ -369,7 +374,9 @@ int volume_gc(struct engine *e, struct plugin *p, char **container_ids, size_t n
             .n_object_ids = (uint32_t)kept,
         };
         struct berth_error perr = {0};
-        r = call_result(p, o->gc(p->state, &req, NULL, &perr), &perr, "gc", err);
+        r = call_result(p,
+                        PLUGIN_RUN(p, "gc", &perr, NULL, NULL, o->gc(p->state, &req, NULL, &perr)),
+                        &perr, "gc", err);
     }
     unlock_fd(all_fd);
     volume_store_free(vs);
