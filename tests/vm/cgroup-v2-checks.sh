@@ -30,7 +30,7 @@ check() { # check WHAT CMD… : passes when CMD succeeds
 # jget KEY < JSON : the first value of "KEY" (a string without quotes or a
 # number or boolean); the JSON may be pretty-printed or on one line.
 jget() {
-    tr -d '\n' | sed 's/, *"/,\n"/g; s/{ *"/{\n"/g' |
+    tr '\t\n' '  ' | sed 's/, *"/,\n"/g; s/{ *"/{\n"/g' |
         sed -n "s/^\"$1\": *\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n1
 }
 wait_state() { # wait_state NAME STATE : up to 10 s
@@ -114,6 +114,7 @@ B rm -f bomb >/dev/null 2>&1
 check "after rm -f the fork bomb's cgroup is gone" test ! -e "$bdir"
 
 # --- a memory hog is OOM-killed ----------------------------------------------
+# shellcheck disable=SC2016 # expanded by the container's shell
 B run -d --network none --name hog --memory 16m busybox \
     sh -c 'x=a; while :; do x="$x$x"; done' >/tmp/h.out 2>&1 || echo "# run hog: $(cat /tmp/h.out)"
 st=$(timeout 60 /berth/berth --root /tmp/root --runroot /tmp/run --plugin-path /berth/plugins wait hog 2>&1)
