@@ -15,7 +15,8 @@
 #                    berth-init is taken from beside it when present
 #   BERTH_VM_CACHE   where the kernel package is kept between runs (default:
 #                    $BERTH_TEST_CACHE/vm, else a temporary directory)
-#   BERTH_VM_TIMEOUT seconds the VM may run (default 240)
+#   BERTH_VM_TIMEOUT seconds the VM may run under KVM (default 240)
+#   BERTH_VM_TCG_TIMEOUT  … emulated (default 720)
 #   BERTH_VM_KEEP=1  keep the work directory (its path is printed)
 #   BERTH_VM_ACCEL   auto (default: KVM, emulation when the kernel does not boot
 #                    under KVM within 60 s), kvm or tcg
@@ -46,6 +47,7 @@ berth=$(readlink -f "${BERTH:-$top/build/berth}")
 plugins=${BERTH_PLUGIN_DIR:-$(dirname "$berth")/plugins}
 [[ -d $plugins ]] || die "no plugin directory at '$plugins' (set BERTH_PLUGIN_DIR)"
 timeout_s=${BERTH_VM_TIMEOUT:-240}
+tcg_timeout_s=${BERTH_VM_TCG_TIMEOUT:-720}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-vm.XXXXXX")
 cleanup() {
@@ -159,11 +161,11 @@ initrd="$work/initrd.gz"
 # did not come within BOOT_DEADLINE seconds (the VM is then stopped).
 log="$work/console.log"
 boot() {
-    local accel=$1 deadline=$2 cpu qpid waited=0
+    local accel=$1 deadline=$2 cpu qpid waited=0 limit=$timeout_s
     cpu=host,-arch-capabilities # the MSR is refused under nested KVM
-    [[ $accel == tcg ]] && cpu=max
+    [[ $accel == tcg ]] && cpu=max limit=$tcg_timeout_s
     : >"$log"
-    timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
+    timeout --kill-after=10 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
         -m 1024 -smp 2 -nographic -no-reboot -nic none \
         -kernel "$vmlinuz" -initrd "$initrd" \
         -append "console=ttyS0 cgroup_no_v1=all quiet panic=-1 rdinit=/init" \
@@ -192,10 +194,11 @@ if [[ $accel == auto ]]; then
         # hangs before its first message with KVM. Emulation is slower but
         # runs the same kernel and checks.
         echo "cgroup-v2.sh: the kernel did not boot under KVM within 60 s (nested virtualisation?): running it emulated (TCG)"
-        boot tcg "$timeout_s"
+        boot tcg "$tcg_timeout_s"
         qrc=$?
     fi
 else
+    [[ $accel == tcg ]] && timeout_s=$tcg_timeout_s
     boot "$accel" "$timeout_s"
     qrc=$?
 fi
