@@ -103,10 +103,11 @@ check_eq "" "$(berth_dirs)" "… and no cgroup is left"
 
 # --- a fork bomb stops at the pids limit ------------------------------------
 # A subshell forks sleeps until a fork fails (busybox sh then exits); pid 1
-# waits for it and then needs one more fork itself: 1 + 18 sleeps + 1 = 20.
+# waits for it and then needs one more fork itself (the "; true" keeps sh
+# from exec'ing its last command): 1 + 18 sleeps + 1 = 20.
 # shellcheck disable=SC2016 # expanded by the container's shell
 B run -d --network none --name bomb --pids-limit 20 busybox \
-    sh -c '(while :; do sleep 300 & done); sleep 300' >/tmp/b.out 2>&1 ||
+    sh -c '(while :; do sleep 300 & done); sleep 300; true' >/tmp/b.out 2>&1 ||
     echo "# run bomb: $(cat /tmp/b.out)"
 check "the fork bomb is running" wait_state bomb running
 bdir=$(B inspect bomb | jget cgroup_path)
@@ -152,6 +153,26 @@ B rm -f par >/dev/null 2>&1
 check "after rm the cgroup under the parent is gone" test ! -e "$pdir"
 check "the given parent is kept" test -d $CG/vmtest/sub
 rmdir $CG/vmtest/sub $CG/vmtest
+
+# --- berth in a cgroup that holds processes ----------------------------------
+# The default parent is berth's own cgroup + /berth; a cgroup with processes
+# cannot delegate controllers ("no internal processes"): only a limit that
+# needs one is refused, with a hint; without limits the container runs.
+mkdir -p $CG/busy
+in_busy() { # in_busy CMD… : runs berth from inside $CG/busy
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    sh -c 'echo $$ >/sys/fs/cgroup/busy/cgroup.procs && exec "$@"' sh \
+        /berth/berth --root /tmp/root --runroot /tmp/run --plugin-path /berth/plugins "$@"
+}
+in_busy run --rm --network none --memory 32m busybox true >/tmp/busy.out 2>&1
+check_eq 125 "$?" "from a cgroup holding processes, --memory is refused (125)"
+check "… with one line naming the cgroup and --cgroup-parent: $(cat /tmp/busy.out)" \
+    grep -q "cannot enable the 'memory' controller in '$CG/busy'.*--cgroup-parent" /tmp/busy.out
+out=$(in_busy run --rm --network none busybox cat /proc/self/cgroup 2>&1)
+check "… without limits the container runs there ($out)" \
+    sh -c "echo '$out' | grep -q '^0::/busy/berth/berth-'"
+check_eq "" "$(find $CG/busy -mindepth 1 -type d)" "… and leaves nothing under it"
+rmdir $CG/busy
 
 # --- nothing left ----------------------------------------------------------------
 check_eq "" "$(berth_dirs)" "no container cgroup is left anywhere"
