@@ -58,6 +58,16 @@ int cgroup_v2_enable_controllers(const char *root, const char *dir, const struct
     }
 }
 
+uint64_t cgroup_v2_shares_to_weight(uint64_t shares)
+{
+    /* runc's conversion: shares 2..262144 onto weight 1..10000. */
+    if (shares < 2)
+        shares = 2;
+    if (shares > 262144)
+        shares = 262144;
+    return 1 + ((shares - 2) * 9999) / 262142;
+}
+
 static int write_i64(const char *dir, const char *file, int64_t v, struct error **err)
 {
     char buf[32];
@@ -84,8 +94,7 @@ int cgroup_v2_apply(const struct cgroup_spec *s, struct error **err)
             return error_prefix(err, "--memory-swap");
     }
     if (l->cpu_shares) {
-        /* runc's conversion: shares 2..262144 onto weight 1..10000. */
-        uint64_t weight = 1 + ((l->cpu_shares - 2) * 9999) / 262142;
+        uint64_t weight = cgroup_v2_shares_to_weight(l->cpu_shares);
         if ((r = write_i64(dir, "cpu.weight", (int64_t)weight, err)) < 0)
             return error_prefix(err, "--cpu-shares");
     }
