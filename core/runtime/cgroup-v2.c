@@ -11,10 +11,27 @@
 #include "util/fs-util.h"
 
 /*
+ * Whether LEVEL itself holds processes (its cgroup.procs is not empty). An
+ * unreadable file counts as holding some: nothing is enabled there then.
+ */
+static int holds_processes(const char *level)
+{
+    _cleanup_free_ char *path = xasprintf("%s/cgroup.procs", level);
+    _cleanup_fclose_ FILE *f = fopen(path, "re");
+    if (!f)
+        return 1;
+    return fgetc(f) != EOF;
+}
+
+/*
  * Enables the controllers the limits need in cgroup.subtree_control of every
  * level from the root down to DIR (the container's parent). A level holding
  * processes cannot delegate (the "no internal processes" rule): then only a
- * missing controller that a limit needs is an error.
+ * missing controller that a limit needs is an error. Such a level is not even
+ * tried: the kernel would take the threaded controllers (cpu, cpuset, pids)
+ * there and make the level a thread root, under which no process may then
+ * join a domain cgroup such as the container's (EOPNOTSUPP). The root is
+ * exempt from the rule.
  */
 int cgroup_v2_enable_controllers(const char *root, const char *dir, const struct cgroup_limits *l,
                                  struct error **err)
@@ -36,10 +53,11 @@ int cgroup_v2_enable_controllers(const char *root, const char *dir, const struct
     snprintf(level, sizeof(level), "%s", root);
     const char *rest = dir + rl;
     for (;;) {
+        int busy = strcmp(level, root) != 0 && holds_processes(level);
         for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
             char word[32];
             snprintf(word, sizeof(word), "+%s", wanted[i].name);
-            int r = cgroup_write(level, "cgroup.subtree_control", word, NULL);
+            int r = busy ? -EBUSY : cgroup_write(level, "cgroup.subtree_control", word, NULL);
             if (r < 0 && wanted[i].needed)
                 return error_set(err, -r,
                                  "cgroup v2: cannot enable the '%s' controller in '%s' (it "

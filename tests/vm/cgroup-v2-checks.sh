@@ -168,6 +168,14 @@ in_busy run --rm --network none --memory 32m busybox true >/tmp/busy.out 2>&1
 check_eq 125 "$?" "from a cgroup holding processes, --memory is refused (125)"
 check "… with one line naming the cgroup and --cgroup-parent: $(cat /tmp/busy.out)" \
     grep -q "cannot enable the 'memory' controller in '$CG/busy'.*--cgroup-parent" /tmp/busy.out
+# pids (like cpu and cpuset) is a threaded controller: the kernel would take
+# it in a cgroup with processes and make that a thread root, where the
+# container's (domain) cgroup could then not be joined.
+in_busy run --rm --network none --pids-limit 10 busybox true >/tmp/busy.out 2>&1
+check_eq 125 "$?" "from a cgroup holding processes, --pids-limit is refused (125)"
+check "… with the hint, not a failed join: $(cat /tmp/busy.out)" \
+    grep -q "cannot enable the 'pids' controller in '$CG/busy'.*--cgroup-parent" /tmp/busy.out
+check_eq "" "$(cat $CG/busy/cgroup.subtree_control)" "… and nothing was enabled in it"
 out=$(in_busy run --rm --network none busybox cat /proc/self/cgroup 2>&1)
 check "… without limits the container runs there ($out)" \
     sh -c "echo '$out' | grep -q '^0::/busy/berth/berth-'"
