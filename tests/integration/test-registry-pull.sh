@@ -94,7 +94,11 @@ assert_contains "$OUT" "Digest: sha256:" "the manifest digest"
 assert_status 0 berth image rm "$R/test/app1:v1"
 assert_status 0 berth run --rm "$R/test/app1:v1" cat /one
 assert_eq "one" "$OUT" "run pulled the missing image and ran it"
-assert_contains "$ERR" "Unable to find image '$R/test/app1:v1' locally" "run says it pulls"
+assert_eq "" "$ERR" "on a pipe, run pulls without a word"
+assert_status 0 berth image inspect "$R/test/app1:v1"
+assert_status 0 berth image rm "$R/test/app1:v1"
+capture script -qec "'$BERTH' --root '$T/root' --runroot '$T/run' --plugin-path '$PLUGIN_PATH' run --rm $R/test/app1:v1 true" /dev/null
+assert_contains "$OUT" "Unable to find image '$R/test/app1:v1' locally" "on a terminal, run says it pulls"
 
 # --- the config file: mirrors first, the default registry of short names --------------
 cfg=$T/berth.json
