@@ -204,11 +204,23 @@ int image_ref_parse(const char *s, struct image_ref *ret, struct error **err)
     return 0;
 }
 
+/* Whether the first component of PATH would be read back as a registry host. */
+static bool looks_like_domain(const char *path)
+{
+    size_t len = strcspn(path, "/");
+    return path[len] == '/' && (memchr(path, '.', len) || memchr(path, ':', len) ||
+                                (len == 9 && !memcmp(path, "localhost", 9)));
+}
+
 char *image_ref_familiar_repo(const struct image_ref *ref)
 {
     if (!strcmp(ref->domain, IMAGE_REF_DEFAULT_DOMAIN)) {
         if (!strncmp(ref->path, "library/", 8) && !strchr(ref->path + 8, '/'))
             return strdup(ref->path + 8);
+        /* docker.io/docker.io/x stays whole: "docker.io/x" would name
+         * docker.io/library/x, another image (found by fuzz-image-ref). */
+        if (looks_like_domain(ref->path))
+            return xasprintf("%s/%s", ref->domain, ref->path);
         return strdup(ref->path);
     }
     return xasprintf("%s/%s", ref->domain, ref->path);

@@ -79,6 +79,9 @@ static void familiar_names(void **state)
         {"docker.io/u/app", "u/app:latest"},
         {"quay.io/u/app:v2", "quay.io/u/app:v2"},
         {"localhost:5000/a", "localhost:5000/a:latest"},
+        /* A Hub path whose first part looks like a host keeps docker.io/. */
+        {"docker.io/docker.io/sse", "docker.io/docker.io/sse:latest"},
+        {"docker.io/localhost/x:1", "docker.io/localhost/x:1"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         _cleanup_free_ char *n = image_ref_normalize(cases[i][0]);
