@@ -20,6 +20,11 @@ build=${1:-build}
 steps=${BERTH_STATIC_STEPS:-cppcheck clang-tidy valgrind}
 jobs=${BERTH_STATIC_JOBS:-2}
 dirs=(core storage-drivers network-drivers plugins sdk)
+# Unit tests not run under valgrind, each with its reason:
+#   test-ipam: test_slash16_many fills a /16 (65533 allocations, each a linear
+#     owner lookup): 12 s natively, over 10 minutes under memcheck. It runs
+#     under ASan+LSan in scripts/test.sh.
+valgrind_skip=(test-ipam)
 
 if [[ ! -f $build/compile_commands.json ]]; then
     echo "scripts/static-analysis.sh: $build/compile_commands.json missing: configure and build first" >&2
@@ -102,6 +107,10 @@ for t in json.load(sys.stdin)["tests"]:
     for line in "${tests[@]}"; do
         IFS=$'\x1f' read -r -a t <<<"$line"
         name=${t[0]}
+        if [[ " ${valgrind_skip[*]} " == *" $name "* ]]; then
+            echo "valgrind: $name: skipped (see valgrind_skip)"
+            continue
+        fi
         log=$(mktemp "${TMPDIR:-/tmp}/berth-valgrind.XXXXXX")
         set +e
         (cd "${t[1]}" && nice -n 19 valgrind --quiet --error-exitcode=1 --leak-check=full \
