@@ -62,14 +62,14 @@ if want cppcheck; then
     step "cppcheck (${#sources[@]} files)"
     filters=()
     for f in "${sources[@]}"; do
-        filters+=("--file-filter=$f")
+        filters+=("--file-filter=$top/$f")
     done
     set +e
-    # tests/static/cjson.cfg defines cJSON_ArrayForEach: cppcheck does not
+    # tests/static/berth.cfg defines cJSON_ArrayForEach: cppcheck does not
     # read the -isystem headers, and skips a file whose loops it cannot parse.
     nice -n 19 cppcheck --project="$build/compile_commands.json" "${filters[@]}" \
         --enable=warning,performance,portability --std=c11 --inline-suppr \
-        --library=posix --library=tests/static/cjson.cfg \
+        --library=posix --library=tests/static/berth.cfg \
         --suppressions-list=tests/static/cppcheck-suppressions.txt \
         --error-exitcode=1 --quiet -j"$jobs" \
         --template='{file}:{line}: {severity}: {message} [{id}]'
