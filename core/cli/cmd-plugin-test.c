@@ -81,7 +81,10 @@ static char *mount_points(void)
         if (field)
             fprintf(m, "%s\n", field);
     }
-    fclose(m);
+    if (fclose(m) != 0) {
+        free(out);
+        return strdup("");
+    }
     return out;
 }
 
@@ -97,7 +100,10 @@ static char *dir_names(const char *dir)
     while (d && (de = readdir(d)))
         if (de->d_name[0] != '.')
             fprintf(m, "%s\n", de->d_name);
-    fclose(m);
+    if (fclose(m) != 0) {
+        free(out);
+        return strdup("");
+    }
     return out;
 }
 
@@ -120,7 +126,10 @@ static char *new_lines(const char *before, const char *after)
         fprintf(m, "%s'%s'", first ? "" : ", ", l);
         first = 0;
     }
-    fclose(m);
+    if (fclose(m) != 0) {
+        free(out);
+        return strdup("");
+    }
     return out;
 }
 
