@@ -119,7 +119,7 @@ static char *rfc3339(long long t)
     time_t tt = (time_t)t;
     struct tm tm;
     if (t > 0 && gmtime_r(&tt, &tm))
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        (void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
     return strdup(buf);
 }
 

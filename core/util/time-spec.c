@@ -193,6 +193,6 @@ void format_rfc3339_nano(int64_t ns, char *buf, size_t len)
     struct tm tm;
     gmtime_r(&secs, &tm);
     char date[32];
-    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+    (void)strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, len, "%s.%09lldZ", date, (long long)(ns % NS_PER_SEC));
 }
