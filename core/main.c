@@ -47,6 +47,7 @@ static const struct verb verbs[] = {
     {"save", cmd_save, 0, "same as 'image save'"},
     {"tag", cmd_tag, 0, "same as 'image tag'"},
     {"history", cmd_history, 0, "same as 'image history'"},
+    {"push", cmd_push, 0, "upload an image to a registry"},
     {"network", cmd_network, 0, "create, list, inspect and remove networks"},
     {"port", cmd_port, 0, "print a container's published ports"},
     {"plugin", cmd_plugin, 0, "list, inspect and check plugins"},
@@ -72,7 +73,8 @@ static void usage(FILE *out)
                  "  --log-level LEVEL    error, warning (default), info or debug\n"
                  "  --config FILE        configuration (default /etc/berth/berth.json if it\n"
                  "                       exists); keys in docs/configuration.md: plugins,\n"
-                 "                       storage_driver, default_network, cgroup_parent\n"
+                 "                       storage_driver, default_network, cgroup_parent,\n"
+                 "                       userns_user\n"
                  "  --version            print the version\n"
                  "  --help               print this help\n\n"
                  "Commands:\n");
@@ -168,6 +170,7 @@ int main(int argc, char **argv)
         else if (config_load(config_path, &config, &err) < 0)
             return cli_report("config", err);
         g.cgroup_parent = config_string(config, "cgroup_parent");
+        g.userns_user = config_string(config, "userns_user");
         g.registries = cJSON_GetObjectItemCaseSensitive(config, "registries");
         g.config_file = config_file_path(config_path);
         g.config = config;

@@ -12,6 +12,7 @@ struct cli_globals {
     /* From the configuration file (--config, else /etc/berth/berth.json if it
      * exists); NULL when not set. Owned by main. */
     const char *cgroup_parent;
+    const char *userns_user; /* whose /etc/subuid, /etc/subgid lines (NULL: "berth") */
     const struct cJSON *registries; /* the config's "registries" (registry-config.h) or NULL */
     /* The configuration file's path and its parsed content ({} when the
      * default file is missing); owned by main. */
@@ -62,6 +63,7 @@ int cmd_save(struct cli_globals *g, int argc, char **argv);
 int cmd_tag(struct cli_globals *g, int argc, char **argv);
 int cmd_history(struct cli_globals *g, int argc, char **argv);
 int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
+int cmd_push(struct cli_globals *g, int argc, char **argv);
 
 /* Prints "berth: VERB: MESSAGE" once and returns the error's exit status. */
 int cli_report(const char *verb, struct error *err);

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -88,23 +89,33 @@ static char *mount_points(void)
     return out;
 }
 
-static char *dir_names(const char *dir)
+/* The links of this network namespace (not /sys/class/net: sysfs shows the
+ * namespace of whoever mounted it). */
+static char *link_names(void)
 {
     char *out = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&out, &len);
     if (!m)
         return strdup("");
-    _cleanup_closedir_ DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d && (de = readdir(d)))
-        if (de->d_name[0] != '.')
-            fprintf(m, "%s\n", de->d_name);
+    struct if_nameindex *links = if_nameindex();
+    for (struct if_nameindex *l = links; l && l->if_index; l++)
+        fprintf(m, "%s\n", l->if_name);
+    if (links)
+        if_freenameindex(links);
     if (fclose(m) != 0) {
         free(out);
         return strdup("");
     }
     return out;
+}
+
+static char *netfilter_rules(void)
+{
+    char *buf = calloc(1, 1 << 16);
+    if (buf)
+        conf_netfilter_rules(buf, 1 << 16);
+    return buf ? buf : strdup("");
 }
 
 /* Lines of AFTER that BEFORE does not have, joined with ", ". */
@@ -154,7 +165,7 @@ static void check_leftovers(struct conformance *c, const char *mounts_before,
     _cleanup_free_ char *extra_mounts = new_lines(mounts_before, mounts_after);
     conf_check(c, !*extra_mounts, "nothing left: mounts", "still mounted: %s", extra_mounts);
 
-    _cleanup_free_ char *links_after = dir_names("/sys/class/net");
+    _cleanup_free_ char *links_after = link_names();
     _cleanup_free_ char *extra_links = new_lines(links_before, links_after);
     conf_check(c, !*extra_links, "nothing left: links", "links left: %s", extra_links);
 
@@ -279,7 +290,8 @@ static int run_suite(const struct plugin *p, const struct test_args *a,
            p->path);
     fflush(stdout);
     _cleanup_free_ char *mounts_before = mount_points();
-    _cleanup_free_ char *links_before = dir_names("/sys/class/net");
+    _cleanup_free_ char *links_before = link_names();
+    _cleanup_free_ char *rules_before = netfilter_rules();
     char token[32];
     snprintf(token, sizeof(token), "conf%x%04lx", (unsigned)getpid(),
              (unsigned long)time(NULL) & 0xffff);
@@ -305,6 +317,10 @@ static int run_suite(const struct plugin *p, const struct test_args *a,
     error_free(&r.perr.error);
     conf_undo_mounts(work);
     check_leftovers(&r.c, mounts_before, links_before, p->services.state_dir, run_dir);
+    _cleanup_free_ char *rules_after = netfilter_rules();
+    _cleanup_free_ char *extra_rules = new_lines(rules_before, rules_after);
+    conf_check(&r.c, !*extra_rules, "nothing left: netfilter rules (iptables-save, nft)",
+               "rules left: %s", extra_rules);
     printf("# %u passed, %u failed, %u skipped\n", r.c.n_ok, r.c.n_fail, r.c.n_skip);
     return r.c.n_fail ? 1 : 0;
 }

@@ -102,7 +102,7 @@ static int check_exports(const char *file, struct error **err)
     _cleanup_strv_ char **names = NULL;
     int r = plugin_elf_exports(file, &names, err);
     if (r < 0)
-        return error_prefix(err, "plugin '%s'", file);
+        return r;
     int has_entry = 0;
     _cleanup_free_ char *extra = NULL;
     size_t n_extra = 0;

@@ -121,9 +121,11 @@ static const char run_help[] =
     "  -u, --user UID[:GID]        user to run as: numeric, or a name from the image's\n"
     "                              /etc/passwd\n"
     "  -h, --hostname NAME         container host name (default: the short id)\n"
-    "      --storage-driver NAME   storage plugin for the root filesystem (default: overlay)\n"
-    "      --network NAME          network: none (own namespace, loopback only; the\n"
-    "                              default), host (the host's), or a network's name\n"
+    "      --storage-driver NAME   storage plugin for the root filesystem (default: the\n"
+    "                              configuration's storage_driver, else overlay)\n"
+    "      --network NAME          network: none (own namespace, loopback only), host\n"
+    "                              (the host's), or a network's name (default: the\n"
+    "                              configuration's default_network, else berth0)\n"
     "  -p, --publish SPEC          publish a port: [HOSTIP:]HOSTPORT:PORT[/tcp|/udp],\n"
     "                              or PORT alone for a free host port\n"
     "      --ip ADDRESS            the container's address on its network\n"
@@ -435,6 +437,7 @@ static int run_or_create(struct cli_globals *g, int argc, char **argv, int creat
     }
     if (status != 0 || help)
         goto out;
+    lists.security.req.subid_user = g->userns_user;
     /* --cgroup-parent wins over the configuration file's. */
     if (!o.cgroup_parent && !o.no_cgroup)
         o.cgroup_parent = g->cgroup_parent;

@@ -16,7 +16,8 @@ const char *config_file_path(const char *path)
 /* Top-level keys whose type the core checks before any command runs. */
 static int check_types(const cJSON *config, const char *file, struct error **err)
 {
-    static const char *const strings[] = {"cgroup_parent", "storage_driver", "default_network"};
+    static const char *const strings[] = {"cgroup_parent", "storage_driver", "default_network",
+                                          "userns_user"};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(config, strings[i]);
         if (v && !cJSON_IsString(v))

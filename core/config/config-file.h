@@ -1,6 +1,6 @@
 /*
  * berth's configuration file: a JSON object (docs/configuration.md).
- * Known keys: "cgroup_parent", "storage_driver", "default_network" (strings)
+ * Known keys: "cgroup_parent", "storage_driver", "default_network", "userns_user" (strings)
  * and "plugins" (an object of per-plugin settings, read by
  * plugin/plugin-settings.c). Other helpers read their own keys.
  */

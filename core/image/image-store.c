@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image/image-ref.h"
 #include "image/docker-archive.h"
+#include "image/image-ref.h"
 #include "image/layer-unpack.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"

@@ -37,8 +37,10 @@ int container_userns_allocate(struct engine *e, cJSON *rec, int *ret_lock, struc
             break;
         }
     }
+    const char *user = cJSON_GetStringValue(cJSON_GetObjectItem(userns, "user"));
     if (r >= 0)
-        r = userns_allocate(userns, USERNS_DEFAULT_USER, uids, n_uids, gids, n_gids, err);
+        r = userns_allocate(userns, user ? user : USERNS_DEFAULT_USER, uids, n_uids, gids, n_gids,
+                            err);
     if (r < 0) {
         unlock_fd(lock);
         return r;

@@ -13,6 +13,7 @@
 #include "network/network-store.h"
 #include "store/container-store.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 #include "util/fs-util.h"
 #include "util/json-util.h"
 #include "util/lock.h"
@@ -136,8 +137,10 @@ static void drivers_remove(struct engine *e, const cJSON *rec, int upto)
         struct plugin *p = NULL;
         struct error *local = NULL;
         const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(chain, i));
-        if (name && network_driver_find(e->plugins, name, &p, &local) == 0)
-            network_driver_remove(p, rec, &local);
+        /* Best effort, as before; gc removes what a failing driver left. */
+        if (name && network_driver_find(e->plugins, name, &p, &local) == 0 &&
+            network_driver_remove(p, rec, &local) < 0)
+            log_warning("%s", local->msg);
         error_free(&local);
     }
 }

@@ -59,13 +59,14 @@ int plugin_elf_exports(const char *path, char ***ret_names, struct error **err)
     if (!S_ISREG(st.st_mode))
         return error_set_plain(err, EINVAL, "'%s' is not a regular file", path);
     size_t size = (size_t)st.st_size;
-    if (size < EI_NIDENT)
-        return error_set_plain(err, ENOEXEC, "'%s' is not an ELF file (too short)", path);
-    struct mapping m _cleanup_(unmapp) = {mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0), size};
-    if (m.addr == MAP_FAILED)
-        return error_set(err, errno, "cannot map '%s'", path);
+    struct mapping m _cleanup_(unmapp) = {NULL, size};
+    if (size >= EI_NIDENT) {
+        m.addr = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m.addr == MAP_FAILED)
+            return error_set(err, errno, "cannot map '%s'", path);
+    }
     const unsigned char *base = m.addr;
-    if (memcmp(base, ELFMAG, SELFMAG) != 0)
+    if (size < EI_NIDENT || memcmp(base, ELFMAG, SELFMAG) != 0)
         return error_set_plain(err, ENOEXEC,
                                "'%s' is not an ELF file: build the plugin as a shared object "
                                "(add_library(... MODULE) or cc -shared)",

@@ -63,6 +63,11 @@ char *base64_decode(const char *text, size_t *ret_len)
                 return NULL;
             }
         }
+        /* Canonical only: the bits padding drops must be zero. */
+        if ((v[3] < 0 && v[2] >= 0 && (v[2] & 3)) || (v[2] < 0 && (v[1] & 15))) {
+            free(out);
+            return NULL;
+        }
         uint32_t w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) |
                      ((uint32_t)(v[2] < 0 ? 0 : v[2]) << 6) | (uint32_t)(v[3] < 0 ? 0 : v[3]);
         out[o++] = (char)(w >> 16);

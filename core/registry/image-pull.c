@@ -210,7 +210,10 @@ struct progress {
     long long start_ms;
     long long last_ms;
     int lines;
-    const bool *present; /* per blob: already in the store */
+    /* Every blob of the image; the downloads are the ones not PRESENT, in order. */
+    const struct registry_blob *all;
+    const bool *present;
+    size_t n_all;
 };
 
 static long long mono_ms(void)
@@ -239,18 +242,22 @@ static void on_progress(void *ud, const struct registry_blob *blobs, size_t n)
     double secs = (now - p->start_ms) / 1000.0;
     if (p->lines > 0)
         fprintf(p->out, "\033[%dA", p->lines);
-    for (size_t i = 0; i < n; i++) {
+    size_t k = 0;
+    for (size_t i = 0; i < p->n_all; i++) {
+        const struct registry_blob *b = &p->all[i];
+        if (!p->present[i] && k < n)
+            b = &blobs[k++];
         char done[32], total[32], speed[32];
-        human(blobs[i].done, done, sizeof(done));
-        human(blobs[i].size, total, sizeof(total));
-        human(secs > 0 ? (long long)(blobs[i].done / secs) : 0, speed, sizeof(speed));
-        const char *state = p->present[i]       ? "Already exists"
-                            : blobs[i].finished ? "Download complete"
-                                                : "Downloading";
-        fprintf(p->out, "\033[2K%.12s: %-17s %9s / %-9s %s/s\n", blobs[i].digest + 7, state, done,
-                total, speed);
+        human(b->done, done, sizeof(done));
+        human(b->size, total, sizeof(total));
+        human(secs > 0 && !p->present[i] ? (long long)(b->done / secs) : 0, speed, sizeof(speed));
+        const char *state = p->present[i] ? "Already exists"
+                            : b->finished ? "Download complete"
+                                          : "Downloading";
+        fprintf(p->out, "\033[2K%.12s: %-17s %9s / %-9s %s/s\n", b->digest + 7, state, done, total,
+                speed);
     }
-    p->lines = (int)n;
+    p->lines = (int)p->n_all;
     fflush(p->out);
 }
 
@@ -428,8 +435,8 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
     }
     if (r == 0 && (!(rb = calloc(n, sizeof(*rb))) || !(present = calloc(n, sizeof(*present)))))
         r = error_set(err, ENOMEM, "pull");
-    char **dests = NULL;
-    if (r == 0 && !(dests = calloc(n, sizeof(*dests))))
+    char **dests = NULL, **alsos = NULL;
+    if (r == 0 && (!(dests = calloc(n, sizeof(*dests))) || !(alsos = calloc(n, sizeof(*alsos)))))
         r = error_set(err, ENOMEM, "pull");
     for (size_t i = 0; r == 0 && i < n; i++) {
         bool dup = false;
@@ -439,8 +446,9 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
             continue;
         _cleanup_free_ char *have = image_store_blob(store, pb[i].digest);
         dests[n_rb] = xasprintf("%s/%s", downloads, pb[i].digest + 7);
-        rb[n_rb] =
-            (struct registry_blob){.digest = pb[i].digest, .size = pb[i].size, .dest = dests[n_rb]};
+        alsos[n_rb] = xasprintf("%s/blobs/sha256/%s", images_dir, pb[i].digest + 7);
+        rb[n_rb] = (struct registry_blob){
+            .digest = pb[i].digest, .size = pb[i].size, .dest = dests[n_rb], .also = alsos[n_rb]};
         present[n_rb] = have != NULL;
         if (have) {
             rb[n_rb].done = pb[i].size;
@@ -456,9 +464,8 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
     for (size_t i = 0; r == 0 && i < n_rb; i++)
         if (!present[i])
             want[n_want++] = rb[i];
-    struct progress prog = {.out = o->progress, .start_ms = mono_ms()};
-    _cleanup_free_ bool *want_present = r == 0 ? calloc(n_want + 1, sizeof(bool)) : NULL;
-    prog.present = want_present;
+    struct progress prog = {
+        .out = o->progress, .start_ms = mono_ms(), .all = rb, .present = present, .n_all = n_rb};
     if (r == 0)
         r = registry_fetch_blobs(c, repo, want, n_want, o->progress ? on_progress : NULL, &prog,
                                  err);
@@ -517,8 +524,10 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
             unlink(lock);
         }
         free(dests[i]);
+        free(alsos[i]);
     }
     free(dests);
+    free(alsos);
     fetched_clear(&top);
     fetched_clear(&plat);
     return r;

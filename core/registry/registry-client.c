@@ -678,7 +678,7 @@ static int xfer_begin(struct registry_client *c, CURLM *m, const char *repo, con
     int r = xfer_lock(x, err);
     if (r <= 0)
         return r;
-    if (path_exists(x->blob->dest)) {
+    if (path_exists(x->blob->dest) || (x->blob->also && path_exists(x->blob->also))) {
         /* Another pull finished it while we waited. */
         x->blob->done = x->blob->size;
         x->blob->finished = 1;

@@ -65,6 +65,8 @@ struct registry_blob {
     const char *digest; /* "sha256:…" */
     long long size;     /* from the descriptor */
     const char *dest;   /* final path: written only once verified */
+    const char *also;   /* or NULL: if this path exists, the blob is there already
+                           (the store's copy, committed by a concurrent pull) */
     /* Filled in: */
     long long done; /* bytes downloaded (progress) */
     int finished;
@@ -78,7 +80,7 @@ typedef void (*registry_progress_fn)(void *userdata, const struct registry_blob 
  * paths. Each is streamed into DEST.partial, hashed on the way, and renamed
  * to DEST only when its size and digest match. DEST.lock is flock()ed while
  * a blob downloads, so that concurrent pulls of the same blob wait for one
- * another; a DEST that exists is taken as done. On failure no DEST.partial
+ * another; a DEST (or ALSO) that exists is taken as done. On failure no DEST.partial
  * remains.
  */
 int registry_fetch_blobs(struct registry_client *c, const char *repo, struct registry_blob *blobs,

@@ -98,6 +98,8 @@ int cgroup_v2_apply(const struct cgroup_spec *s, struct error **err)
     }
     if (l->cpuset_cpus && (r = cgroup_write(dir, "cpuset.cpus", l->cpuset_cpus, err)) < 0)
         return error_prefix(err, "--cpuset-cpus");
+    if ((r = cgroup_v2_devices_apply(dir, l, err)) < 0)
+        return error_prefix(err, "devices cgroup");
     if (l->pids_limit) {
         r = l->pids_limit < 0 ? cgroup_write(dir, "pids.max", "max", err)
                               : write_i64(dir, "pids.max", l->pids_limit, err);

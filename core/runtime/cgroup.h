@@ -148,6 +148,8 @@ int cgroup_v1_stats(const struct cgroup_spec *s, struct cgroup_stats *st);
 int cgroup_v2_apply(const struct cgroup_spec *s, struct error **err);
 int cgroup_v2_enable_controllers(const char *root, const char *dir, const struct cgroup_limits *l,
                                  struct error **err);
+/* The rule list as a BPF_CGROUP_DEVICE program attached to DIR (cgroup-v2-devices.c). */
+int cgroup_v2_devices_apply(const char *dir, const struct cgroup_limits *l, struct error **err);
 int cgroup_v2_stats(const struct cgroup_spec *s, struct cgroup_stats *st);
 const char *cgroup_dir_of(const struct cgroup_spec *s, const char *controller);
 

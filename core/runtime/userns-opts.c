@@ -74,6 +74,7 @@ int userns_options_build(const char *mode, char *const *uidmaps, char *const *gi
             (r = subid_of(SUBGID_FILE, user, sub, 64, &n, err)) < 0)
             return error_prefix(err, "--userns=auto");
         cJSON_AddStringToObject(u, "mode", "auto");
+        cJSON_AddStringToObject(u, "user", user);
         cJSON_AddNumberToObject(u, "size", size);
         cJSON_AddItemToObject(sec, "userns", TAKE_PTR(u));
         return 0;

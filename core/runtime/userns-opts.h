@@ -4,7 +4,7 @@
  * written into config.json (a "user" namespace, linux.uidMappings and
  * linux.gidMappings). docs/security.md "User namespaces".
  *
- *   "userns": {"mode": "auto" | "map", "size": N (auto),
+ *   "userns": {"mode": "auto" | "map", "size": N, "user": NAME (auto),
  *              "uid_map": [{"containerID", "hostID", "size"}], "gid_map": [...]}
  *
  * No "userns" member: the host's user namespace (--userns=host, the default).

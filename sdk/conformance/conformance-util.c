@@ -517,6 +517,26 @@ int conf_parallel(struct conformance *c, unsigned n,
     return (int)failed;
 }
 
+void conf_netfilter_rules(char *buf, size_t len)
+{
+    static const char *const commands[] = {
+        "iptables-legacy-save 2>/dev/null | grep -E '^(-|:[^ ]+ - )' | sed 's/\\[[0-9:]*\\]//'",
+        "iptables-nft-save 2>/dev/null | grep -E '^(-|:[^ ]+ - )' | sed 's/\\[[0-9:]*\\]//'",
+        "nft list ruleset 2>/dev/null",
+    };
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        FILE *p = popen(commands[i], "re");
+        char line[1024];
+        while (p && fgets(line, sizeof(line), p))
+            if (line[0] != '\n' && used + strlen(line) + 1 < len)
+                used += (size_t)snprintf(buf + used, len - used, "%s", line);
+        if (p)
+            pclose(p);
+    }
+}
+
 int conformance_run(struct conformance *c)
 {
     switch (c->desc->kind) {

@@ -141,6 +141,12 @@ int conf_rm_rf(const char *path);
  * A directory ".locks" (the host's lock files, berth_services.lock) is skipped. */
 int conf_find_name(const char *dir, const char *needle, char *found, size_t len);
 
+/* The netfilter rules of this network namespace as iptables-legacy-save,
+ * iptables-nft-save (rules and user chains only: the kernel's empty tables
+ * and built-in chains are nobody's) and nft list ruleset print them, where
+ * those tools are installed; empty otherwise. */
+void conf_netfilter_rules(char *buf, size_t len);
+
 /* Runs FN(c, i, arg) in N forked children at once; returns how many failed
  * (exit status != 0); each child's own cases are reported by it. */
 int conf_parallel(struct conformance *c, unsigned n,

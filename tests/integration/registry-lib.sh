@@ -45,6 +45,7 @@ reg_wait() {
 
 # reg_start [USER PASS] : a registry (htpasswd basic auth with USER, PASS);
 # sets REG_PORT and REG_DIR.
+# shellcheck disable=SC2120 # USER PASS are optional
 reg_start() {
     REG_PORT=$(reg_free_port)
     REG_DIR=$REG_DIR_TOP/reg-$REG_PORT

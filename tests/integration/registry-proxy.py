@@ -106,8 +106,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
         body_len = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(body_len) if body_len else None
-        headers = {k: v for k, v in self.headers.items()
-                   if k.lower() not in ("host", "connection", "authorization")}
+        # Host kept: the registry's Location headers (uploads) then name the
+        # proxy, so that a push's PATCH and PUT requests pass here too.
+        # Repeated headers (skopeo sends several Accept) are joined, not dropped.
+        headers = {}
+        for k, v in self.headers.items():
+            if k.lower() not in ("connection", "authorization"):
+                headers[k] = headers[k] + ", " + v if k in headers else v
         up = http.client.HTTPConnection("127.0.0.1", args.upstream, timeout=60)
         up.request(self.command, self.path, body=body, headers=headers)
         resp = up.getresponse()

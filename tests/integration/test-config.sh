@@ -28,12 +28,12 @@ assert_status 0 cberth --config "$T/new/dir/berth.json" plugin disable test-faul
 assert_eq '{"plugins": {"test-fault": {"enabled": false}}}' "$(json_eval d <"$T/new/dir/berth.json")" \
     "plugin disable makes a missing file"
 mkdir -p "$T/etc"
-echo '{"registries": {"example.org": {"insecure": true}}, "cgroup_parent": "/x"}' >"$CONFIG"
+echo '{"registries": {"insecure": ["example.org"]}, "cgroup_parent": "/x"}' >"$CONFIG"
 assert_status 0 cberth plugin disable test-fault
 assert_eq test-fault "$OUT" "plugin disable prints the name"
 assert_eq false "$(json_eval 'd["plugins"]["test-fault"]["enabled"]' <"$CONFIG")" \
     "the file says plugins.test-fault.enabled: false"
-assert_eq '{"example.org": {"insecure": true}}' "$(json_eval 'd["registries"]' <"$CONFIG")" \
+assert_eq '{"insecure": ["example.org"]}' "$(json_eval 'd["registries"]' <"$CONFIG")" \
     "other keys of the file are kept"
 assert_eq "" "$(find "$T/etc" -name '*.tmp*')" "no temporary file left"
 assert_status 0 cberth plugin ls
@@ -44,7 +44,7 @@ assert_eq '["test-fault"]' "$(json_eval '[p["name"] for p in d["disabled"]]' <<<
 assert_eq '[]' "$(json_eval '[p["name"] for p in d["plugins"] if p["name"] == "test-fault"]' <<<"$OUT")" \
     "a disabled plugin is not loaded"
 assert_eq false "$(info 'd["plugins"]["test-fault"]["enabled"]')" "info: test-fault disabled"
-assert_eq '{"example.org": {"insecure": true}}' "$(info 'd["registries"]')" "info shows registries"
+assert_eq '{"insecure": ["example.org"]}' "$(info 'd["registries"]')" "info shows registries"
 assert_eq "$CONFIG" "$(info 'd["config_file"]')" "info shows the config file"
 assert_eq "$T/root $T/run" "$(info 'd["root"] + " " + d["runroot"]')" "info shows root and runroot"
 assert_status 0 cberth plugin enable test-fault

@@ -81,7 +81,7 @@ config_digest() { # config_digest ARCHIVE.tar TAG : the image id docker would re
 import hashlib, json, sys, tarfile
 tf = tarfile.open(sys.argv[1])
 for e in json.load(tf.extractfile("manifest.json")):
-    if sys.argv[2] in (e.get("RepoTags") or []):
+    if any(t == sys.argv[2] or t.endswith("/library/" + sys.argv[2]) for t in e.get("RepoTags") or []):
         print("sha256:" + hashlib.sha256(tf.extractfile(e["Config"]).read()).hexdigest())
 PY
 }

@@ -63,11 +63,41 @@ assert_eq "arm64" "$OUT" "the arm64 image's own layer is there"
 assert_status 125 berth pull --platform linux/s390x "$R/test/multi"
 assert_error pull "no manifest for the platform"
 
+# --- on a terminal: progress lines and a summary ----------------------------------
+assert_status 0 berth image rm "$R/test/app2:latest"
+capture script -qec "'$BERTH' --root '$T/root' --runroot '$T/run' --plugin-path '$PLUGIN_PATH' pull $R/test/app2" /dev/null
+assert_eq 0 "$RC" "pull on a terminal"
+assert_contains "$OUT" "Download complete" "a progress line per blob on a terminal"
+assert_contains "$OUT" "Already exists" "the shared base layer is shown as present"
+assert_contains "$OUT" "Pulled $R/test/app2:latest: 2 of 3 blobs downloaded" "a summary"
+assert_contains "$OUT" "Digest: sha256:" "the manifest digest"
+
 # --- run pulls a missing image ---------------------------------------------------
 assert_status 0 berth image rm "$R/test/app1:v1"
 assert_status 0 berth run --rm "$R/test/app1:v1" cat /one
 assert_eq "one" "$OUT" "run pulled the missing image and ran it"
 assert_contains "$ERR" "Unable to find image '$R/test/app1:v1' locally" "run says it pulls"
+
+# --- the config file: mirrors first, the default registry of short names --------------
+cfg=$T/berth.json
+printf '{"registries": {"mirrors": {"127.0.0.1:%s": ["127.0.0.1:%s"]}}}' "$REG_PORT" "$PROXY_PORT" >"$cfg"
+: >"$PROXY_LOG"
+assert_status 0 berth --config "$cfg" pull "127.0.0.1:$REG_PORT/test/app1:v1"
+assert_true "the mirror was asked first" grep -q '^GET /v2/test/app1/manifests/v1' "$PROXY_LOG"
+assert_status 0 berth image rm "127.0.0.1:$REG_PORT/test/app1:v1"
+printf '{"registries": {"default": "127.0.0.1:%s"}}' "$PROXY_PORT" >"$cfg"
+: >"$PROXY_LOG"
+assert_status 0 berth --config "$cfg" pull test/app2
+assert_true "a short name comes from the default registry" \
+    grep -q '^GET /v2/test/app2/manifests/latest' "$PROXY_LOG"
+assert_status 0 berth images --format json
+assert_contains "$OUT" '"test/app2:latest"' "and is stored under its short name"
+assert_status 0 berth --config "$cfg" run --rm test/app2 cat /two
+assert_eq two "$OUT" "run finds it by the short name"
+assert_status 0 berth image rm test/app2
+printf '{"registries": {"mirrors": ["x"]}}' >"$cfg"
+assert_status 125 berth --config "$cfg" pull test/app2
+assert_error config "a malformed registries object"
 
 # --- local short names still work --------------------------------------------------
 setup_busybox busybox

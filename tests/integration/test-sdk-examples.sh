@@ -39,11 +39,64 @@ else
     note "$(tail -30 "$T/template.log")"
 fi
 assert_true "the template's build made hello.so" test -f "$T/template/build/hello.so"
+
+# The guide's walk-through, with the code taken from docs/plugin-guide.md
+# itself (steps 1-5), so that the guide cannot drift from what works.
+guide="$BERTH_TEST_TOP/docs/plugin-guide.md"
+cp -r "$prefix/share/berth/plugin-template" "$T/name-guard"
+rm -f "$T/name-guard/hello-hook.c"
+python3 - "$guide" "$T/name-guard" <<'PY'
+import re, sys
+guide, dest = open(sys.argv[1]).read(), sys.argv[2]
+walk = guide[guide.index("## Walk-through"):guide.index("## Lifecycle")]
+def block(lang, after):
+    i = walk.index(after)
+    m = re.search(r"```" + lang + r"\n(.*?)```", walk[i:], re.S)
+    return "\n".join(l[3:] if l.startswith("   ") else l for l in m.group(1).split("\n"))
+open(dest + "/name-guard.c", "w").write(block("c", "Write `name-guard.c`"))
+cmake = open(dest + "/CMakeLists.txt").read()
+head = cmake[:cmake.index("project(")]
+open(dest + "/CMakeLists.txt", "w").write(head + block("cmake", "In `CMakeLists.txt`"))
+# Step 4, as the guide describes it.
+t = open(dest + "/test-hello.c").read()
+t = t.replace('"hello") == 0', '"name-guard") == 0').replace("#include <dlfcn.h>", "#include <dlfcn.h>\n#include <errno.h>")
+t = re.sub(r"    CHECK\(ops->on_event\(state, &ev, NULL, NULL\) == 0\);\n    CHECK\(strcmp\(logged.*?\n",
+           '    ev.container_name = "web";\n    CHECK(ops->on_event(state, &ev, NULL, NULL) == 0);\n'
+           '    ev.container_name = "forbidden-web";\n    CHECK(ops->on_event(state, &ev, NULL, NULL) == -EPERM);\n', t)
+open(dest + "/test-hello.c", "w").write(t)
+PY
+if (cd "$T/name-guard" && CMAKE_PREFIX_PATH="$prefix" cmake --workflow --preset default) \
+    >"$T/name-guard.log" 2>&1; then
+    ok "the guide's walk-through plugin builds and passes its test"
+else
+    fail "the guide's walk-through does not build or test"
+    note "$(tail -30 "$T/name-guard.log")"
+fi
 for p in loop oci-hooks macvlan; do
     syms=$(nm -D --defined-only "$exdir/$p.so" | awk '{print $NF}' |
         grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$' || true)
     assert_eq "berth_plugin_entry" "$syms" "$p.so exports only berth_plugin_entry"
 done
+
+# Without CMake: pkg-config alone (relocated: --define-prefix) gives the
+# flags and the version script.
+pc=$(find "$prefix" -name berth-plugin.pc -print -quit)
+export PKG_CONFIG_PATH
+PKG_CONFIG_PATH=$(dirname "$pc")
+vscript=$(pkg-config --define-prefix --variable=versionscript berth-plugin)
+assert_true "pkg-config's versionscript is installed" test -f "$vscript"
+# shellcheck disable=SC2046 # pkg-config output is a list of flags
+if cc $(pkg-config --define-prefix --cflags berth-plugin) $(pkg-config --cflags libcjson) \
+    -std=gnu11 -Wall -Wextra -Werror -shared -fPIC -Wl,--version-script="$vscript" \
+    -o "$T/loop-pc.so" "$T/examples/loop/loop-volume.c" $(pkg-config --libs libcjson) 2>"$T/cc.err"; then
+    ok "an example builds with pkg-config berth-plugin and its version script"
+else
+    fail "an example does not build with pkg-config"
+    note "$(cat "$T/cc.err")"
+fi
+syms=$(nm -D --defined-only "$T/loop-pc.so" 2>/dev/null | awk '{print $NF}' |
+    grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$' || true)
+assert_eq "berth_plugin_entry" "$syms" "the pkg-config build exports only berth_plugin_entry"
 
 # The installed berth with the installed plugins and the examples.
 eb() {
@@ -60,6 +113,16 @@ assert_contains " $loaded " " oci-hooks/hook " "berth loads oci-hooks.so"
 assert_contains " $loaded " " macvlan/network " "berth loads macvlan.so"
 
 assert_status 0 eb image import "$(busybox_tar)" busybox
+
+# The walk-through's step 6: berth runs the new plugin from its build dir.
+gb() {
+    "$prefix/bin/berth" --root "$T/root" --runroot "$T/run" --plugin-path "$T/name-guard/build:$plugdir" "$@"
+}
+assert_status 0 gb run --rm --name web busybox echo hello
+assert_eq "hello" "$OUT" "walk-through: an allowed name runs"
+assert_status 125 gb run --rm --name forbidden-web busybox echo hello
+assert_eq "berth: run: hook 'name-guard' refused 'create': names starting with 'forbidden-' are not allowed: Operation not permitted" \
+    "$ERR" "walk-through: the error the guide shows"
 
 # --- loop: fixed-size ext4 volumes ------------------------------------------------
 loop_state="$T/root/plugins/loop/volumes"
@@ -95,6 +158,15 @@ assert_status 125 eb volume rm data
 assert_error "volume rm" "a volume in use is not removed"
 assert_status 0 eb rm -f l1
 assert_eq "" "$(losetup -j "$img")" "the last container gone, the device is detached"
+
+# gc after a crash: a user record of a container that no longer exists and
+# the device it kept attached are dropped by `system gc`.
+touch "$loop_state/data/users/0000dead"
+losetup -f "$img"
+assert_eq "1" "$(losetup -j "$img" | grep -c . || true)" "a leftover device is attached (simulated crash)"
+assert_status 0 eb system gc
+assert_true "gc drops the dead container's user record" test ! -e "$loop_state/data/users/0000dead"
+assert_eq "" "$(losetup -j "$img")" "gc detaches the leftover device"
 
 assert_status 0 eb volume inspect data
 assert_eq "8388608" "$(json_eval 'd[0]["size_limit"] if isinstance(d, list) else d["size_limit"]' <<<"$OUT")" \
@@ -154,6 +226,20 @@ assert_true "when.commands: no match, the hook does not run" test ! -e "$T/cmdlo
 assert_status 0 hb run --rm busybox true
 assert_eq "ran" "$(cat "$T/cmdlog" 2>/dev/null)" "when.commands: args[0] matches, the hook runs"
 
+rm -f "$hooks/20-cmd.json"
+cat >"$hooks/25-binds.json" <<JSON
+{"version": "1.0.0",
+ "hook": {"path": "/bin/sh", "args": ["sh", "-c", "echo ran >>$T/bindlog"]},
+ "when": {"hasBindMounts": true},
+ "stages": ["poststart"]}
+JSON
+assert_status 0 hb run --rm busybox true
+assert_true "when.hasBindMounts: no bind mount, the hook does not run" test ! -e "$T/bindlog"
+mkdir -p "$T/bindsrc"
+assert_status 0 hb run --rm -v "$T/bindsrc:/mnt/b" busybox true
+assert_eq "ran" "$(cat "$T/bindlog" 2>/dev/null)" "when.hasBindMounts: with -v HOST:CTR, the hook runs"
+rm -f "$hooks/25-binds.json"
+
 cat >"$hooks/30-refuse.json" <<JSON
 {"version": "1.0.0",
  "hook": {"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]},
@@ -162,6 +248,7 @@ cat >"$hooks/30-refuse.json" <<JSON
 JSON
 assert_status 125 hb run --rm busybox false
 assert_error run "a failing createRuntime hook refuses the container"
+note "$ERR"
 assert_contains "$ERR" "exited with status 3" "the error says how the hook failed"
 assert_status 0 hb ps -a -q
 assert_eq "" "$OUT" "the refused container was rolled back"
@@ -185,6 +272,11 @@ assert_error run "an invalid hook file refuses containers"
 assert_contains "$ERR" "50-bad.json" "the error names the file"
 rm -f "$hooks"/*.json
 assert_status 0 hb run --rm busybox true
+assert_eq "" "$(ls "$T/root/plugins/oci-hooks/containers/")" "oci-hooks keeps no state of gone containers"
+echo '{"state": {}, "hooks": []}' >"$T/root/plugins/oci-hooks/containers/0000dead.json"
+assert_status 0 hb system gc
+assert_true "gc drops the hooks kept for a container that is gone" \
+    test ! -e "$T/root/plugins/oci-hooks/containers/0000dead.json"
 if [[ $etc_overlay -eq 1 ]]; then
     umount /etc
 fi
@@ -235,6 +327,13 @@ natres=$(json_eval '(d[0] if isinstance(d, list) else d)["network_results"]' <<<
 assert_contains "$natres" '"container_ip": "10.78.0.' "nat maps the port to the macvlan address"
 assert_status 0 eb port mvc
 assert_contains "$OUT" "18080" "berth port shows the published port"
+mvnet_id=$(eb network inspect mvnat | json_eval '(d[0] if isinstance(d, list) else d)["id"]')
+echo -n 0000dead >"$T/root/plugins/macvlan/ipam/$mvnet_id/10.78.0.200"
+assert_status 0 eb system gc
+assert_true "gc frees the address of a container that is gone" \
+    test ! -e "$T/root/plugins/macvlan/ipam/$mvnet_id/10.78.0.200"
+left=("$T/root/plugins/macvlan/ipam/$mvnet_id"/10.78.0.*)
+assert_eq "1" "${#left[@]}" "gc keeps the running container's address"
 assert_status 0 eb rm -f mvc
 assert_status 0 eb network rm mvnat
 assert_eq "" "$(ls "$T/root/plugins/macvlan/ipam/" 2>/dev/null)" "network rm leaves no address state"

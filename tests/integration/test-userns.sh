@@ -110,6 +110,17 @@ assert_status 0 berth run --rm --userns=auto -v nv:/etc busybox sh -c \
 assert_eq $'berth-test\nwrote\n0' "$OUT" "a new named volume: filled, writable, owned by root inside"
 assert_status 0 berth volume rm nv
 
+# --- a network: the namespace made by the driver (owned by the host's user
+# namespace) is entered by berth before the clone, not joined by the child.
+assert_status 0 berth network create --subnet 10.91.7.0/24 unet
+assert_status 0 berth run -d --name srv --userns=auto --network unet --ip 10.91.7.10 busybox \
+    sh -c 'echo hello | nc -l -p 8080'
+assert_status 0 berth run --rm --userns=auto --network unet busybox sh -c \
+    'for i in 1 2 3 4 5 6 7 8 9 10; do nc 10.91.7.10 8080 </dev/null && exit 0; sleep 0.2; done; exit 1'
+assert_eq "hello" "$OUT" "two containers in user namespaces talk over a bridge network"
+assert_status 0 berth rm -f srv
+assert_status 0 berth network rm unet
+
 # --- bad input: one line, exit 125, no container ---------------------------
 bad() { # bad WHAT ARGS… : refused before anything is made
     local what=$1
@@ -134,6 +145,13 @@ bad "use auto or auto:size=N" --userns=auto:size=0
 bad "need a user namespace" --userns=host --uidmap 0:200000:10
 bad "--gidmap needs --uidmap" --gidmap 0:200000:10
 bad "--privileged" --userns=auto --privileged
+# The configuration's userns_user: another user's lines.
+printf 'berth:200000:400000\nother:700000:70000\n' >"$T/subuid"
+printf 'berth:200000:400000\nother:700000:70000\n' >"$T/subgid"
+printf '{"userns_user": "other"}\n' >"$T/conf.json"
+assert_status 0 berth --config "$T/conf.json" run --rm --userns=auto busybox cat /proc/self/uid_map
+read -r -a umap <<<"$OUT"
+assert_eq "0 700000 65536" "${umap[*]}" "userns_user from the configuration file"
 # No entry for berth at all.
 printf 'someone:100000:65536\n' >"$T/subuid"
 bad "no subordinate ids for 'berth'" --userns=auto

@@ -216,8 +216,12 @@ static int make_ext4(struct loopvol *lv, const char *image, struct berth_error *
  * Finds the loop device whose backing file is IMAGE: writes "/dev/loopN"
  * into DEV and returns 1, or returns 0 when the image is not attached.
  */
-static int find_loop(const char *image, char *dev, size_t devlen)
+static int find_loop(const char *image_path, char *dev, size_t devlen)
 {
+    /* The kernel shows the path it resolved at attach time. */
+    char image[PATH_MAX];
+    if (!realpath(image_path, image))
+        return 0;
     DIR *d = opendir("/sys/block");
     if (!d)
         return 0;

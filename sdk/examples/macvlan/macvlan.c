@@ -28,6 +28,7 @@
  *
  * State, below services->state_dir:
  *   ipam/NETWORK_ID/ADDRESS    holds the container id that has ADDRESS
+ *   ipam/NETWORK_ID/.name      the network's name (gc gets names, not ids)
  *
  * The host cannot talk to its own macvlan children through the parent (a
  * property of macvlan); containers on one parent talk to each other in
@@ -105,6 +106,7 @@ static int nlerr(int r)
 /* The parts of the network record this driver uses. */
 struct net {
     char id[65];
+    char name[256];
     char parent[IFNAMSIZ];
     int mode;                                    /* MACVLAN_MODE_* */
     uint32_t subnet, mask, gateway, first, last; /* host order; first..last to hand out */
@@ -155,6 +157,7 @@ static int parse_network(struct macvlan *m, const char *json, struct net *net,
         r = FAIL(m, err, EINVAL, "malformed subnet '%s'", subnet ? subnet : "");
     } else {
         snprintf(net->id, sizeof(net->id), "%s", id);
+        snprintf(net->name, sizeof(net->name), "%s", str(j, "name") ? str(j, "name") : "");
         snprintf(net->parent, sizeof(net->parent), "%s", parent);
         net->mask = net->prefix ? ~0u << (32 - net->prefix) : 0;
         net->first = net->subnet + 1;
@@ -355,6 +358,17 @@ static int ipam_claim(struct macvlan *m, const struct net *net, const char *cont
     pathf(dir, sizeof(dir), "%s/%s", m->ipam_dir, net->id);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return FAIL(m, err, errno, "mkdir '%s'", dir);
+    pathf(path, sizeof(path), "%s/.name", dir);
+    if (access(path, F_OK) < 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, net->name, strlen(net->name)) != (ssize_t)strlen(net->name)) {
+            if (fd >= 0)
+                close(fd);
+            unlink(path);
+            return FAIL(m, err, EIO, "write '%s'", path);
+        }
+        close(fd);
+    }
     uint32_t from = want ? want : net->first, to = want ? want : net->last;
     if (want && ((want & net->mask) != net->subnet || want == net->gateway))
         return FAIL(m, err, EINVAL, "address outside the network or its gateway");
@@ -478,6 +492,9 @@ static int macvlan_remove(void *state, const struct berth_network_request *req, 
     char dir[PATH_MAX];
     pathf(dir, sizeof(dir), "%s/%s", m->ipam_dir, net.id);
     ipam_release(dir, NULL, NULL, 0); /* keep nobody */
+    pathf(dir, sizeof(dir), "%s/%s/.name", m->ipam_dir, net.id);
+    unlink(dir);
+    pathf(dir, sizeof(dir), "%s/%s", m->ipam_dir, net.id);
     rmdir(dir);
     m->s->unlock(m->s->host, token);
     return 0;
@@ -638,7 +655,7 @@ static int macvlan_leave(void *state, const struct berth_network_request *req, v
 }
 
 /* gc: addresses of containers berth does not know, networks it does not
- * know (only when it passes their ids). The links died with the
+ * know (only when it passes their names). The links died with the
  * containers' namespaces. */
 static int macvlan_gc(void *state, const struct berth_gc_request *req, void *res,
                       struct berth_error *err)
@@ -652,17 +669,27 @@ static int macvlan_gc(void *state, const struct berth_gc_request *req, void *res
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char dir[PATH_MAX];
+        char dir[PATH_MAX], path[PATH_MAX], name[256] = "";
         pathf(dir, sizeof(dir), "%s/%s", m->ipam_dir, e->d_name);
-        int known = req->object_ids == NULL;
+        pathf(path, sizeof(path), "%s/.name", dir);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t n = read(fd, name, sizeof(name) - 1);
+            name[n > 0 ? n : 0] = '\0';
+            close(fd);
+        }
+        /* Without a .name (a crash in the middle of the first claim) the
+         * network is kept: only its dead containers' addresses go. */
+        int known = req->object_ids == NULL || !name[0];
         for (uint32_t i = 0; i < req->n_object_ids && !known; i++)
-            known = strcmp(req->object_ids[i], e->d_name) == 0;
-        if (known)
+            known = strcmp(req->object_ids[i], name) == 0;
+        if (known) {
             ipam_release(dir, NULL, req->container_ids, req->n_container_ids);
-        else
+        } else {
             ipam_release(dir, NULL, NULL, 0);
-        if (!known)
+            unlink(path);
             rmdir(dir);
+        }
     }
     closedir(d);
     return 0;

@@ -255,7 +255,7 @@ struct berth_gc_request {
     uint32_t n_container_ids;
     const char *const *layer_ids; /* storage: layer chain ids still referenced */
     uint32_t n_layer_ids;
-    const char *const *object_ids; /* volumes or networks that still exist */
+    const char *const *object_ids; /* names of the volumes or networks that still exist */
     uint32_t n_object_ids;
 };
 
