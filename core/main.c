@@ -41,7 +41,7 @@ static const struct verb verbs[] = {
     {"unpause", cmd_unpause, 0, "thaw paused containers"},
     {"events", cmd_events, 0, "print lifecycle events, past and live"},
     {"rm", cmd_rm, 0, "remove containers"},
-    {"image", cmd_image, 0, "import, load, list, inspect and remove images"},
+    {"image", cmd_image, 0, "import, load, save, tag, list, inspect, push and remove images"},
     {"images", cmd_image, 0, "same as 'image ls'"},
     {"load", cmd_load, 0, "same as 'image load'"},
     {"save", cmd_save, 0, "same as 'image save'"},

@@ -12,7 +12,7 @@ struct cli_globals {
     /* From the configuration file (--config, else /etc/berth/berth.json if it
      * exists); NULL when not set. Owned by main. */
     const char *cgroup_parent;
-    const char *userns_user; /* whose /etc/subuid, /etc/subgid lines (NULL: "berth") */
+    const char *userns_user;        /* whose /etc/subuid, /etc/subgid lines (NULL: "berth") */
     const struct cJSON *registries; /* the config's "registries" (registry-config.h) or NULL */
     /* The configuration file's path and its parsed content ({} when the
      * default file is missing); owned by main. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -19,10 +20,15 @@ static const char image_help[] =
     "Commands:\n"
     "  import TAR NAME[:TAG]         make a one-layer image from a root file system tarball\n"
     "                                (tar, tar.gz or tar.zst)\n"
-    "  load [-i] PATH                load an OCI image layout directory or OCI archive\n"
+    "  load [-q] [-i] PATH           load a docker-archive, an OCI archive or OCI layout\n"
+    "  save [-o FILE] IMAGE...       write images to a docker-archive or OCI archive\n"
     "  ls [--format json] [-q]       list images\n"
     "  inspect IMAGE...              print images as a JSON array\n"
     "  rm [-f] IMAGE...              untag or remove images\n"
+    "  tag SOURCE TARGET             give an image another name\n"
+    "  history IMAGE                 the layers and commands an image was built from\n"
+    "  prune [-a] [-f]               remove unused images\n"
+    "  push IMAGE [DEST]             upload an image to a registry (same as 'berth push')\n"
     "\n"
     "IMAGE is a name[:tag], an image id, or a unique id prefix of at least 4 digits.\n";
 
@@ -43,7 +49,7 @@ static const char load_help[] =
     "\n"
     "Options:\n"
     "  -i, --input PATH   the archive or layout directory\n"
-    "  -q, --quiet        accepted for docker compatibility (only the result is printed)\n";
+    "  -q, --quiet        no progress lines (they are only printed on a terminal)\n";
 
 static const char ls_help[] = "Usage: berth image ls [--format json] [-q]\n"
                               "\n"
@@ -239,6 +245,7 @@ int cmd_load(struct cli_globals *g, int argc, char **argv)
     struct cli_parser p;
     cli_parser_init(&p, argc, argv, "image load");
     const char *v, *input = NULL;
+    bool quiet = false;
     int id;
     while ((id = cli_next_option(&p, opts, &v)) > 0) {
         if (id == 1) {
@@ -247,6 +254,8 @@ int cmd_load(struct cli_globals *g, int argc, char **argv)
         }
         if (id == 2)
             input = v;
+        if (id == 3)
+            quiet = true;
     }
     if (id < 0)
         return EXIT_BERTH_ERROR;
@@ -260,6 +269,8 @@ int cmd_load(struct cli_globals *g, int argc, char **argv)
         return -r;
     struct error *err _cleanup_error_ = NULL;
     _cleanup_strv_ char **names = NULL;
+    if (!quiet && isatty(STDERR_FILENO))
+        image_store_set_progress(e->images, stderr);
     if (image_store_load(e->images, input, &names, &err) < 0)
         return cli_report("image load", err);
     for (char **n = names; *n; n++)

@@ -414,8 +414,13 @@ static int pull_if_missing(struct cli_globals *g, struct engine *e, const char *
     _cleanup_free_ char *name = missing ? image_ref_normalize(ref) : NULL;
     if (!name)
         return 0; /* found, or not a reference: container_create reports it */
-    fprintf(stderr, "Unable to find image '%s' locally\n", ref);
-    return cli_pull_image(g, e, ref, 0, err);
+    /* docker's notice, on a terminal only: on a pipe a failed pull must stay
+     * one line, like every other error. */
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "Unable to find image '%s' locally\n", ref);
+    if (cli_pull_image(g, e, ref, 0, err) < 0)
+        return error_prefix(err, "no image '%s' here; pull", ref);
+    return 0;
 }
 
 static int run_or_create(struct cli_globals *g, int argc, char **argv, int create_only)

@@ -29,6 +29,7 @@
 #include "image/docker-archive.h"
 #include "image/image-ref.h"
 #include "image/layer-unpack.h"
+#include "image/load-progress.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/lock.h"
@@ -53,6 +54,7 @@ struct image_store {
     char *index_path;
     char *lock_path;
     char *tmp_dir;
+    FILE *progress; /* load's progress lines, or NULL */
 };
 
 static void cjson_deletep(cJSON **j)
@@ -1139,6 +1141,13 @@ struct loader {
     struct op *op;
     const char *layout;
     bool move; /* the layout is our extracted copy: blobs may be moved */
+    struct load_progress progress;
+    /* Layers verified so far (an image named twice is read once): digest, diff_id. */
+    struct verified_layer {
+        char digest[DIGEST_STR_LEN + 1];
+        char diff_id[DIGEST_STR_LEN + 1];
+    } * verified;
+    size_t n_verified;
     struct new_ref *refs;
     size_t n_refs;
 };
@@ -1216,13 +1225,28 @@ static int load_manifest(struct loader *l, const cJSON *desc, const char *name, 
             return error_set(err, 0, "image config: diff_id %d is invalid", i);
         _cleanup_free_ char *src = xasprintf("%s/blobs/sha256/%s", l->layout, ldigest + 7);
         const char *staged;
+        long long t0 = load_progress_now();
         r = stage_blob(l->op, src, l->move, ldigest, size, &staged, err);
         if (r < 0)
             return error_prefix(err, "layer");
-        char diff_id[DIGEST_STR_LEN + 1];
-        r = layer_verify(staged, diff_id, err);
-        if (r < 0)
-            return error_prefix(err, "layer '%s'", ldigest);
+        char diff_id[DIGEST_STR_LEN + 1] = "";
+        for (size_t k = 0; k < l->n_verified && !*diff_id; k++)
+            if (!strcmp(l->verified[k].digest, ldigest))
+                memcpy(diff_id, l->verified[k].diff_id, sizeof(diff_id));
+        if (!*diff_id) {
+            r = layer_verify(staged, diff_id, err);
+            if (r < 0)
+                return error_prefix(err, "layer '%s'", ldigest);
+            struct verified_layer *v =
+                realloc(l->verified, (l->n_verified + 1) * sizeof(*l->verified));
+            if (!v)
+                return error_set(err, ENOMEM, "load");
+            l->verified = v;
+            memcpy(v[l->n_verified].digest, ldigest, DIGEST_STR_LEN + 1);
+            memcpy(v[l->n_verified].diff_id, diff_id, DIGEST_STR_LEN + 1);
+            l->n_verified++;
+            load_progress_step(&l->progress, "verified", ldigest, size, t0, 1);
+        }
         if (strcmp(diff_id, diff->valuestring))
             return error_set(err, 0, "layer '%s': uncompressed digest '%s', config says '%s'",
                              ldigest, diff_id, diff->valuestring);
@@ -1351,6 +1375,7 @@ static int load_layout(struct image_store *s, const char *path, bool owned, char
     if (r < 0)
         return r;
     struct loader l = {.store = s, .op = &op, .layout = path, .move = owned};
+    load_progress_start(&l.progress, s->progress);
     _cleanup_free_ char *extracted = NULL;
     if (!S_ISDIR(st.st_mode)) {
         extracted = xasprintf("%s/layout", op.dir);
@@ -1360,6 +1385,8 @@ static int load_layout(struct image_store *s, const char *path, bool owned, char
         r = layer_unpack(path, extracted, 0, err);
         if (r < 0)
             return error_prefix(err, "'%s'", path);
+        load_progress_step(&l.progress, "extracted", path, (long long)st.st_size,
+                           l.progress.start_ns, 0);
         l.layout = extracted;
         l.move = true;
         if (docker_archive_detect(extracted)) {
@@ -1409,9 +1436,12 @@ static int load_layout(struct image_store *s, const char *path, bool owned, char
     }
     if (r == 0)
         r = op_commit(s, &op, l.refs, l.n_refs, err);
+    if (r == 0)
+        load_progress_end(&l.progress);
     for (size_t i = 0; i < l.n_refs; i++)
         free(l.refs[i].name);
     free(l.refs);
+    free(l.verified);
     if (r < 0)
         return r;
     *ret_names = TAKE_PTR(names);
@@ -1419,6 +1449,11 @@ static int load_layout(struct image_store *s, const char *path, bool owned, char
 }
 
 /* ---- tag ---- */
+
+void image_store_set_progress(struct image_store *s, FILE *out)
+{
+    s->progress = out;
+}
 
 char *image_store_blob_path(const struct image_store *s, const char *digest)
 {

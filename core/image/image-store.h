@@ -8,6 +8,7 @@
 #define BERTH_IMAGE_STORE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "image/image-ref.h"
 #include "util/error.h"
@@ -86,6 +87,9 @@ int image_store_remove(struct image_store *store, const char *ref, struct image_
 int image_store_all_chain_ids(struct image_store *store, char ***ret_ids, size_t *ret_n,
                               struct error **err);
 
+/* Where load writes a line per extracted archive and verified layer and a
+ * summary (a terminal), or NULL (the default): silent. */
+void image_store_set_progress(struct image_store *store, FILE *out);
 /* Absolute path of the blob DIGEST in the store (it may not exist). */
 char *image_store_blob_path(const struct image_store *store, const char *digest);
 /*

@@ -1,10 +1,13 @@
 /* berth pull (image-pull.h). */
 #include "registry/image-pull.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -347,6 +350,32 @@ static int link_blob(struct image_store *store, const char *downloads, const cha
     return error_set(err, errno, "blob '%s'", digest);
 }
 
+/*
+ * Removes the layout directories of pulls that died (SIGKILL, a crash): not
+ * flock()ed by a live pull, and older than STALE_LAYOUT_SECONDS so that one
+ * just made and not yet locked is never taken.
+ */
+#define STALE_LAYOUT_SECONDS 600
+static void sweep_stale_layouts(const char *images_dir)
+{
+    _cleanup_closedir_ DIR *d = opendir(images_dir);
+    struct dirent *de;
+    time_t now = time(NULL);
+    while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, "pull-", 5))
+            continue;
+        _cleanup_free_ char *p = xasprintf("%s/%s", images_dir, de->d_name);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 || now - st.st_mtime < STALE_LAYOUT_SECONDS ||
+            flock(fd, LOCK_EX | LOCK_NB) < 0)
+            continue;
+        struct error *ignored = NULL;
+        rm_rf(p, &ignored);
+        error_free(&ignored);
+    }
+}
+
 static int pull_from(struct image_store *store, struct registry_client *c, const char *repo,
                      const struct image_ref *ref, const char *local_name,
                      const struct pull_options *o, char **ret_id, struct error **err)
@@ -423,11 +452,19 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
     size_t n_rb = 0;
     if (r == 0 && mkdir(downloads, 0700) < 0 && errno != EEXIST)
         r = error_set(err, errno, "mkdir '%s'", downloads);
+    if (r == 0)
+        sweep_stale_layouts(images_dir);
+    _cleanup_close_ int layout_fd = -1;
     if (r == 0) {
-        if (!mkdtemp(layout))
+        if (!mkdtemp(layout)) {
             r = error_set(err, errno, "mkdtemp '%s'", layout);
-        else
+        } else {
             have_layout = true;
+            /* Held while we live: a sweeper leaves a locked layout alone. */
+            layout_fd = open(layout, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (layout_fd < 0 || flock(layout_fd, LOCK_EX | LOCK_NB) < 0)
+                r = error_set(err, errno, "lock '%s'", layout);
+        }
     }
     if (r == 0) {
         _cleanup_free_ char *bdir = xasprintf("%s/blobs/sha256", layout);

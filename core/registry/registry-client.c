@@ -37,6 +37,7 @@ struct registry_client {
     struct auth_challenge challenge;
     char *token; /* bearer token for TOKEN_SCOPE */
     char *token_scope;
+    unsigned token_generation; /* bumped by every token fetched */
 };
 
 void registry_response_clear(struct registry_response *r)
@@ -236,10 +237,52 @@ struct auth {
  * One exchange with retries of transient failures. *RET_WWW_AUTH gets the
  * challenge of a 401 (caller frees).
  */
+/* A request body: DATA/LEN in memory, or LEN bytes of FD from OFFSET (FD >= 0). */
+struct body {
+    const void *data;
+    long long len;
+    int fd;
+    long long offset;
+    long long left; /* while streaming */
+    bool read_failed;
+};
+
+static size_t on_read(char *buf, size_t size, size_t n, void *ud)
+{
+    struct body *b = ud;
+    size_t want = size * n;
+    if ((long long)want > b->left)
+        want = (size_t)b->left;
+    if (want == 0)
+        return 0;
+    ssize_t got;
+    do
+        got = read(b->fd, buf, want);
+    while (got < 0 && errno == EINTR);
+    if (got <= 0) {
+        b->read_failed = true;
+        return CURL_READFUNC_ABORT;
+    }
+    b->left -= got;
+    return (size_t)got;
+}
+
+static int exchange_body(const struct registry_client *c, const char *method, const char *url,
+                         const struct auth *auth, const char *const *headers, struct body *body,
+                         struct registry_response *ret, char **ret_www_auth, struct error **err);
+
 static int exchange(const struct registry_client *c, const char *method, const char *url,
-                    const struct auth *auth, const char *const *headers, const void *body,
-                    size_t body_len, struct registry_response *ret, char **ret_www_auth,
+                    const struct auth *auth, const char *const *headers, const void *data,
+                    size_t len, struct registry_response *ret, char **ret_www_auth,
                     struct error **err)
+{
+    struct body b = {.data = data, .len = (long long)len, .fd = -1};
+    return exchange_body(c, method, url, auth, headers, &b, ret, ret_www_auth, err);
+}
+
+static int exchange_body(const struct registry_client *c, const char *method, const char *url,
+                         const struct auth *auth, const char *const *headers, struct body *body,
+                         struct registry_response *ret, char **ret_www_auth, struct error **err)
 {
     for (int attempt = 0;; attempt++) {
         _cleanup_(curl_cleanupp) CURL *h = curl_easy_init();
@@ -266,8 +309,19 @@ static int exchange(const struct registry_client *c, const char *method, const c
             curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
         } else {
             curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+            if (body->fd >= 0) {
+                /* Streamed from the file; rewound for every attempt. */
+                if (lseek(body->fd, body->offset, SEEK_SET) < 0)
+                    return error_set(err, errno, "%s %s: seek", method, url);
+                body->left = body->len;
+                curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+                curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+                curl_easy_setopt(h, CURLOPT_READDATA, body);
+                curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body->len);
+            } else {
+                curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data ? body->data : "");
+                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+            }
         }
         /* An empty Expect: saves a round trip on uploads. */
         hl = curl_slist_append(hl, "Expect:");
@@ -297,6 +351,8 @@ static int exchange(const struct registry_client *c, const char *method, const c
         long status = resp.status;
         registry_response_clear(&resp);
         free(x.www_auth);
+        if (body->read_failed)
+            return error_set_plain(err, EIO, "%s %s: reading the upload failed", method, url);
         if (x.too_big)
             return error_set_plain(err, EFBIG, "%s %s: response larger than %d bytes", method, url,
                                    RESPONSE_MAX);
@@ -415,6 +471,7 @@ static int fetch_token(struct registry_client *c, const char *scope, struct erro
     c->token = strdup(t->valuestring);
     explicit_bzero(t->valuestring, strlen(t->valuestring));
     c->token_scope = scope ? strdup(scope) : NULL;
+    c->token_generation++;
     if (!c->token || (scope && !c->token_scope))
         return error_set(err, ENOMEM, "token");
     return 0;
@@ -452,9 +509,10 @@ static char *request_url(const struct registry_client *c, const char *path)
     return xasprintf("%s/v2/%s", base, path);
 }
 
-int registry_request(struct registry_client *c, const char *method, const char *path,
-                     const char *repo, int push, const char *const *headers, const void *body,
-                     size_t body_len, struct registry_response *ret, struct error **err)
+/* Authorizes, sends, and turns a 401 the authentication could not avoid into an error. */
+static int request_body(struct registry_client *c, const char *method, const char *path,
+                        const char *repo, int push, const char *const *headers, struct body *body,
+                        struct registry_response *ret, struct error **err)
 {
     struct auth a;
     int r = authorize(c, repo, push, &a, err);
@@ -464,8 +522,7 @@ int registry_request(struct registry_client *c, const char *method, const char *
     if (!url)
         return error_set(err, ENOMEM, "request");
     struct registry_response resp = {0};
-    _cleanup_free_ char *www = NULL;
-    r = exchange(c, method, url, &a, headers, body, body_len, &resp, &www, err);
+    r = exchange_body(c, method, url, &a, headers, body, &resp, NULL, err);
     if (r < 0)
         return r;
     if (resp.status == 401) {
@@ -475,6 +532,23 @@ int registry_request(struct registry_client *c, const char *method, const char *
     }
     *ret = resp;
     return 0;
+}
+
+int registry_request(struct registry_client *c, const char *method, const char *path,
+                     const char *repo, int push, const char *const *headers, const void *body,
+                     size_t body_len, struct registry_response *ret, struct error **err)
+{
+    struct body b = {.data = body, .len = (long long)body_len, .fd = -1};
+    return request_body(c, method, path, repo, push, headers, &b, ret, err);
+}
+
+int registry_request_fd(struct registry_client *c, const char *method, const char *path,
+                        const char *repo, int push, const char *const *headers, int fd,
+                        long long offset, long long len, struct registry_response *ret,
+                        struct error **err)
+{
+    struct body b = {.len = len, .fd = fd, .offset = offset};
+    return request_body(c, method, path, repo, push, headers, &b, ret, err);
 }
 
 int registry_check_login(struct registry_client *c, struct error **err)
@@ -525,6 +599,8 @@ struct xfer {
     bool discard;  /* body of an error response */
     bool overflow; /* more bytes than the descriptor says */
     bool write_failed;
+    bool reauthed;             /* a 401 already made us fetch a new token once */
+    unsigned token_generation; /* of the token this transfer was started with */
 };
 
 static long long now_ms(void)
@@ -663,6 +739,7 @@ static int xfer_start(struct registry_client *c, CURLM *m, const char *repo, con
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_blob_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+    x->token_generation = c->token_generation;
     x->status_known = x->discard = false;
     x->status = 0;
     if (curl_multi_add_handle(m, h) != CURLM_OK)
@@ -695,7 +772,10 @@ static int xfer_begin(struct registry_client *c, CURLM *m, const char *repo, con
     return r < 0 ? r : 1;
 }
 
-/* A transfer ended with RC: verify and move into place, schedule a retry, or fail. */
+/*
+ * A transfer ended with RC: verify and move into place, schedule a retry, or
+ * fail. Returns 1 (retry scheduled) when a 401 asks for new credentials.
+ */
 static int xfer_finish(struct xfer *x, CURLM *m, CURLcode rc, struct error **err)
 {
     curl_multi_remove_handle(m, x->h);
@@ -720,6 +800,13 @@ static int xfer_finish(struct xfer *x, CURLM *m, CURLcode rc, struct error **err
     }
     if (rc != CURLE_OK)
         return error_set_plain(err, EIO, "blob '%s': %s", d, curl_easy_strerror(rc));
+    if (x->status == 401 && !x->reauthed) {
+        /* A bearer token may expire during a long pull: the caller fetches a new one. */
+        x->reauthed = true;
+        x->retry_at_ms = now_ms();
+        x->state = X_WAIT_RETRY;
+        return 1;
+    }
     if (x->status == 401 || x->status == 403)
         return error_set_plain(err, EACCES, "blob '%s': unauthorized (HTTP %ld)", d, x->status);
     if (x->status == 404)
@@ -818,6 +905,17 @@ int registry_fetch_blobs(struct registry_client *c, const char *repo, struct reg
             struct xfer *x = NULL;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
             r = xfer_finish(x, m, msg->data.result, err);
+            if (r > 0 && c->challenge.scheme == AUTH_SCHEME_BEARER &&
+                x->token_generation == c->token_generation) {
+                /* Running transfers keep their copy of the old header; a
+                 * transfer that started before a renewal just retries. */
+                secure_free(c->token);
+                c->token = NULL;
+                r = authorize(c, repo, false, &a, err);
+            } else if (r > 0) {
+                r = 0;
+                a.bearer = c->token;
+            }
             if (progress)
                 progress(userdata, blobs, n);
         }

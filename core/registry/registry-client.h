@@ -58,6 +58,16 @@ int registry_request(struct registry_client *c, const char *method, const char *
                      const char *repo, int push, const char *const *headers, const void *body,
                      size_t body_len, struct registry_response *ret, struct error **err);
 
+/*
+ * registry_request with the body streamed from FD: LEN bytes from OFFSET
+ * (pread-like: FD's position is moved). For blob uploads (PUT, PATCH) too
+ * big for memory; the file is re-read from OFFSET on each retry.
+ */
+int registry_request_fd(struct registry_client *c, const char *method, const char *path,
+                        const char *repo, int push, const char *const *headers, int fd,
+                        long long offset, long long len, struct registry_response *ret,
+                        struct error **err);
+
 /* Checks the credentials given to registry_client_new (for login). */
 int registry_check_login(struct registry_client *c, struct error **err);
 

@@ -83,9 +83,15 @@ int registry_config_insecure(const cJSON *r, const char *host)
     size_t hlen = strcspn(host, ":");
     if (host[0] == '[')
         return !strncmp(host, "[::1]", 5);
-    if ((hlen == 9 && !strncmp(host, "localhost", 9)) || !strncmp(host, "127.", 4))
+    if (hlen == 9 && !strncmp(host, "localhost", 9))
         return 1;
-    return 0;
+    /* 127.0.0.0/8 as an address, not a name that starts with "127.". */
+    if (strncmp(host, "127.", 4))
+        return 0;
+    for (size_t i = 0; i < hlen; i++)
+        if (host[i] != '.' && (host[i] < '0' || host[i] > '9'))
+            return 0;
+    return 1;
 }
 
 const char *registry_endpoint(const char *domain)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -222,6 +223,40 @@ static cJSON *build_config(const struct run_spec *spec)
     return TAKE_PTR(root);
 }
 
+/*
+ * A filesystem that a storage or volume driver reported on a block device
+ * (a loop-attached image) is mounted by the container's init, which by
+ * then may be in the container's devices cgroup: allow that device, read
+ * and write but not mknod, or the mount fails with EPERM. Only the
+ * devices of the container's own mounts; no node of them is made in /dev.
+ */
+static void allow_mount_devices(cJSON *root, const cJSON *mounts)
+{
+    cJSON *rules = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "linux"),
+                                         "resources"),
+        "devices");
+    const cJSON *m;
+    if (!cJSON_IsArray(rules))
+        return;
+    cJSON_ArrayForEach(m, mounts)
+    {
+        const char *source = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "source"));
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "type"));
+        struct stat st;
+        if (!source || source[0] != '/' || (type && !strcmp(type, "bind")) ||
+            stat(source, &st) < 0 || !S_ISBLK(st.st_mode))
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "allow", 1);
+        cJSON_AddStringToObject(o, "type", "b");
+        cJSON_AddNumberToObject(o, "major", major(st.st_rdev));
+        cJSON_AddNumberToObject(o, "minor", minor(st.st_rdev));
+        cJSON_AddStringToObject(o, "access", "rw");
+        cJSON_AddItemToArray(rules, o);
+    }
+}
+
 int bundle_write(const char *bundle_dir, const struct run_spec *spec, struct error **err)
 {
     if (!spec->args || !spec->args[0])
@@ -231,6 +266,12 @@ int bundle_write(const char *bundle_dir, const struct run_spec *spec, struct err
     /* Capabilities, seccomp, devices, sysctls, rlimits, --privileged. */
     if (root && security_oci_apply(root, spec->security, spec->seccomp_cache_dir, err) < 0)
         return error_prefix(err, "bundle '%s'", bundle_dir);
+    if (root) {
+        allow_mount_devices(root, cJSON_GetObjectItemCaseSensitive(root, "mounts"));
+        allow_mount_devices(
+            root, cJSON_GetObjectItemCaseSensitive(
+                      cJSON_GetObjectItemCaseSensitive(root, BERTH_EXT_ROOTFS), "mounts"));
+    }
     _cleanup_free_ char *text = root ? cJSON_PrintUnformatted(root) : NULL;
     if (!text)
         return error_set(err, ENOMEM, "bundle '%s': build config.json", bundle_dir);

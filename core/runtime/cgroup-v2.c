@@ -11,10 +11,27 @@
 #include "util/fs-util.h"
 
 /*
+ * Whether LEVEL itself holds processes (its cgroup.procs is not empty). An
+ * unreadable file counts as holding some: nothing is enabled there then.
+ */
+static int holds_processes(const char *level)
+{
+    _cleanup_free_ char *path = xasprintf("%s/cgroup.procs", level);
+    _cleanup_fclose_ FILE *f = fopen(path, "re");
+    if (!f)
+        return 1;
+    return fgetc(f) != EOF;
+}
+
+/*
  * Enables the controllers the limits need in cgroup.subtree_control of every
  * level from the root down to DIR (the container's parent). A level holding
  * processes cannot delegate (the "no internal processes" rule): then only a
- * missing controller that a limit needs is an error.
+ * missing controller that a limit needs is an error. Such a level is not even
+ * tried: the kernel would take the threaded controllers (cpu, cpuset, pids)
+ * there and make the level a thread root, under which no process may then
+ * join a domain cgroup such as the container's (EOPNOTSUPP). The root is
+ * exempt from the rule.
  */
 int cgroup_v2_enable_controllers(const char *root, const char *dir, const struct cgroup_limits *l,
                                  struct error **err)
@@ -36,10 +53,11 @@ int cgroup_v2_enable_controllers(const char *root, const char *dir, const struct
     snprintf(level, sizeof(level), "%s", root);
     const char *rest = dir + rl;
     for (;;) {
+        int busy = strcmp(level, root) != 0 && holds_processes(level);
         for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
             char word[32];
             snprintf(word, sizeof(word), "+%s", wanted[i].name);
-            int r = cgroup_write(level, "cgroup.subtree_control", word, NULL);
+            int r = busy ? -EBUSY : cgroup_write(level, "cgroup.subtree_control", word, NULL);
             if (r < 0 && wanted[i].needed)
                 return error_set(err, -r,
                                  "cgroup v2: cannot enable the '%s' controller in '%s' (it "
@@ -56,6 +74,16 @@ int cgroup_v2_enable_controllers(const char *root, const char *dir, const struct
         snprintf(level + len, sizeof(level) - len, "/%.*s", (int)(end - rest), rest);
         rest = end;
     }
+}
+
+uint64_t cgroup_v2_shares_to_weight(uint64_t shares)
+{
+    /* runc's conversion: shares 2..262144 onto weight 1..10000. */
+    if (shares < 2)
+        shares = 2;
+    if (shares > 262144)
+        shares = 262144;
+    return 1 + ((shares - 2) * 9999) / 262142;
 }
 
 static int write_i64(const char *dir, const char *file, int64_t v, struct error **err)
@@ -84,8 +112,7 @@ int cgroup_v2_apply(const struct cgroup_spec *s, struct error **err)
             return error_prefix(err, "--memory-swap");
     }
     if (l->cpu_shares) {
-        /* runc's conversion: shares 2..262144 onto weight 1..10000. */
-        uint64_t weight = 1 + ((l->cpu_shares - 2) * 9999) / 262142;
+        uint64_t weight = cgroup_v2_shares_to_weight(l->cpu_shares);
         if ((r = write_i64(dir, "cpu.weight", (int64_t)weight, err)) < 0)
             return error_prefix(err, "--cpu-shares");
     }

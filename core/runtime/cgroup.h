@@ -146,6 +146,8 @@ int cgroup_v1_apply(const struct cgroup_spec *s, struct error **err);
 int cgroup_v1_prepare_dir(const char *controller, const char *dir, struct error **err);
 int cgroup_v1_stats(const struct cgroup_spec *s, struct cgroup_stats *st);
 int cgroup_v2_apply(const struct cgroup_spec *s, struct error **err);
+/* --cpu-shares (v1, 2..262144) as cpu.weight (v2, 1..10000), as runc converts. */
+uint64_t cgroup_v2_shares_to_weight(uint64_t shares);
 int cgroup_v2_enable_controllers(const char *root, const char *dir, const struct cgroup_limits *l,
                                  struct error **err);
 /* The rule list as a BPF_CGROUP_DEVICE program attached to DIR (cgroup-v2-devices.c). */

@@ -43,10 +43,26 @@ if [[ -z ${BERTH_TEST_IN_NS:-} ]]; then
         exit 1
     fi
     export BERTH_TEST_IN_NS=1
+    # Named here, with this host pid, so that the cgroups of a test that was
+    # killed (a timeout: its own cleanup never ran) are removed below.
+    export CG_NAME="berth-test-$$-$RANDOM"
     # --kill-child: if unshare dies (timeout), the test's pid 1 dies and the
     # kernel kills everything in its pid namespace.
-    exec unshare --mount --net --pid --fork --kill-child --mount-proc --propagation private \
+    set +e
+    unshare --mount --net --pid --fork --kill-child --mount-proc --propagation private \
         -- bash "$0" "$@"
+    rc=$?
+    set -e
+    for d in /sys/fs/cgroup/*/"$CG_NAME" /sys/fs/cgroup/"$CG_NAME"; do
+        if [[ -d $d ]]; then
+            find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+        fi
+    done
+    # The test's own cgroups sit below the caller's: look there too.
+    while IFS= read -r d; do
+        find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done < <(find /sys/fs/cgroup -maxdepth 6 -type d -name "$CG_NAME" 2>/dev/null)
+    exit "$rc"
 fi
 
 # --- inside the test's namespaces ------------------------------------------
@@ -85,7 +101,6 @@ OVERLAY_STATE="$T/root/plugins/overlay"
 
 CG_MODE=v1
 [[ $(stat -f -c %T /sys/fs/cgroup) == cgroup2fs ]] && CG_MODE=v2
-CG_NAME="berth-test-$$-$RANDOM"
 declare -A CG_DIR=() CG_ORIG=()
 
 own_cgroup() { # own_cgroup CONTROLLER (v2: "") → path as /proc/self/cgroup says
@@ -98,7 +113,7 @@ own_cgroup() { # own_cgroup CONTROLLER (v2: "") → path as /proc/self/cgroup sa
 if [[ $CG_MODE == v2 ]]; then
     CONTROLLERS=(unified)
 else
-    CONTROLLERS=(memory pids cpu cpuacct blkio freezer cpuset)
+    CONTROLLERS=(memory pids cpu cpuacct blkio freezer cpuset devices)
 fi
 for c in "${CONTROLLERS[@]}"; do
     if [[ $c == unified ]]; then mnt=/sys/fs/cgroup own=$(own_cgroup ""); else

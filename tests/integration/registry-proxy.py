@@ -6,13 +6,15 @@ request ("METHOD PATH range=…") to LOG, and misbehaves on demand: the first li
 of FAULT_FILE, read on each request, names the fault:
 
   503-once        the next blob GET answers 503 (the file is then emptied)
-  drop-once       the next blob GET sends half its body, then drops the connection
+  drop-once       the next GET of a blob over 1 MiB sends half of it, then drops
+                  the connection
   corrupt         every blob GET has one byte changed
   truncate        every blob GET declares and sends only half the blob
   missing         every blob GET answers 404
   bad-manifest    manifest GETs answer a body that is not JSON
   unknown-type    manifest GETs answer with an unknown media type
   deny            every request answers 403
+  expire-once     (with --token) the next blob GET finds every token expired
 
 With --token USER:PASS it also plays a bearer token server: /token hands out
 tokens for HTTP Basic USER:PASS and registry requests without a valid token get
@@ -89,12 +91,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         log(f"{self.command} {self.path} range={rng}")
         if self.path.startswith("/token"):
             return self.serve_token()
+        is_blob = "/blobs/sha256:" in self.path and self.command == "GET"
+        if is_blob and args.token and fault() == "expire-once":
+            fault(consume=True)
+            tokens.clear()
         if not self.token_ok():
             realm = f"http://127.0.0.1:{args.listen}/token"
             return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', [
                 ("WWW-Authenticate", f'Bearer realm="{realm}",service="berth-test"'),
                 ("Content-Type", "application/json")])
-        is_blob = "/blobs/sha256:" in self.path and self.command == "GET"
         is_manifest = "/manifests/" in self.path and self.command == "GET"
         f = fault()
         if f == "deny":
@@ -132,7 +137,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 data = data[:mid] + bytes([data[mid] ^ 0xFF]) + data[mid + 1:]
             elif f == "truncate":
                 data = data[: len(data) // 2]
-            elif f == "drop-once":
+            elif f == "drop-once" and len(data) > 1024 * 1024:
                 fault(consume=True)
                 self.send_response(resp.status)
                 for k, v in out_headers:

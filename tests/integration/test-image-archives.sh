@@ -121,6 +121,18 @@ assert_eq "application/vnd.oci.image.layer.v1.tar+zstd" "$(image_field dock:b '[
 assert_status 0 berth run --rm dock:b cat /srv/two
 assert_eq "two" "$OUT" "a zstd layer unpacks"
 
+# On a terminal: a progress line per layer and a summary (on stderr).
+berth image rm dock:b >/dev/null
+tty_out=$(script -qec "$(printf '%q ' "$BERTH" --root "$T/root" --runroot "$T/run" --plugin-path "$PLUGIN_PATH" load -i "$T/docker.tar")" /dev/null </dev/null)
+assert_match "$tty_out" '[0-9a-f]{12}: verified [0-9.]+[kMG]?B in [0-9.]+s \([0-9.]+[kMG]?B/s\)' \
+    "load on a terminal: a line per verified layer (size, time, speed)"
+assert_contains "$tty_out" "Loaded: 3 layers," "load on a terminal: a summary, each layer counted once"
+assert_contains "$tty_out" "Loaded image: dock:b" "load on a terminal: the result"
+tty_out=$(script -qec "$(printf '%q ' "$BERTH" --root "$T/root" --runroot "$T/run" --plugin-path "$PLUGIN_PATH" load -q -i "$T/docker.tar")" /dev/null </dev/null)
+assert_not_contains "$tty_out" "verified" "load -q on a terminal: no progress"
+assert_status 0 berth load -i "$T/docker.tar"
+assert_not_contains "$OUT$ERR" "verified" "load on a pipe: no progress"
+
 # The same archive compressed: gzip and zstd, and the shared layer symlinked.
 cat >"$T/spec2.json" <<JSON
 [{"tags": ["comp:a"], "layers": [["$BB", "gzip"], ["$T/l1.tar", ""]]},

@@ -94,6 +94,15 @@ assert_true "blobs were fetched with the token" grep -q '^GET /v2/test/app/blobs
 assert_status 0 berth run --rm "$B/test/app:v2" cat /one
 assert_eq one "$OUT" "the image pulled with a token runs"
 
+# A token that expires mid-pull: the blob's 401 fetches a new one, once.
+assert_status 0 berth image rm "$B/test/app:v2"
+: >"$PROXY_LOG"
+reg_fault expire-once
+capture berth pull --authfile "$AUTH" "$B/test/app:v2"
+keep
+assert_eq 0 "$RC" "bearer: a token expired mid-pull is renewed"
+assert_eq 2 "$(reg_count '^GET /token')" "one token at the start, one after the expiry"
+
 # --- the password is nowhere ------------------------------------------------------
 b64=$(printf '%s:%s' "$USER_NAME" "$PASSWORD" | base64 -w0)
 assert_true "no output of berth shows the password" bash -c '! grep -qF -e "$0" -e "$1" "$2"' \

@@ -60,6 +60,13 @@ reg_fault ""
 assert_status 0 berth images --format json
 assert_not_contains "$OUT" "test/app" "no failed pull left a tag"
 
+# --- a pull killed mid-way leaves a layout that a later pull sweeps -----------------------
+mkdir -p "$T/root/images/pull-dead01/blobs/sha256"
+touch -d '-1 hour' "$T/root/images/pull-dead01"
+assert_status 0 berth pull "$R/test/app"
+assert_true "a dead pull's layout is swept" test ! -e "$T/root/images/pull-dead01"
+assert_status 0 berth image rm "$R/test/app"
+
 # --- concurrent pulls of the same image share the work -------------------------------
 : >"$PROXY_LOG"
 pids=()

@@ -16,6 +16,9 @@ reg_multiarch_layout "$T/multi" multi
 reg_push "$T/app1" app1 "127.0.0.1:$REG_PORT/test/app1:v1"
 reg_push "$T/app2" app2 "127.0.0.1:$REG_PORT/test/app2:latest"
 reg_push "$T/multi" multi "127.0.0.1:$REG_PORT/test/multi:latest"
+# The same, as Docker schema 2 manifests and a Docker manifest list.
+reg_push "$T/app1" app1 "127.0.0.1:$REG_PORT/test/docker1:v1" --format v2s2
+reg_push "$T/multi" multi "127.0.0.1:$REG_PORT/test/dockermulti:latest" --format v2s2
 
 # --- a pull, on a pipe: only the image id --------------------------------------
 assert_status 0 berth pull "$R/test/app1:v1"
@@ -63,6 +66,21 @@ assert_eq "arm64" "$OUT" "the arm64 image's own layer is there"
 assert_status 125 berth pull --platform linux/s390x "$R/test/multi"
 assert_error pull "no manifest for the platform"
 
+# --- Docker schema 2 manifest and manifest list ---------------------------------------
+assert_status 0 curl -s -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+    "http://127.0.0.1:$REG_PORT/v2/test/dockermulti/manifests/latest"
+assert_contains "$OUT" "manifest.list.v2+json" "the registry holds a Docker manifest list"
+assert_status 0 berth pull "$R/test/docker1:v1"
+assert_status 0 berth image inspect "$R/test/docker1:v1"
+assert_contains "$OUT" "application/vnd.docker.image.rootfs.diff.tar.gzip" \
+    "a Docker schema 2 image is pulled with its Docker layer media type"
+assert_status 0 berth run --rm "$R/test/docker1:v1" cat /one
+assert_eq one "$OUT" "the Docker schema 2 image runs"
+assert_status 0 berth pull --platform linux/arm64 "$R/test/dockermulti"
+assert_status 0 berth run --rm "$R/test/dockermulti" cat /arm64
+assert_eq arm64 "$OUT" "from a Docker manifest list, --platform linux/arm64"
+assert_status 0 berth image rm "$R/test/docker1:v1" "$R/test/dockermulti:latest"
+
 # --- on a terminal: progress lines and a summary ----------------------------------
 assert_status 0 berth image rm "$R/test/app2:latest"
 capture script -qec "'$BERTH' --root '$T/root' --runroot '$T/run' --plugin-path '$PLUGIN_PATH' pull $R/test/app2" /dev/null
@@ -76,7 +94,11 @@ assert_contains "$OUT" "Digest: sha256:" "the manifest digest"
 assert_status 0 berth image rm "$R/test/app1:v1"
 assert_status 0 berth run --rm "$R/test/app1:v1" cat /one
 assert_eq "one" "$OUT" "run pulled the missing image and ran it"
-assert_contains "$ERR" "Unable to find image '$R/test/app1:v1' locally" "run says it pulls"
+assert_eq "" "$ERR" "on a pipe, run pulls without a word"
+assert_status 0 berth image inspect "$R/test/app1:v1"
+assert_status 0 berth image rm "$R/test/app1:v1"
+capture script -qec "'$BERTH' --root '$T/root' --runroot '$T/run' --plugin-path '$PLUGIN_PATH' run --rm $R/test/app1:v1 true" /dev/null
+assert_contains "$OUT" "Unable to find image '$R/test/app1:v1' locally" "on a terminal, run says it pulls"
 
 # --- the config file: mirrors first, the default registry of short names --------------
 cfg=$T/berth.json

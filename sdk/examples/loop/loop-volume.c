@@ -45,6 +45,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/loop.h>
@@ -291,6 +292,43 @@ static int attach_loop(struct loopvol *lv, const char *image, char *dev, size_t 
     return 0;
 }
 
+/*
+ * Makes DEV, found bound to our image, usable for one more mount. The
+ * mount namespace of a container that just exited is torn down
+ * asynchronously, so its ext4 may still hold the device after unmount
+ * asked to detach it: the kernel then only marked it "autoclear" (detach
+ * when the last user goes). Clearing that mark keeps the device for the
+ * new mount. Returns 0, or -ENXIO when the device is already on its way
+ * out (the caller waits for it to go and attaches a fresh one).
+ */
+static int keep_loop(const char *dev)
+{
+    int fd = open(dev, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -ENXIO;
+    struct loop_info64 info;
+    int r = 0;
+    if (ioctl(fd, LOOP_GET_STATUS64, &info) < 0) {
+        r = -ENXIO;
+    } else if (info.lo_flags & LO_FLAGS_AUTOCLEAR) {
+        info.lo_flags &= ~(uint32_t)LO_FLAGS_AUTOCLEAR;
+        if (ioctl(fd, LOOP_SET_STATUS64, &info) < 0)
+            r = -ENXIO;
+    }
+    close(fd);
+    return r;
+}
+
+/* Waits (up to 5 s) until IMAGE is bound to no loop device. */
+static void wait_unbound(const char *image)
+{
+    char dev[64];
+    for (int i = 0; i < 500 && find_loop(image, dev, sizeof(dev)); i++) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* Detaches DEV. If a mount still holds it the kernel detaches it when the
  * last one goes (LOOP_CLR_FD then only sets autoclear). */
 static int detach_loop(const char *dev)
@@ -498,6 +536,8 @@ static int loop_mount(void *state, const struct berth_volume_request *req,
         goto out;
     }
     close(fd);
+    if (find_loop(image, dev, sizeof(dev)) && keep_loop(dev) < 0)
+        wait_unbound(image); /* being detached right now: let it finish */
     if (!find_loop(image, dev, sizeof(dev)) &&
         (r = attach_loop(lv, image, dev, sizeof(dev), err)) < 0) {
         unlink(user);
