@@ -34,6 +34,7 @@ packages=(
     libcurl4-openssl-dev docker-registry skopeo apache2-utils curl # pull/login: libcurl headers; test-registry-*: registry, pusher, htpasswd
     e2fsprogs                               # sdk/examples/loop: mke2fs
     ca-certificates
+    cppcheck clang-tidy valgrind            # scripts/static-analysis.sh
     qemu-system-x86                         # tests/vm/cgroup-v2.sh: cgroup v2 in a VM
 )
 
@@ -119,6 +120,18 @@ for b in $builds; do
     set -e
     record "ctest $b" "$rc"
 done
+
+# --- static analysis -------------------------------------------------------
+# cppcheck, clang-tidy and valgrind over the unit tests of the normal build
+# (docs/security.md, "Static analysis").
+if [[ -n ${built[build]:-} ]]; then
+    step "static analysis (cppcheck, clang-tidy, valgrind)"
+    set +e
+    scripts/static-analysis.sh build
+    rc=$?
+    set -e
+    record "static analysis" "$rc"
+fi
 
 # --- install ---------------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-test.XXXXXX")

@@ -264,7 +264,7 @@ int cmd_logs(struct cli_globals *g, int argc, char **argv)
     c.e = e;
     c.id = rec_str(rec, "id");
     o.ctx = &c;
-    signal(SIGPIPE, SIG_IGN);
+    (void)signal(SIGPIPE, SIG_IGN);
     if (json_log_read(path, &o, logs_print, &c, &err) < 0)
         status = cli_report("logs", err);
     fflush(stdout);
@@ -440,10 +440,10 @@ int cmd_attach(struct cli_globals *g, int argc, char **argv)
         struct termios raw = saved_tio;
         cfmakeraw(&raw);
         tio_saved = 1;
-        atexit(restore_terminal);
+        (void)atexit(restore_terminal); /* fails only past 32 handlers */
         tcsetattr(STDIN_FILENO, TCSADRAIN, &raw);
     }
-    signal(SIGPIPE, SIG_IGN);
+    (void)signal(SIGPIPE, SIG_IGN);
     int ended = attach_relay(sock, keys, n_keys);
     restore_terminal();
     if (ended) {

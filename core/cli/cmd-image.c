@@ -111,12 +111,12 @@ static void human_age(long long created, char *out, size_t len)
         snprintf(out, len, "%lld seconds ago", d < 1 ? 1 : d);
     else if (d < 3600)
         snprintf(out, len, "%lld minutes ago", d / 60);
-    else if (d < 86400 * 2)
+    else if (d < 86400LL * 2)
         snprintf(out, len, "%lld hours ago", d / 3600);
-    else if (d < 86400 * 60)
+    else if (d < 86400LL * 60)
         snprintf(out, len, "%lld days ago", d / 86400);
     else
-        snprintf(out, len, "%lld months ago", d / (86400 * 30));
+        snprintf(out, len, "%lld months ago", d / (86400LL * 30));
 }
 
 static char *rfc3339(long long t)
@@ -125,7 +125,7 @@ static char *rfc3339(long long t)
     time_t tt = (time_t)t;
     struct tm tm;
     if (t > 0 && gmtime_r(&tt, &tm))
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        (void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
     return strdup(buf);
 }
 

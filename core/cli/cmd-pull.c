@@ -261,7 +261,7 @@ int cmd_login(struct cli_globals *g, int argc, char **argv)
     }
     if (!user || !*user || strchr(user, ':'))
         return cli_usage_error("login", "a user name is needed, without ':'");
-    if (!*pass)
+    if (!pass || !*pass)
         return cli_usage_error("login", "empty password");
     const char *host = registry_endpoint(key);
     struct registry_options ro = {

@@ -82,7 +82,7 @@ static int print_list(const char *json, int as_json)
             time_t t = (time_t)created->valuedouble;
             struct tm tm;
             if (gmtime_r(&t, &tm))
-                strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+                (void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
         }
         printf("%-32s %s\n", cJSON_IsString(name) ? name->valuestring : "?", when);
     }

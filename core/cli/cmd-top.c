@@ -45,7 +45,8 @@ static int process_info(pid_t pid, char *user, size_t ulen, char *cpu, size_t cl
     unsigned long long utime = 0, stime = 0;
     /* After ") ": state is field 3; utime and stime are fields 14 and 15. */
     if (p)
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime);
+        (void)sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                     &stime);
     long hz = sysconf(_SC_CLK_TCK);
     unsigned long long secs = (utime + stime) / (unsigned long long)(hz > 0 ? hz : 100);
     snprintf(cpu, clen, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);

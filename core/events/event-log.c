@@ -54,7 +54,7 @@ static void maybe_rotate(int fd, const char *root, const char *path)
     if (stat(path, &now) == 0 && now.st_ino == st.st_ino) {
         char rotated[PATH_MAX];
         snprintf(rotated, sizeof(rotated), "%s/" EVENT_LOG_ROTATED, root);
-        rename(path, rotated);
+        (void)rename(path, rotated); /* best effort: the next append tries again */
     }
     flock(fd, LOCK_UN);
 }

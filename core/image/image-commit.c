@@ -179,7 +179,7 @@ static char *now_rfc3339(void)
     struct tm tm;
     char buf[64];
     gmtime_r(&t, &tm);
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    (void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
     return strdup(buf);
 }
 

@@ -186,7 +186,7 @@ static bool is_layer_media_type(const char *mt)
 {
     static const char *const ok[] = {
         MT_LAYER,
-        MT_LAYER "+gzip",
+        MT_LAYER "+gzip", // NOLINT(bugprone-suspicious-missing-comma): joined on purpose
         MT_LAYER "+zstd",
         "application/vnd.oci.image.layer.nondistributable.v1.tar",
         "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
@@ -1051,7 +1051,7 @@ static char *now_rfc3339(void)
     struct tm tm;
     char buf[64];
     gmtime_r(&t, &tm);
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    (void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
     return strdup(buf);
 }
 
@@ -1474,6 +1474,7 @@ int image_store_tag(struct image_store *s, const char *src, const char *target, 
     if (stat(path, &st) < 0)
         return error_set(err, errno, "manifest '%s'", img->manifest_digest);
     struct new_ref nr = {.size = (long long)st.st_size, .name = name};
+    // NOLINTNEXTLINE(bugprone-not-null-terminated-result): the + 1 copies the NUL
     memcpy(nr.digest, img->manifest_digest, DIGEST_STR_LEN + 1);
     /* No blob to add: the commit only rewrites the index, under the lock. */
     struct op op = {.fd = -1};

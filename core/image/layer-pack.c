@@ -25,7 +25,7 @@
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 
-#define PACK_BLOCK (128 * 1024)
+#define PACK_BLOCK ((size_t)128 * 1024)
 #define WHITEOUT_PREFIX ".wh."
 #define OPAQUE_NAME ".wh..wh..opq"
 /* The union filesystem format's xattr namespaces (the kernel's overlayfs). */

@@ -31,7 +31,7 @@ int container_cgroup_options(cJSON *rec, const struct cgroup_limits *l, const ch
     if (l->memory_swap > 0 && l->memory_swap < l->memory)
         return error_set_plain(err, EINVAL,
                                "--memory-swap must be at least --memory (it counts both)");
-    if (l->memory && l->memory < 6 * 1024 * 1024)
+    if (l->memory && l->memory < 6LL * 1024 * 1024)
         return error_set_plain(err, EINVAL, "--memory: the minimum is 6m");
     if (l->cpu_quota) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -33,7 +33,7 @@ int container_pause(struct engine *e, const char *ref, int pause, struct error *
         return r;
     if (!cg)
         return error_set_plain(err, EOPNOTSUPP, "container '%s' has no cgroup to freeze", ref);
-    if ((r = cgroup_freeze(cg, pause, err)) < 0)
+    if (cgroup_freeze(cg, pause, err) < 0)
         return error_prefix(err, "container '%s'", ref);
     rec_set_str(rec, "state", pause ? "paused" : "running");
     if ((r = container_store_save(e->containers, rec, err)) < 0) {

@@ -85,7 +85,7 @@ void monitor_trim_memory(void)
             candidate = 0;
         }
     }
-    fclose(f);
+    (void)fclose(f);
     /* MADV_RANDOM turns off fault-around: a page touched later maps that
      * page alone, not the 64 kB around it. */
     for (size_t i = 0; i < n; i++) {

@@ -339,7 +339,7 @@ monitor_main(const struct monitor_config *cfg, const struct monitor_callbacks *c
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    (void)signal(SIGPIPE, SIG_IGN);
     m.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (m.sigfd < 0) {
         error_set(&err, errno, "monitor: signalfd");

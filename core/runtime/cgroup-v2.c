@@ -155,7 +155,7 @@ static int key_value(const char *dir, const char *file, const char *key, uint64_
 int cgroup_v2_stats(const struct cgroup_spec *s, struct cgroup_stats *st)
 {
     const char *dir = s->dirs[0].path;
-    uint64_t v;
+    uint64_t v = 0; /* the analyzer cannot tell -errno from fopen is < 0 */
     if (key_value(dir, "cpu.stat", "usage_usec", &v) == 0) {
         st->has_cpu = 1;
         st->cpu_usage_ns = v * 1000;

@@ -256,7 +256,7 @@ int container_store_find(struct container_store *store, const char *ref, cJSON *
         if (read_file(path, &id, NULL, NULL) == 0 && is_hex_id(id)) {
             struct error *e = NULL;
             int r = container_store_load(store, id, ret, &e);
-            if (r == 0 || r != -ENOENT) {
+            if (r != -ENOENT) {
                 if (e) {
                     *err = e;
                     return r;

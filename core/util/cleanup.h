@@ -23,7 +23,7 @@ static inline void closep(int *fd)
 static inline void fclosep(FILE **f)
 {
     if (*f)
-        fclose(*f);
+        (void)fclose(*f); /* read side: a writer checks its own fclose */
 }
 static inline void closedirp(DIR **d)
 {

@@ -1,3 +1,4 @@
+#define BERTH_ERROR_C /* the definitions: no analyzer wrappers (error.h) */
 #include "error.h"
 
 #include <errno.h>

@@ -43,4 +43,22 @@ int error_code(const struct error *err);
 
 #define _cleanup_error_ __attribute__((cleanup(error_free)))
 
+#if defined(__clang_analyzer__) && !defined(BERTH_ERROR_C)
+/* clang's analyzer sees only the declarations above and would follow a
+ * `return error_set(...)` as if it could return 0 or more, past every output
+ * parameter left unset. The definitions (error.c) always return < 0. */
+#define ERROR_NEGATIVE_(call)                                                                      \
+    ({                                                                                             \
+        int error_r_ = (call);                                                                     \
+        __builtin_assume(error_r_ < 0);                                                            \
+        error_r_;                                                                                  \
+    })
+#define error_set(...) ERROR_NEGATIVE_((error_set)(__VA_ARGS__))
+#define error_setv(...) ERROR_NEGATIVE_((error_setv)(__VA_ARGS__))
+#define error_set_plain(...) ERROR_NEGATIVE_((error_set_plain)(__VA_ARGS__))
+#define error_set_status(...) ERROR_NEGATIVE_((error_set_status)(__VA_ARGS__))
+#define error_prefix(...) ERROR_NEGATIVE_((error_prefix)(__VA_ARGS__))
+#define error_code(...) ERROR_NEGATIVE_((error_code)(__VA_ARGS__))
+#endif
+
 #endif

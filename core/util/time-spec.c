@@ -57,16 +57,19 @@ int parse_duration(const char *s, int64_t *ret_ns)
         }
         if (!seen_digit)
             return -EINVAL;
-        size_t i, n = sizeof(units) / sizeof(units[0]);
-        for (i = 0; i < n; i++) {
+        const char *unit = NULL;
+        int64_t unit_ns = 0;
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && !unit; i++) {
             size_t ul = strlen(units[i].unit);
-            if (!strncmp(p, units[i].unit, ul) && !isalpha((unsigned char)p[ul]))
-                break;
+            if (!strncmp(p, units[i].unit, ul) && !isalpha((unsigned char)p[ul])) {
+                unit = units[i].unit;
+                unit_ns = units[i].ns;
+            }
         }
-        if (i == n)
+        if (!unit)
             return -EINVAL; /* a unit is required: "10" alone is ambiguous */
-        total += whole * (double)units[i].ns;
-        p += strlen(units[i].unit);
+        total += whole * (double)unit_ns;
+        p += strlen(unit);
         if (total > 9.0e18)
             return -ERANGE;
     }
@@ -190,6 +193,6 @@ void format_rfc3339_nano(int64_t ns, char *buf, size_t len)
     struct tm tm;
     gmtime_r(&secs, &tm);
     char date[32];
-    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+    (void)strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, len, "%s.%09lldZ", date, (long long)(ns % NS_PER_SEC));
 }

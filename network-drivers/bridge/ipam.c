@@ -65,6 +65,7 @@ static int fail(char *errbuf, size_t errlen, int r, const char *fmt, ...)
     if (errbuf && errlen) {
         va_list ap;
         va_start(ap, fmt);
+        // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is just above
         vsnprintf(errbuf, errlen, fmt, ap);
         va_end(ap);
     }

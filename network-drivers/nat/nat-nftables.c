@@ -282,8 +282,9 @@ static int rule_comment(const struct nftnl_rule *r, char buf[static TAG_MAX])
 {
     uint32_t len = 0;
     const unsigned char *d = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
-    for (uint32_t off = 0; d && off + 2 <= len && off + 2 + d[off + 1] <= len;
-         off += 2u + d[off + 1]) {
+    if (!d)
+        return 0;
+    for (uint32_t off = 0; off + 2 <= len && off + 2 + d[off + 1] <= len; off += 2u + d[off + 1]) {
         if (d[off] != NFTNL_UDATA_RULE_COMMENT || d[off + 1] == 0 || d[off + 1] > TAG_MAX)
             continue;
         memcpy(buf, d + off + 2, d[off + 1]);

@@ -415,7 +415,7 @@ static int port_owner(struct nat *nat, const char *key, char net[static NAT_ID_M
     int r = read_text(nat->state_fd, path, &text);
     if (r < 0)
         return r;
-    char *sp = strchr(text, ' ');
+    char *sp = text ? strchr(text, ' ') : NULL;
     char *nl = sp ? strchr(sp, '\n') : NULL;
     if (!sp || !nl)
         return -EBADMSG;

@@ -122,7 +122,7 @@ static void line_time(struct line *l)
     char buf[64], out[80];
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    (void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out, sizeof(out), "\"%s.%09ldZ\"", buf, ts.tv_nsec);
     line_str(l, out);
 }

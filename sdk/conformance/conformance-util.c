@@ -345,7 +345,7 @@ static int collect_mounts(const char *prefix, struct mount_point *out, int max)
             snprintf(out[n].path, sizeof(out[n].path), "%s", field);
         n++;
     }
-    fclose(f);
+    (void)fclose(f);
     return n;
 }
 

@@ -548,7 +548,7 @@ static int local_inspect(void *state, const struct berth_volume_request *req,
     buf_printf(&out, &len, ",\"driver\":\"" DRIVER_NAME "\",\"mountpoint\":");
     _cleanup_free_ char *mp = malloc(strlen(s->state_dir) + strlen(req->volume_name) + 32);
     if (mp) {
-        sprintf(mp, "%s/volumes/%s/_data", s->state_dir, req->volume_name);
+        (void)sprintf(mp, "%s/volumes/%s/_data", s->state_dir, req->volume_name);
         json_put_string(&out, &len, mp);
     }
     buf_printf(&out, &len, ",\"created\":%lld,\"options\":{", m.created);

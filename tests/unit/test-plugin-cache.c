@@ -20,7 +20,7 @@ struct fixture {
     char dir[64];
     char *plugins; /* DIR/plugins, holding a.so and b.so */
     char *cache;
-    char *dirs[2];
+    char *dirs[3]; /* NULL-terminated: two directories at most */
 };
 
 static void touch(const char *path, const char *text)
