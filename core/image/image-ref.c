@@ -215,7 +215,9 @@ static bool looks_like_domain(const char *path)
 char *image_ref_familiar_repo(const struct image_ref *ref)
 {
     if (!strcmp(ref->domain, IMAGE_REF_DEFAULT_DOMAIN)) {
-        if (!strncmp(ref->path, "library/", 8) && !strchr(ref->path + 8, '/'))
+        /* library/ goes, unless what remains would read as an image id. */
+        if (!strncmp(ref->path, "library/", 8) && !strchr(ref->path + 8, '/') &&
+            !is_hex64(ref->path + 8, strlen(ref->path + 8)))
             return strdup(ref->path + 8);
         /* docker.io/docker.io/x stays whole: "docker.io/x" would name
          * docker.io/library/x, another image (found by fuzz-image-ref). */

@@ -82,6 +82,9 @@ static void familiar_names(void **state)
         /* A Hub path whose first part looks like a host keeps docker.io/. */
         {"docker.io/docker.io/sse", "docker.io/docker.io/sse:latest"},
         {"docker.io/localhost/x:1", "docker.io/localhost/x:1"},
+        /* ...and one whose name would read as an image id keeps library/. */
+        {"library/b777777777777777777777777777777777777777777777777777777777777771",
+         "library/b777777777777777777777777777777777777777777777777777777777777771:latest"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         _cleanup_free_ char *n = image_ref_normalize(cases[i][0]);
