@@ -1,4 +1,5 @@
 #include "image/load-progress.h"
+#include "util/human-units.h"
 
 #include <string.h>
 #include <time.h>
@@ -10,18 +11,6 @@ long long load_progress_now(void)
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void human(double bytes, char *buf, size_t n)
-{
-    if (bytes < 1e3)
-        snprintf(buf, n, "%.0fB", bytes);
-    else if (bytes < 1e6)
-        snprintf(buf, n, "%.1fkB", bytes / 1e3);
-    else if (bytes < 1e9)
-        snprintf(buf, n, "%.1fMB", bytes / 1e6);
-    else
-        snprintf(buf, n, "%.2fGB", bytes / 1e9);
-}
-
 void load_progress_start(struct load_progress *p, FILE *out)
 {
     *p = (struct load_progress){.out = out, .start_ns = load_progress_now()};
@@ -31,8 +20,8 @@ static void line(FILE *out, const char *label, const char *what, long long bytes
 {
     char size[32], speed[32];
     double secs = (double)ns / 1e9;
-    human((double)bytes, size, sizeof(size));
-    human(secs > 0 ? (double)bytes / secs : 0, speed, sizeof(speed));
+    format_bytes((double)bytes, size, sizeof(size));
+    format_bytes(secs > 0 ? (double)bytes / secs : 0, speed, sizeof(speed));
     fprintf(out, "%s: %s %s in %.2fs (%s/s)\n", label, what, size, secs, speed);
     fflush(out);
 }

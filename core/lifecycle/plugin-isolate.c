@@ -14,6 +14,7 @@
 
 #include "plugin/plugin-host.h"
 #include "util/cleanup.h"
+#include "util/human-units.h"
 
 /* The answer's last bytes: a child that died while writing sent no END. */
 #define ANSWER_END 0x21444e45u /* "END!" */
@@ -166,20 +167,13 @@ _Noreturn void plugin_child_exit(struct plugin_child *ch, int r, struct berth_er
     _exit(0);
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads the answer until EOF or the deadline. Returns 0 at EOF, -ETIMEDOUT
  * or -errno. */
 static int read_answer(int fd, long long deadline, struct buf *b)
 {
     char chunk[8192];
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - monotonic_ms();
         if (left <= 0)
             return -ETIMEDOUT;
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -266,7 +260,7 @@ int plugin_child_wait(struct plugin_child *ch, struct berth_error *perr, struct 
                       struct text_sink *text)
 {
     struct plugin *p = ch->plugin;
-    long long deadline = now_ms() + (long long)p->timeout * 1000;
+    long long deadline = monotonic_ms() + (long long)p->timeout * 1000;
     struct buf b = {0};
     int rr = read_answer(ch->fd, deadline, &b);
     close(ch->fd);

@@ -18,6 +18,7 @@
 #include "monitor/json-log.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
+#include "util/human-units.h"
 
 /* What the monitor tells the berth that spawned it about the first start. */
 struct start_report {
@@ -51,13 +52,6 @@ struct monitor {
 #define IDLE_TRIM_MS 1000
 
 static char chunk[CHUNK];
-
-static long long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int exit_status_of(int wstatus)
 {

@@ -21,6 +21,7 @@
 #include "util/fs-util.h"
 #include "util/json-util.h"
 #include "util/sha256.h"
+#include "util/human-units.h"
 
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -219,29 +220,10 @@ struct progress {
     size_t n_all;
 };
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void human(long long bytes, char *buf, size_t n)
-{
-    if (bytes < 1000)
-        snprintf(buf, n, "%lldB", bytes);
-    else if (bytes < 1000 * 1000)
-        snprintf(buf, n, "%.1fkB", bytes / 1e3);
-    else if (bytes < 1000LL * 1000 * 1000)
-        snprintf(buf, n, "%.1fMB", bytes / 1e6);
-    else
-        snprintf(buf, n, "%.2fGB", bytes / 1e9);
-}
-
 static void on_progress(void *ud, const struct registry_blob *blobs, size_t n)
 {
     struct progress *p = ud;
-    long long now = mono_ms();
+    long long now = monotonic_ms();
     double secs = (now - p->start_ms) / 1000.0;
     if (p->lines > 0)
         fprintf(p->out, "\033[%dA", p->lines);
@@ -251,9 +233,10 @@ static void on_progress(void *ud, const struct registry_blob *blobs, size_t n)
         if (!p->present[i] && k < n)
             b = &blobs[k++];
         char done[32], total[32], speed[32];
-        human(b->done, done, sizeof(done));
-        human(b->size, total, sizeof(total));
-        human(secs > 0 && !p->present[i] ? (long long)(b->done / secs) : 0, speed, sizeof(speed));
+        format_bytes(b->done, done, sizeof(done));
+        format_bytes(b->size, total, sizeof(total));
+        format_bytes(secs > 0 && !p->present[i] ? (long long)(b->done / secs) : 0, speed,
+                     sizeof(speed));
         const char *state = p->present[i] ? "Already exists"
                             : b->finished ? "Download complete"
                                           : "Downloading";
@@ -501,8 +484,11 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
     for (size_t i = 0; r == 0 && i < n_rb; i++)
         if (!present[i])
             want[n_want++] = rb[i];
-    struct progress prog = {
-        .out = o->progress, .start_ms = mono_ms(), .all = rb, .present = present, .n_all = n_rb};
+    struct progress prog = {.out = o->progress,
+                            .start_ms = monotonic_ms(),
+                            .all = rb,
+                            .present = present,
+                            .n_all = n_rb};
     if (r == 0)
         r = registry_fetch_blobs(c, repo, want, n_want, o->progress ? on_progress : NULL, &prog,
                                  err);
@@ -544,9 +530,9 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
         for (size_t i = 0; i < n_want; i++)
             bytes += want[i].size;
         char b[32];
-        human(bytes, b, sizeof(b));
+        format_bytes(bytes, b, sizeof(b));
         fprintf(o->progress, "Pulled %s: %zu of %zu blobs downloaded (%s) in %.1fs\nDigest: %s\n",
-                local_name, n_want, n_rb, b, (mono_ms() - prog.start_ms) / 1000.0, top.digest);
+                local_name, n_want, n_rb, b, (monotonic_ms() - prog.start_ms) / 1000.0, top.digest);
     }
     /* Success or failure: no temporary file stays. */
     if (have_layout) {

@@ -16,6 +16,7 @@
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/sha256.h"
+#include "util/human-units.h"
 
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define OCTET_STREAM "Content-Type: application/octet-stream"
@@ -41,25 +42,6 @@ static void image_freep(struct image **img)
 static void responsep_clear(struct registry_response *r)
 {
     registry_response_clear(r);
-}
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void human(long long bytes, char *buf, size_t n)
-{
-    if (bytes < 1000)
-        snprintf(buf, n, "%lldB", bytes);
-    else if (bytes < 1000 * 1000)
-        snprintf(buf, n, "%.1fkB", bytes / 1e3);
-    else if (bytes < 1000LL * 1000 * 1000)
-        snprintf(buf, n, "%.1fMB", bytes / 1e6);
-    else
-        snprintf(buf, n, "%.2fGB", bytes / 1e9);
 }
 
 /* "HTTP 400 (BLOB_UPLOAD_INVALID: blob upload invalid)" from a registry answer. */
@@ -189,7 +171,7 @@ static int push_blob(struct image_store *store, struct registry_client *c, const
     if (r < 0)
         return r;
     char total[32];
-    human((long long)st.st_size, total, sizeof(total));
+    format_bytes(st.st_size, total, sizeof(total));
     if (resp.status == 200) {
         if (progress)
             fprintf(progress, "%.12s: Layer already exists %9s\n", digest + 7, total);
@@ -199,17 +181,17 @@ static int push_blob(struct image_store *store, struct registry_client *c, const
         _cleanup_free_ char *what = xasprintf("check blob '%s'", digest);
         return http_error(&resp, what, err);
     }
-    long long start = mono_ms();
+    long long start = monotonic_ms();
     if (progress) {
         fprintf(progress, "%.12s: Pushing %9s", digest + 7, total);
         fflush(progress);
     }
     r = upload_blob(c, repo, digest, fd, (long long)st.st_size, chunk, err);
     if (progress) {
-        double secs = (mono_ms() - start) / 1000.0;
+        double secs = (monotonic_ms() - start) / 1000.0;
         char speed[32];
-        human(secs > 0 ? (long long)((double)st.st_size / secs) : (long long)st.st_size, speed,
-              sizeof(speed));
+        format_bytes(secs > 0 ? (long long)((double)st.st_size / secs) : (long long)st.st_size,
+                     speed, sizeof(speed));
         fprintf(progress, r < 0 ? "\r\033[2K%.12s: Failed\n" : "\r\033[2K%.12s: Pushed  %9s %s/s\n",
                 digest + 7, total, speed);
     }

@@ -20,6 +20,7 @@
 #include "util/fs-util.h"
 #include "util/json-util.h"
 #include "util/sha256.h"
+#include "util/human-units.h"
 
 #define RESPONSE_MAX (8 * 1024 * 1024)
 #define HEADER_VALUE_MAX 4096
@@ -603,13 +604,6 @@ struct xfer {
     unsigned token_generation; /* of the token this transfer was started with */
 };
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void xfer_restart_hash(struct xfer *x)
 {
     if (x->sha) {
@@ -793,7 +787,7 @@ static int xfer_finish(struct xfer *x, CURLM *m, CURLcode rc, struct error **err
     bool ok_status = x->status == 200 || x->status == 206;
     bool retry = rc != CURLE_OK ? transient_curl_error(rc) : transient_status(x->status);
     if (retry && x->attempt + 1 < RETRY_MAX) {
-        x->retry_at_ms = now_ms() + backoff_ms(x->attempt);
+        x->retry_at_ms = monotonic_ms() + backoff_ms(x->attempt);
         x->attempt++;
         x->state = X_WAIT_RETRY;
         return 0;
@@ -803,7 +797,7 @@ static int xfer_finish(struct xfer *x, CURLM *m, CURLcode rc, struct error **err
     if (x->status == 401 && !x->reauthed) {
         /* A bearer token may expire during a long pull: the caller fetches a new one. */
         x->reauthed = true;
-        x->retry_at_ms = now_ms();
+        x->retry_at_ms = monotonic_ms();
         x->state = X_WAIT_RETRY;
         return 1;
     }
@@ -875,7 +869,7 @@ int registry_fetch_blobs(struct registry_client *c, const char *repo, struct reg
         }
         if (left == 0)
             break;
-        long long now = now_ms();
+        long long now = monotonic_ms();
         for (size_t i = 0; i < n && r >= 0 && running < PARALLEL_MAX; i++) {
             struct xfer *x = &xs[i];
             if (x->state == X_PENDING) {
