@@ -41,16 +41,27 @@ def log(line):
         f.write(line + "\n")
 
 
-def fault(consume=False):
+def take(name):
+    """Consumes the fault NAME if it is the current one: with parallel blob
+    requests, only one of them may see a -once fault."""
+    with lock:
+        try:
+            with open(args.fault_file) as f:
+                current = f.readline().strip()
+        except FileNotFoundError:
+            return False
+        if current != name:
+            return False
+        open(args.fault_file, "w").close()
+        return True
+
+
+def fault():
     try:
         with open(args.fault_file) as f:
-            name = f.readline().strip()
+            return f.readline().strip()
     except FileNotFoundError:
         return ""
-    if consume and name.endswith("-once"):
-        with lock:
-            open(args.fault_file, "w").close()
-    return name
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -92,8 +103,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/token"):
             return self.serve_token()
         is_blob = "/blobs/sha256:" in self.path and self.command == "GET"
-        if is_blob and args.token and fault() == "expire-once":
-            fault(consume=True)
+        if is_blob and args.token and take("expire-once"):
             tokens.clear()
         if not self.token_ok():
             realm = f"http://127.0.0.1:{args.listen}/token"
@@ -104,8 +114,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         f = fault()
         if f == "deny":
             return self.reply(403, b'{"errors":[{"code":"DENIED"}]}')
-        if is_blob and f == "503-once":
-            fault(consume=True)
+        if is_blob and f == "503-once" and take("503-once"):
             return self.reply(503, b"try again")
         if is_blob and f == "missing":
             return self.reply(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
@@ -137,8 +146,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 data = data[:mid] + bytes([data[mid] ^ 0xFF]) + data[mid + 1:]
             elif f == "truncate":
                 data = data[: len(data) // 2]
-            elif f == "drop-once" and len(data) > 1024 * 1024:
-                fault(consume=True)
+            elif f == "drop-once" and len(data) > 1024 * 1024 and take("drop-once"):
                 self.send_response(resp.status)
                 for k, v in out_headers:
                     self.send_header(k, v)
