@@ -32,7 +32,7 @@ static int get_bool(const cJSON *entry, const char *name, const char *key, int f
     return 0;
 }
 
-int plugin_settings_get(const cJSON *plugins, const char *name, struct plugin_settings *ret,
+static int settings_get(const cJSON *plugins, const char *name, struct plugin_settings *ret,
                         char **ret_reason)
 {
     struct plugin_settings s = {.enabled = 1, .timeout = PLUGIN_DEFAULT_TIMEOUT};
@@ -83,4 +83,13 @@ void plugin_settings_clear(struct plugin_settings *s)
 {
     free(s->options_json);
     s->options_json = NULL;
+}
+
+int plugin_settings_get(const cJSON *plugins, const char *name, struct plugin_settings *ret,
+                        char **ret_reason)
+{
+    int r = settings_get(plugins, name, ret, ret_reason);
+    if (r < 0)
+        text_one_line(*ret_reason); /* a plugin name or key with a newline in the file */
+    return r;
 }

@@ -6,6 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+void text_one_line(char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 int error_code(const struct error *err)
 {
     if (!err || err->errnum == 0)
@@ -37,6 +44,8 @@ int error_setv(struct error **err, int errnum, const char *fmt, va_list ap)
             text = full;
         }
     }
+    /* Names in messages come from users and files: they stay on one line. */
+    text_one_line(text);
     e->msg = text ? text : strdup("out of memory");
     *err = e;
     return errnum ? -errnum : -EINVAL;
@@ -85,6 +94,7 @@ int error_prefix(struct error **err, const char *fmt, ...)
     if (n >= 0) {
         char *full = NULL;
         if (asprintf(&full, "%s: %s", ctx, (*err)->msg) >= 0) {
+            text_one_line(full);
             free((*err)->msg);
             (*err)->msg = full;
         }

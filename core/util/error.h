@@ -40,6 +40,9 @@ int error_prefix(struct error **err, const char *fmt, ...) __attribute__((format
 void error_free(struct error **err);
 /* The negative return for an existing error. */
 int error_code(const struct error *err);
+/* Replaces control characters (newlines among them) in S with '?': an error
+ * is one line, whatever names from files or users it quotes. */
+void text_one_line(char *s);
 
 #define _cleanup_error_ __attribute__((cleanup(error_free)))
 

@@ -80,6 +80,8 @@ static void test_refusals(void **unused)
     expect_refusal("{\"x\": {\"timeout\": \"5\"}}", "plugins.x.timeout");
     expect_refusal("{\"x\": {\"timeout\": 1e9}}", "plugins.x.timeout");
     expect_refusal("{\"x\": {\"enable\": true}}", "plugins.x.enable: unknown key");
+    /* A key with a newline in the file still gives a one-line reason. */
+    expect_refusal("{\"x\": {\"en\\nable\": true}}", "plugins.x.en?able: unknown key");
 }
 
 int main(void)
