@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/cleanup.h"
 
 int cli_report(const char *verb, struct error *err)
 {
@@ -24,4 +25,16 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 int cli_is_help(const char *arg)
 {
     return !strcmp(arg, "-h") || !strcmp(arg, "--help");
+}
+
+void cli_image_size(long long n, char *out, size_t len)
+{
+    const char *units[] = {"B", "kB", "MB", "GB", "TB"};
+    double v = (double)n;
+    size_t u = 0;
+    while (v >= 1000 && u + 1 < ARRAY_SIZE(units)) {
+        v /= 1000;
+        u++;
+    }
+    snprintf(out, len, u == 0 ? "%.0f%s" : "%.3g%s", v, units[u]);
 }

@@ -2,6 +2,8 @@
 #ifndef BERTH_CLI_H
 #define BERTH_CLI_H
 
+#include <stddef.h>
+
 #include "util/error.h"
 
 struct cli_globals {
@@ -67,6 +69,8 @@ int cmd_push(struct cli_globals *g, int argc, char **argv);
 
 /* Prints "berth: VERB: MESSAGE" once and returns the error's exit status. */
 int cli_report(const char *verb, struct error *err);
+/* An image size as docker's image listings print it: "4.26MB", "512B". */
+void cli_image_size(long long n, char *out, size_t len);
 /* Prints "berth: VERB: FMT…" and returns 125, for usage errors. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 1 if ARG is -h or --help. */

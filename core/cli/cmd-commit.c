@@ -19,11 +19,6 @@ static const char commit_help[] =
     "  -m, --message TEXT   the history comment of the new layer\n"
     "  -a, --author TEXT    the image's author\n";
 
-static void engine_freep(struct engine **e)
-{
-    engine_free(*e);
-}
-
 int cmd_commit(struct cli_globals *g, int argc, char **argv)
 {
     enum { O_HELP = 1, O_MESSAGE, O_AUTHOR };

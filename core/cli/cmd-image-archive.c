@@ -59,34 +59,12 @@ static const char prune_help[] =
     "  -a, --all     remove every image no container uses, named or not\n"
     "  -f, --force   do not ask for confirmation\n";
 
-static void engine_freep(struct engine **e)
-{
-    engine_free(*e);
-}
-
-static void image_freep(struct image **img)
-{
-    image_free(*img);
-}
-
 static int open_engine(struct cli_globals *g, const char *verb, struct engine **ret)
 {
     struct error *err _cleanup_error_ = NULL;
     if (engine_open(g, ret, &err) < 0)
         return -cli_report(verb, err);
     return 0;
-}
-
-static void human_size(long long n, char *out, size_t len)
-{
-    const char *units[] = {"B", "kB", "MB", "GB", "TB"};
-    double v = (double)n;
-    size_t u = 0;
-    while (v >= 1000 && u + 1 < ARRAY_SIZE(units)) {
-        v /= 1000;
-        u++;
-    }
-    snprintf(out, len, u == 0 ? "%.0f%s" : "%.3g%s", v, units[u]);
 }
 
 /* ---- save ---- */
@@ -291,7 +269,7 @@ int cmd_history(struct cli_globals *g, int argc, char **argv)
                 snprintf(idcol, sizeof(idcol), "<missing>");
             history_age(rows[i].created, age, sizeof(age));
             truncated(rows[i].created_by, no_trunc, by, sizeof(by));
-            human_size(rows[i].size, size, sizeof(size));
+            cli_image_size(rows[i].size, size, sizeof(size));
             printf("%-12s   %-15s   %-45s   %-7s   %s\n", idcol, age, by, size, rows[i].comment);
         }
     }
@@ -393,7 +371,7 @@ int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
     image_list_free(imgs, n);
     if (status == 0) {
         char size[32];
-        human_size(reclaimed, size, sizeof(size));
+        cli_image_size(reclaimed, size, sizeof(size));
         printf("%sTotal reclaimed space: %s\n", header ? "\n" : "", size);
     }
     return status;

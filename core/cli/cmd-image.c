@@ -71,33 +71,11 @@ static const char rm_help[] = "Usage: berth image rm [-f] IMAGE...\n"
                               "Options:\n"
                               "  -f, --force   remove even if containers use the image\n";
 
-static void engine_freep(struct engine **e)
-{
-    engine_free(*e);
-}
-
-static void image_freep(struct image **img)
-{
-    image_free(*img);
-}
-
 /* "sha256:0123…" → "0123456789ab", as docker shows ids. */
 static void short_id(const char *id, char out[13])
 {
     const char *hex = strncmp(id, "sha256:", 7) ? id : id + 7;
     snprintf(out, 13, "%s", hex);
-}
-
-static void human_size(long long n, char *out, size_t len)
-{
-    const char *units[] = {"B", "kB", "MB", "GB", "TB"};
-    double v = (double)n;
-    size_t u = 0;
-    while (v >= 1000 && u + 1 < ARRAY_SIZE(units)) {
-        v /= 1000;
-        u++;
-    }
-    snprintf(out, len, u == 0 ? "%.0f%s" : "%.3g%s", v, units[u]);
 }
 
 static void human_age(long long created, char *out, size_t len)
@@ -330,7 +308,7 @@ static int image_ls(struct cli_globals *g, int argc, char **argv)
             char sid[13], age[64], size[32];
             short_id(imgs[i]->id, sid);
             human_age(imgs[i]->created, age, sizeof(age));
-            human_size(imgs[i]->size, size, sizeof(size));
+            cli_image_size(imgs[i]->size, size, sizeof(size));
             if (!imgs[i]->names[0])
                 printf("%-40s %-16s %-12s  %-20s %s\n", "<none>", "<none>", sid, age, size);
             for (char **nm = imgs[i]->names; *nm; nm++) {

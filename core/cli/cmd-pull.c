@@ -57,12 +57,6 @@ static const char logout_help[] =
     "                    else ~/.config/berth/auth.json)\n"
     "  -h, --help        print this help\n";
 
-static void engine_freep(struct engine **e)
-{
-    if (*e)
-        engine_free(*e);
-}
-
 static int parse_bool(const char *verb, const char *opt, const char *v, int *ret)
 {
     if (!strcmp(v, "true") || !strcmp(v, "1")) {

@@ -28,12 +28,6 @@ static const char push_help[] =
     "  -q, --quiet         no per-blob lines\n"
     "  -h, --help          print this help\n";
 
-static void engine_freep(struct engine **e)
-{
-    if (*e)
-        engine_free(*e);
-}
-
 int cmd_push(struct cli_globals *g, int argc, char **argv)
 {
     enum { O_HELP = 1, O_TLS, O_QUIET, O_AUTHFILE };

@@ -25,11 +25,6 @@ static const char snapshot_help[] =
     "\n"
     "NAME is [A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 bytes.\n";
 
-static void engine_freep(struct engine **e)
-{
-    engine_free(*e);
-}
-
 static void cjson_deletep(cJSON **j)
 {
     if (*j)

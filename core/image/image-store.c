@@ -488,11 +488,6 @@ void image_free(struct image *img)
     free(img);
 }
 
-static void image_freep(struct image **img)
-{
-    image_free(*img);
-}
-
 void image_list_free(struct image **imgs, size_t n)
 {
     if (!imgs)

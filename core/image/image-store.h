@@ -100,6 +100,11 @@ int image_store_tag(struct image_store *store, const char *src, const char *targ
                     struct error **err);
 
 void image_free(struct image *img);
+/* For _cleanup_(image_freep). */
+static inline void image_freep(struct image **img)
+{
+    image_free(*img);
+}
 void image_list_free(struct image **imgs, size_t n);
 void image_layers_free(struct image_layer *layers, size_t n);
 

@@ -26,11 +26,6 @@ static void cjson_deletep(cJSON **j)
         cJSON_Delete(*j);
 }
 
-static void image_freep(struct image **img)
-{
-    image_free(*img);
-}
-
 /* Finds REF and takes its record lock unless a running berth holds it:
  * *RET_FD is the lock's descriptor, or -1 when the container runs; *RET_REC
  * is the record, reloaded under the lock when it was taken. */

@@ -22,6 +22,11 @@ struct engine {
 /* Opens stores and loads plugins, then recovers containers whose berth died. */
 int engine_open(const struct cli_globals *g, struct engine **ret, struct error **err);
 void engine_free(struct engine *e);
+/* For _cleanup_(engine_freep); engine_free accepts NULL. */
+static inline void engine_freep(struct engine **e)
+{
+    engine_free(*e);
+}
 /* Asks every storage driver to drop LAYERS (after an image rm). */
 int engine_storage_remove_layers(struct engine *e, const struct image_layer *layers, size_t n,
                                  struct error **err);

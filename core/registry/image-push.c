@@ -34,11 +34,6 @@ static void wipe_free(char **s)
     }
 }
 
-static void image_freep(struct image **img)
-{
-    image_free(*img);
-}
-
 static void responsep_clear(struct registry_response *r)
 {
     registry_response_clear(r);
