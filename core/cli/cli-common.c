@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lifecycle/engine.h"
 #include "util/cleanup.h"
 
 int cli_report(const char *verb, struct error *err)
@@ -37,4 +38,12 @@ void cli_image_size(long long n, char *out, size_t len)
         u++;
     }
     snprintf(out, len, u == 0 ? "%.0f%s" : "%.3g%s", v, units[u]);
+}
+
+int cli_open_engine(struct cli_globals *g, const char *verb, struct engine **ret)
+{
+    struct error *err _cleanup_error_ = NULL;
+    if (engine_open(g, ret, &err) < 0)
+        return cli_report(verb, err);
+    return 0;
 }

@@ -69,6 +69,9 @@ int cmd_push(struct cli_globals *g, int argc, char **argv);
 
 /* Prints "berth: VERB: MESSAGE" once and returns the error's exit status. */
 int cli_report(const char *verb, struct error *err);
+/* Opens the engine for VERB into *RET. Returns 0, or the exit status after
+ * reporting the failure. */
+int cli_open_engine(struct cli_globals *g, const char *verb, struct engine **ret);
 /* An image size as docker's image listings print it: "4.26MB", "512B". */
 void cli_image_size(long long n, char *out, size_t len);
 /* Prints "berth: VERB: FMT…" and returns 125, for usage errors. */

@@ -10,14 +10,6 @@
 #include "store/container-store.h"
 #include "util/cleanup.h"
 
-static int open_engine(struct cli_globals *g, const char *verb, struct engine **ret)
-{
-    struct error *err _cleanup_error_ = NULL;
-    if (engine_open(g, ret, &err) < 0)
-        return cli_report(verb, err);
-    return 0;
-}
-
 int cmd_start(struct cli_globals *g, int argc, char **argv)
 {
     static const struct cli_option opts[] = {
@@ -45,7 +37,7 @@ int cmd_start(struct cli_globals *g, int argc, char **argv)
         return cli_usage_error("start",
                                "expected exactly one container (see 'berth start --help')");
     struct engine *e = NULL;
-    int status = open_engine(g, "start", &e);
+    int status = cli_open_engine(g, "start", &e);
     if (status)
         return status;
     struct error *err _cleanup_error_ = NULL;
@@ -164,7 +156,7 @@ int cmd_ps(struct cli_globals *g, int argc, char **argv)
     if (p.index != argc)
         return cli_usage_error("ps", "unexpected argument '%s'", argv[p.index]);
     struct engine *e = NULL;
-    int status = open_engine(g, "ps", &e);
+    int status = cli_open_engine(g, "ps", &e);
     if (status)
         return status;
     struct error *err _cleanup_error_ = NULL;
@@ -218,7 +210,7 @@ int cmd_inspect(struct cli_globals *g, int argc, char **argv)
         return 0;
     }
     struct engine *e = NULL;
-    int status = open_engine(g, "inspect", &e);
+    int status = cli_open_engine(g, "inspect", &e);
     if (status)
         return status;
     cJSON *out = cJSON_CreateArray();
@@ -262,7 +254,7 @@ int cmd_rm(struct cli_globals *g, int argc, char **argv)
     if (p.index >= argc)
         return cli_usage_error("rm", "expected at least one container");
     struct engine *e = NULL;
-    int status = open_engine(g, "rm", &e);
+    int status = cli_open_engine(g, "rm", &e);
     if (status)
         return status;
     for (int i = p.index; i < argc; i++) {

@@ -34,14 +34,6 @@ static int parse_seconds(const char *verb, const char *v, int *ret)
     return 0;
 }
 
-static int open_engine(struct cli_globals *g, const char *verb, struct engine **ret)
-{
-    struct error *err _cleanup_error_ = NULL;
-    if (engine_open(g, ret, &err) < 0)
-        return cli_report(verb, err);
-    return 0;
-}
-
 /* stop and restart: [-t SECONDS] CONTAINER... */
 static int stop_or_restart(struct cli_globals *g, int argc, char **argv, int restart)
 {
@@ -73,7 +65,7 @@ static int stop_or_restart(struct cli_globals *g, int argc, char **argv, int res
     if (p.index >= argc)
         return cli_usage_error(verb, "expected at least one container");
     struct engine *e = NULL;
-    int status = open_engine(g, verb, &e);
+    int status = cli_open_engine(g, verb, &e);
     if (status)
         return status;
     for (int i = p.index; i < argc; i++) {
@@ -126,7 +118,7 @@ int cmd_kill(struct cli_globals *g, int argc, char **argv)
     if (p.index >= argc)
         return cli_usage_error("kill", "expected at least one container");
     struct engine *e = NULL;
-    int status = open_engine(g, "kill", &e);
+    int status = cli_open_engine(g, "kill", &e);
     if (status)
         return status;
     for (int i = p.index; i < argc; i++) {
@@ -150,7 +142,7 @@ int cmd_wait(struct cli_globals *g, int argc, char **argv)
         return 0;
     }
     struct engine *e = NULL;
-    int status = open_engine(g, "wait", &e);
+    int status = cli_open_engine(g, "wait", &e);
     if (status)
         return status;
     for (int i = 1; i < argc; i++) {
@@ -249,7 +241,7 @@ int cmd_logs(struct cli_globals *g, int argc, char **argv)
     if (p.index != argc - 1)
         return cli_usage_error("logs", "expected exactly one container");
     struct engine *e = NULL;
-    int status = open_engine(g, "logs", &e);
+    int status = cli_open_engine(g, "logs", &e);
     if (status)
         return status;
     struct error *err _cleanup_error_ = NULL;
@@ -411,7 +403,7 @@ int cmd_attach(struct cli_globals *g, int argc, char **argv)
     if (p.index != argc - 1)
         return cli_usage_error("attach", "expected exactly one container");
     struct engine *e = NULL;
-    int status = open_engine(g, "attach", &e);
+    int status = cli_open_engine(g, "attach", &e);
     if (status)
         return status;
     struct error *err _cleanup_error_ = NULL;

@@ -59,14 +59,6 @@ static const char prune_help[] =
     "  -a, --all     remove every image no container uses, named or not\n"
     "  -f, --force   do not ask for confirmation\n";
 
-static int open_engine(struct cli_globals *g, const char *verb, struct engine **ret)
-{
-    struct error *err _cleanup_error_ = NULL;
-    if (engine_open(g, ret, &err) < 0)
-        return -cli_report(verb, err);
-    return 0;
-}
-
 /* ---- save ---- */
 
 int cmd_save(struct cli_globals *g, int argc, char **argv)
@@ -103,9 +95,9 @@ int cmd_save(struct cli_globals *g, int argc, char **argv)
         return cli_usage_error("image save",
                                "refusing to write an archive to a terminal: use -o FILE");
     _cleanup_(engine_freep) struct engine *e = NULL;
-    int r = open_engine(g, "image save", &e);
-    if (r < 0)
-        return -r;
+    int r = cli_open_engine(g, "image save", &e);
+    if (r)
+        return r;
     struct error *err _cleanup_error_ = NULL;
     /* A temporary file beside FILE, renamed over it only when complete. */
     _cleanup_free_ char *tmp = output ? xasprintf("%s.berth-tmp-XXXXXX", output) : NULL;
@@ -148,9 +140,9 @@ int cmd_tag(struct cli_globals *g, int argc, char **argv)
     if (argc - p.index != 2)
         return cli_usage_error("image tag", "expects SOURCE and TARGET (see --help)");
     _cleanup_(engine_freep) struct engine *e = NULL;
-    int r = open_engine(g, "image tag", &e);
-    if (r < 0)
-        return -r;
+    int r = cli_open_engine(g, "image tag", &e);
+    if (r)
+        return r;
     struct error *err _cleanup_error_ = NULL;
     if (image_store_tag(e->images, argv[p.index], argv[p.index + 1], &err) < 0)
         return cli_report("image tag", err);
@@ -216,9 +208,9 @@ int cmd_history(struct cli_globals *g, int argc, char **argv)
     if (argc - p.index != 1)
         return cli_usage_error("image history", "expects one IMAGE (see --help)");
     _cleanup_(engine_freep) struct engine *e = NULL;
-    int r = open_engine(g, "image history", &e);
-    if (r < 0)
-        return -r;
+    int r = cli_open_engine(g, "image history", &e);
+    if (r)
+        return r;
     struct error *err _cleanup_error_ = NULL;
     _cleanup_(image_freep) struct image *img = NULL;
     if (image_store_resolve(e->images, argv[p.index], &img, &err) < 0)
@@ -309,9 +301,9 @@ int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
             return 0;
     }
     _cleanup_(engine_freep) struct engine *e = NULL;
-    int r = open_engine(g, "image prune", &e);
-    if (r < 0)
-        return -r;
+    int r = cli_open_engine(g, "image prune", &e);
+    if (r)
+        return r;
     struct error *err _cleanup_error_ = NULL;
     struct image **imgs = NULL;
     size_t n = 0;

@@ -188,14 +188,6 @@ static int parse_no_options(int argc, char **argv, const char *verb, const char 
     return p.index;
 }
 
-static int open_engine(struct cli_globals *g, const char *verb, struct engine **ret)
-{
-    struct error *err _cleanup_error_ = NULL;
-    if (engine_open(g, ret, &err) < 0)
-        return -cli_report(verb, err);
-    return 0;
-}
-
 static int image_import(struct cli_globals *g, int argc, char **argv)
 {
     int status = 0;
@@ -205,9 +197,9 @@ static int image_import(struct cli_globals *g, int argc, char **argv)
     if (argc - i != 2)
         return cli_usage_error("image import", "expects TAR and NAME[:TAG] (see --help)");
     _cleanup_(engine_freep) struct engine *e = NULL;
-    int r = open_engine(g, "image import", &e);
-    if (r < 0)
-        return -r;
+    int r = cli_open_engine(g, "image import", &e);
+    if (r)
+        return r;
     struct error *err _cleanup_error_ = NULL;
     _cleanup_free_ char *id = NULL;
     if (image_store_import(e->images, argv[i], argv[i + 1], &id, &err) < 0)
@@ -242,9 +234,9 @@ int cmd_load(struct cli_globals *g, int argc, char **argv)
     if (!input || p.index != argc)
         return cli_usage_error("image load", "expects one PATH (see --help)");
     _cleanup_(engine_freep) struct engine *e = NULL;
-    int r = open_engine(g, "image load", &e);
-    if (r < 0)
-        return -r;
+    int r = cli_open_engine(g, "image load", &e);
+    if (r)
+        return r;
     struct error *err _cleanup_error_ = NULL;
     _cleanup_strv_ char **names = NULL;
     if (!quiet && isatty(STDERR_FILENO))
@@ -283,9 +275,9 @@ static int image_ls(struct cli_globals *g, int argc, char **argv)
     if (p.index != argc)
         return cli_usage_error("image ls", "takes no arguments (see --help)");
     _cleanup_(engine_freep) struct engine *e = NULL;
-    int r = open_engine(g, "image ls", &e);
-    if (r < 0)
-        return -r;
+    int r = cli_open_engine(g, "image ls", &e);
+    if (r)
+        return r;
     struct error *err _cleanup_error_ = NULL;
     struct image **imgs = NULL;
     size_t n = 0;
@@ -343,9 +335,9 @@ static int image_inspect(struct cli_globals *g, int argc, char **argv)
     if (i >= argc)
         return cli_usage_error("image inspect", "expects at least one IMAGE (see --help)");
     _cleanup_(engine_freep) struct engine *e = NULL;
-    int r = open_engine(g, "image inspect", &e);
-    if (r < 0)
-        return -r;
+    int r = cli_open_engine(g, "image inspect", &e);
+    if (r)
+        return r;
     cJSON *arr = cJSON_CreateArray();
     status = 0;
     for (; i < argc; i++) {
@@ -426,9 +418,9 @@ static int image_rm(struct cli_globals *g, int argc, char **argv)
     if (p.index >= argc)
         return cli_usage_error("image rm", "expects at least one IMAGE (see --help)");
     _cleanup_(engine_freep) struct engine *e = NULL;
-    int r = open_engine(g, "image rm", &e);
-    if (r < 0)
-        return -r;
+    int r = cli_open_engine(g, "image rm", &e);
+    if (r)
+        return r;
     int status = 0;
     for (int i = p.index; i < argc; i++) {
         struct error *err _cleanup_error_ = NULL;

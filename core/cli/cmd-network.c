@@ -38,14 +38,6 @@ static const char network_help[] =
     "  disconnect NETWORK CONTAINER  detach a stopped or created container\n"
     "  prune                      remove networks no container uses (not berth0)\n";
 
-static int open_engine(struct cli_globals *g, const char *verb, struct engine **ret)
-{
-    struct error *err _cleanup_error_ = NULL;
-    if (engine_open(g, ret, &err) < 0)
-        return cli_report(verb, err);
-    return 0;
-}
-
 static int net_create(struct engine *e, int argc, char **argv)
 {
     enum { O_DRIVER = 1, O_SUBNET, O_GATEWAY, O_RANGE, O_OPT, O_INTERNAL };
@@ -331,7 +323,7 @@ int cmd_network(struct cli_globals *g, int argc, char **argv)
     if (!known)
         return cli_usage_error("network", "unknown command '%s' (see 'berth network --help')", sub);
     struct engine *e = NULL;
-    int status = open_engine(g, "network", &e);
+    int status = cli_open_engine(g, "network", &e);
     if (status)
         return status;
     if (!strcmp(sub, "create"))
@@ -363,7 +355,7 @@ int cmd_port(struct cli_globals *g, int argc, char **argv)
     if (argc > 2)
         return cli_usage_error("port", "expected one container");
     struct engine *e = NULL;
-    int status = open_engine(g, "port", &e);
+    int status = cli_open_engine(g, "port", &e);
     if (status)
         return status;
     struct error *err _cleanup_error_ = NULL;
