@@ -14,7 +14,9 @@
 
 struct network_create_options {
     const char *name;
-    const char *drivers; /* "bridge" (→ bridge,nat) or a comma-separated chain; NULL: bridge */
+    /* A comma-separated chain; DEFAULT_NETWORK_DRIVER alone or NULL means
+     * DEFAULT_NETWORK_CHAIN (config/defaults.h). */
+    const char *drivers;
     const char *subnet;  /* NULL: choose a free one */
     const char *gateway; /* NULL: the subnet's first address */
     const char *ip_range;
