@@ -80,9 +80,6 @@ static int net_create(struct engine *e, int argc, char **argv)
                     return cli_usage_error("network create", "invalid mtu '%s': 68 to 65535",
                                            eq + 1);
             }
-            if (!strcmp(key, "nat") && strcmp(eq + 1, "iptables") && strcmp(eq + 1, "nftables"))
-                return cli_usage_error("network create", "invalid nat '%s': iptables or nftables",
-                                       eq + 1);
             cJSON_DeleteItemFromObject(options, key);
             cJSON_AddStringToObject(options, key, eq + 1);
             break;

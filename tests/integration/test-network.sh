@@ -154,6 +154,11 @@ fetch 127.0.0.1 8080
 assert_contains "$OUT" "root:" "system gc put the rules back after a flush"
 
 # the nftables backend, chosen per network.
+# The nat driver judges its own option; the chain rolls back, nothing is made.
+assert_status 125 berth network create --subnet 10.90.8.0/24 --opt nat=bogus badnat
+assert_error "network create" "an unknown nat backend"
+assert_contains "$ERR" "unknown nat backend 'bogus'" "the nat driver names the bad backend"
+assert_status 125 berth network inspect badnat
 assert_status 0 berth network create --subnet 10.90.7.0/24 --opt nat=nftables nft1
 bg_run nweb --network nft1 -p 8181:80 busybox httpd -f -p 80 -h /etc
 wait_running nweb
