@@ -110,6 +110,47 @@ assert_status 0 berth run --rm --userns=auto -v nv:/etc busybox sh -c \
 assert_eq $'berth-test\nwrote\n0' "$OUT" "a new named volume: filled, writable, owned by root inside"
 assert_status 0 berth volume rm nv
 
+# --- --device: no node can be made in a user namespace, so the host's is
+# bound onto the container path (read-only without w); the devices cgroup
+# rule is the one without a user namespace and still decides.
+assert_status 0 berth run --rm --userns=auto --device /dev/null:/dev/mydev:rw busybox sh -c \
+    'ls -l /dev/mydev; echo x >/dev/mydev && echo written; awk "\$5 == \"/dev/mydev\" { print \$6 }" /proc/self/mountinfo'
+assert_match "$OUT" "^crw-rw-rw- " "--device in a user namespace: the node is the host's /dev/null"
+assert_contains "$OUT" "written" "--device ...:rw can be written"
+assert_match "$OUT" $'\nrw,nosuid,noexec' "a read-write bind, nosuid, noexec (not nodev)"
+assert_status 0 berth run --rm --userns=auto --device /dev/null:/dev/mydev:r busybox sh -c \
+    'cat /dev/mydev && echo read-ok; echo x >/dev/mydev 2>&- && echo written || echo refused;
+     echo x >/dev/null 2>&- && echo null-written || echo null-refused;
+     awk "\$5 == \"/dev/mydev\" { print \$6 }" /proc/self/mountinfo'
+assert_contains "$OUT" "read-ok" "--device ...:r can be read"
+assert_contains "$OUT" "refused" "--device ...:r cannot be written"
+assert_not_contains "$OUT" "written" "no write went through"
+# /dev/null (rw bind, 0666) shares 1:3, whose rule is now read-only: the cgroup refuses.
+assert_contains "$OUT" "null-refused" "the devices cgroup refuses the write, not the mount"
+assert_match "$OUT" $'\nro,nosuid,noexec' "a read-only bind"
+if [[ -e /sys/fs/cgroup/devices/devices.list ]]; then
+    assert_status 0 berth run -d --name ud --userns=auto --device /dev/null:/dev/mydev:r busybox sleep 30
+    dir=$(find /sys/fs/cgroup/devices -type d -name "berth-$OUT*" | head -n 1)
+    assert_true "the container has a devices cgroup" test -n "$dir"
+    list=$(cat "$dir/devices.list")
+    assert_not_contains "$list" "a *:* rwm" "not allow-all"
+    assert_contains "$list" "c 1:3 rm" "the --device rule: read only"
+    assert_not_contains "$list" "b " "no block device allowed"
+    assert_status 0 berth exec ud sh -c 'mknod /tmp/n c 1 3 2>&- && echo made || echo refused'
+    assert_eq "refused" "$OUT" "no node can be made in the user namespace"
+    assert_status 0 berth rm -f ud
+fi
+# A device the container's root may not open on the host stays closed: the
+# bind keeps the host's owner and mode (root's 0600 node is "other"'s).
+mknod "$T/private-null" c 1 3
+chmod 0600 "$T/private-null"
+assert_status 0 berth run --rm --userns=auto --device "$T/private-null:/dev/p:rw" busybox sh -c \
+    'stat -c "%u %a" /dev/p; echo x >/dev/p 2>&- && echo written || echo refused'
+assert_eq $'65534 600\nrefused' "$OUT" "a host root 0600 node: nobody's, not writable"
+chmod 0666 "$T/private-null"
+assert_status 0 berth run --rm --userns=auto --device "$T/private-null:/dev/p:rw" busybox sh -c \
+    'echo x >/dev/p 2>&- && echo written || echo refused'
+assert_eq "written" "$OUT" "the same node made 0666 on the host: writable"
 # --- a network: the namespace made by the driver (owned by the host's user
 # namespace) is entered by berth before the clone, not joined by the child.
 assert_status 0 berth network create --subnet 10.91.7.0/24 unet
@@ -145,6 +186,7 @@ bad "use auto or auto:size=N" --userns=auto:size=0
 bad "need a user namespace" --userns=host --uidmap 0:200000:10
 bad "--gidmap needs --uidmap" --gidmap 0:200000:10
 bad "--privileged" --userns=auto --privileged
+bad "device '/dev/nosuchdev'" --userns=auto --device /dev/nosuchdev
 # The configuration's userns_user: another user's lines.
 printf 'berth:200000:400000\nother:700000:70000\n' >"$T/subuid"
 printf 'berth:200000:400000\nother:700000:70000\n' >"$T/subgid"
