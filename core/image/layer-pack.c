@@ -78,6 +78,7 @@ struct packer {
     struct archive *a;
     struct archive_entry *e;
     unsigned wmode;
+    const struct layer_pack_owners *owners; /* NULL: the ids on disk */
     struct seen_link *links;
     size_t n_links;
     char *buf;
@@ -342,8 +343,8 @@ static int pack_node(struct packer *p, int dfd, const char *name, struct error *
     archive_entry_clear(p->e);
     archive_entry_set_pathname(p->e, path);
     archive_entry_set_perm(p->e, st.st_mode & 07777);
-    archive_entry_set_uid(p->e, st.st_uid);
-    archive_entry_set_gid(p->e, st.st_gid);
+    archive_entry_set_uid(p->e, p->owners ? p->owners->uid(p->owners->ctx, st.st_uid) : st.st_uid);
+    archive_entry_set_gid(p->e, p->owners ? p->owners->gid(p->owners->ctx, st.st_gid) : st.st_gid);
     archive_entry_set_mtime(p->e, st.st_mtim.tv_sec, 0);
     int opaque = 0;
     int r = add_xattrs(p, dfd, name, is_dir, &opaque, err);
@@ -413,8 +414,8 @@ static int pack_dir(struct packer *p, int dfd, struct error **err)
     return r;
 }
 
-int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode, size_t *ret_n_entries,
-               struct error **err)
+int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode,
+               const struct layer_pack_owners *owners, size_t *ret_n_entries, struct error **err)
 {
     if (whiteout_mode != LAYER_PACK_PLAIN && whiteout_mode != LAYER_PACK_CHARDEV)
         return error_set(err, EINVAL, "pack layer: unknown whiteout mode %u", whiteout_mode);
@@ -427,7 +428,7 @@ int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode, si
     int out = open(tar_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0)
         return error_set(err, errno, "create '%s'", tar_path);
-    struct packer p = {.wmode = whiteout_mode};
+    struct packer p = {.wmode = whiteout_mode, .owners = owners};
     p.a = archive_write_new();
     p.e = archive_entry_new();
     p.buf = malloc(PACK_BLOCK);

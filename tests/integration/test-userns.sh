@@ -151,6 +151,41 @@ chmod 0666 "$T/private-null"
 assert_status 0 berth run --rm --userns=auto --device "$T/private-null:/dev/p:rw" busybox sh -c \
     'echo x >/dev/p 2>&- && echo written || echo refused'
 assert_eq "written" "$OUT" "the same node made 0666 on the host: writable"
+# --- commit: the writable layer holds host ids (200000…); the layer gets the
+# container's (0, 1000), ids outside the map become 65534 (nobody).
+assert_status 0 berth run -d --name cm --userns=auto busybox sleep 60
+assert_status 0 berth exec cm sh -c 'mkdir -m 1777 /work && echo r >/work/by-root'
+assert_status 0 berth exec --user 1000:1000 cm sh -c 'echo u >/work/by-1000; id -u'
+assert_eq "1000" "$OUT" "exec --user 1000 in the user namespace"
+cm_id=$(berth inspect cm | json_eval 'd[0]["id"]')
+upper=$T/root/plugins/overlay/containers/$cm_id/upper
+assert_eq "201000:201000" "$(stat -c %u:%g "$upper/work/by-1000")" "on disk: host ids"
+# A host root file in the writable layer: outside the container's map.
+echo h >"$upper/work/by-host-root"
+assert_status 0 berth commit cm cm:shifted
+assert_status 0 berth rm -f cm
+shifted='stat -c "%u:%g %n" /work /work/by-root /work/by-1000 /work/by-host-root'
+assert_status 0 berth run --rm cm:shifted sh -c "$shifted"
+assert_eq $'0:0 /work\n0:0 /work/by-root\n1000:1000 /work/by-1000\n65534:65534 /work/by-host-root' \
+    "$OUT" "the committed image without a user namespace: owners 0, 1000, and nobody"
+assert_status 0 berth run --rm --userns=auto cm:shifted sh -c "$shifted"
+assert_eq $'0:0 /work\n0:0 /work/by-root\n1000:1000 /work/by-1000\n65534:65534 /work/by-host-root' \
+    "$OUT" "and the same in a user namespace"
+assert_status 0 berth image save -o "$T/shifted.tar" cm:shifted
+owners=$(python3 - "$T/shifted.tar" <<'PY'
+import io, json, sys, tarfile
+with tarfile.open(sys.argv[1]) as outer:
+    top = json.load(outer.extractfile("manifest.json"))[0]["Layers"][-1]
+    with tarfile.open(fileobj=io.BytesIO(outer.extractfile(top).read())) as layer:
+        for m in sorted(layer.getmembers(), key=lambda m: m.name):
+            if m.name.startswith("work"):
+                print(f"{m.uid}:{m.gid} {m.name}")
+PY
+)
+assert_eq $'0:0 work\n1000:1000 work/by-1000\n65534:65534 work/by-host-root\n0:0 work/by-root' \
+    "$owners" "image save: the layer tar holds the container's ids"
+assert_status 0 berth image rm cm:shifted
+
 # --- a network: the namespace made by the driver (owned by the host's user
 # namespace) is entered by berth before the clone, not joined by the child.
 assert_status 0 berth network create --subnet 10.91.7.0/24 unet

@@ -87,15 +87,15 @@ static void test_pack_tree(void **state)
     _cleanup_free_ char *t1 = xasprintf("%s.1.tar", d), *t2 = xasprintf("%s.2.tar", d);
     struct error *err = NULL;
     size_t n = 0;
-    assert_int_equal(layer_pack(d, t1, LAYER_PACK_CHARDEV, &n, &err), 0);
+    assert_int_equal(layer_pack(d, t1, LAYER_PACK_CHARDEV, NULL, &n, &err), 0);
     assert_int_equal(n, 6); /* a, b/, b/.wh.gone, hl, o/, o/.wh..wh..opq */
-    assert_int_equal(layer_pack(d, t2, LAYER_PACK_CHARDEV, NULL, &err), 0);
+    assert_int_equal(layer_pack(d, t2, LAYER_PACK_CHARDEV, NULL, NULL, &err), 0);
     char h1[DIGEST_STR_LEN + 1], h2[DIGEST_STR_LEN + 1];
     assert_int_equal(sha256_file(t1, h1, &err), 0);
     assert_int_equal(sha256_file(t2, h2, &err), 0);
     assert_string_equal(h1, h2);
     /* An existing output is never overwritten. */
-    assert_true(layer_pack(d, t1, LAYER_PACK_CHARDEV, NULL, &err) < 0);
+    assert_true(layer_pack(d, t1, LAYER_PACK_CHARDEV, NULL, NULL, &err) < 0);
     error_free(&err);
     _cleanup_free_ char *cmd = xasprintf("tar -tvf %s | awk '{print $1, $NF}' > %s.list", t2, d);
     assert_int_equal(system(cmd), 0);
@@ -113,6 +113,47 @@ static void test_pack_tree(void **state)
     assert_int_equal(system(rm), 0);
 }
 
+/* A user namespace's host ids 200000.. as 0.., anything else as 65534. */
+static uint32_t shift(const void *ctx, uint32_t id)
+{
+    (void)ctx;
+    return id >= 200000 && id < 265536 ? id - 200000 : 65534;
+}
+
+static void test_pack_owners(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        skip(); /* chown needs root */
+    }
+    char tmpl[] = "/tmp/test-layer-pack-owners.XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    static const struct {
+        const char *name;
+        uid_t uid;
+        gid_t gid;
+    } files[] = {{"root", 200000, 200000}, {"user", 201000, 200005}, {"host", 0, 5}};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        _cleanup_free_ char *p = xasprintf("%s/%s", tmpl, files[i].name);
+        write_file_atomic(p, "x", 1, 0644, NULL);
+        assert_int_equal(chown(p, files[i].uid, files[i].gid), 0);
+    }
+    _cleanup_free_ char *t = xasprintf("%s.tar", tmpl), *l = xasprintf("%s.list", tmpl);
+    const struct layer_pack_owners owners = {.uid = shift, .gid = shift};
+    struct error *err = NULL;
+    assert_int_equal(layer_pack(tmpl, t, LAYER_PACK_CHARDEV, &owners, NULL, &err), 0);
+    _cleanup_free_ char *cmd =
+        xasprintf("tar --numeric-owner -tvf %s | awk '{print $2, $NF}' > %s", t, l);
+    assert_int_equal(system(cmd), 0);
+    _cleanup_free_ char *list = NULL;
+    assert_int_equal(read_file(l, &list, NULL, &err), 0);
+    assert_string_equal(list, "65534/65534 host\n"
+                              "0/0 root\n"
+                              "1000/5 user\n");
+    _cleanup_free_ char *rm = xasprintf("rm -rf %s %s %s", tmpl, t, l);
+    assert_int_equal(system(rm), 0);
+}
+
 static void test_empty_tree(void **state)
 {
     (void)state;
@@ -120,7 +161,7 @@ static void test_empty_tree(void **state)
     assert_non_null(mkdtemp(tmpl));
     _cleanup_free_ char *t = xasprintf("%s.tar", tmpl);
     struct error *err = NULL;
-    assert_int_equal(layer_pack(tmpl, t, LAYER_PACK_CHARDEV, NULL, &err), 0);
+    assert_int_equal(layer_pack(tmpl, t, LAYER_PACK_CHARDEV, NULL, NULL, &err), 0);
     char h[DIGEST_STR_LEN + 1];
     assert_int_equal(sha256_file(t, h, &err), 0);
     /* The usual empty layer: 1024 zero bytes. */
@@ -133,9 +174,8 @@ static void test_empty_tree(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_node_decisions),
-        cmocka_unit_test(test_xattr_decisions),
-        cmocka_unit_test(test_pack_tree),
+        cmocka_unit_test(test_node_decisions), cmocka_unit_test(test_xattr_decisions),
+        cmocka_unit_test(test_pack_tree),      cmocka_unit_test(test_pack_owners),
         cmocka_unit_test(test_empty_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
