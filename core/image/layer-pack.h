@@ -29,9 +29,20 @@ struct layer_pack_owners {
 };
 
 /*
+ * Pure: the ids inside xattr NAME's VALUE (LEN bytes) through OWNERS, in
+ * place; returns the new length. A file capability of revision 3 (set in a
+ * user namespace: it holds that namespace's root as a host uid) whose root
+ * becomes 0 is written as revision 2, as it is when set by the image's
+ * root; the users and groups of a POSIX ACL are shifted. Other xattrs, and
+ * values of another size, are left alone.
+ */
+size_t layer_pack_xattr_owners(const char *name, void *value, size_t len,
+                               const struct layer_pack_owners *owners);
+
+/*
  * Packs the tree below DIR into TAR_PATH (created, must not exist; removed
  * again on failure). Entries are sorted by name; owners and modes numeric
- * (through OWNERS if not NULL), mtimes in whole seconds, no user or group
+ * (through OWNERS if not NULL, xattrs' ids too), mtimes in whole seconds, no user or group
  * names, xattrs as PAX records (sorted), hardlinks within DIR kept, sockets
  * skipped: the same tree always gives the same bytes. On success stores the
  * number of entries written in *RET_N_ENTRIES (may be NULL).

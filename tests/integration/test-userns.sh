@@ -162,6 +162,11 @@ upper=$T/root/plugins/overlay/containers/$cm_id/upper
 assert_eq "201000:201000" "$(stat -c %u:%g "$upper/work/by-1000")" "on disk: host ids"
 # A host root file in the writable layer: outside the container's map.
 echo h >"$upper/work/by-host-root"
+# A file capability set by the container's root is stored by the kernel as
+# revision 3 with its host uid (200000): what setcap in the container leaves.
+python3 -c 'import os, struct, sys
+os.setxattr(sys.argv[1], "security.capability", struct.pack("<6I", 0x03000001, 0x400, 0, 0, 0, 200000))' \
+    "$upper/work/by-root"
 assert_status 0 berth commit cm cm:shifted
 assert_status 0 berth rm -f cm
 shifted='stat -c "%u:%g %n" /work /work/by-root /work/by-1000 /work/by-host-root'
@@ -180,10 +185,13 @@ with tarfile.open(sys.argv[1]) as outer:
         for m in sorted(layer.getmembers(), key=lambda m: m.name):
             if m.name.startswith("work"):
                 print(f"{m.uid}:{m.gid} {m.name}")
+            cap = m.pax_headers.get("SCHILY.xattr.security.capability")
+            if cap is not None:
+                print("capability", m.name, cap.encode("utf-8", "surrogateescape").hex())
 PY
 )
-assert_eq $'0:0 work\n1000:1000 work/by-1000\n65534:65534 work/by-host-root\n0:0 work/by-root' \
-    "$owners" "image save: the layer tar holds the container's ids"
+assert_eq $'0:0 work\n1000:1000 work/by-1000\n65534:65534 work/by-host-root\n0:0 work/by-root\ncapability work/by-root 0100000200040000000000000000000000000000' \
+    "$owners" "image save: the layer tar holds the container's ids, the capability as root's (revision 2)"
 assert_status 0 berth image rm cm:shifted
 
 # --- a network: the namespace made by the driver (owned by the host's user
