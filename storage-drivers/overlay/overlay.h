@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <berth/fsutil.h>
 #include <berth/storage.h>
 
 struct overlay {
@@ -101,20 +102,6 @@ int overlay_snapshot_remove(void *state, const struct berth_storage_snapshot_req
                             void *res, struct berth_error *err);
 int overlay_snapshot_list(void *state, const struct berth_storage_snapshot_request *req,
                           struct berth_text_result *res, struct berth_error *err);
-
-/* tree-copy.c (a copy of the snapshot driver's) */
-struct copy_options {
-    int reflink; /* try FICLONE per file before copying data */
-};
-/*
- * Copies the directory SRC_FD and everything below it to DIR_FD/NAME, which
- * must not exist: owners, modes, times, xattrs (trusted.overlay.* too),
- * hardlinks, symlinks, device nodes (whiteouts), fifos, sockets, holes.
- * Returns 0 or -errno; on failure DIR_FD/NAME may be half made.
- */
-int tree_copy(int src_fd, int dir_fd, const char *name, const struct copy_options *opts);
-/* 1 if DIR_FD's filesystem clones files with FICLONE, 0 if not, or -errno. */
-int reflink_supported(int dir_fd);
 
 /* remove-tree.c */
 /*

@@ -49,7 +49,7 @@ static int choose_mode(int state_fd, enum snapshot_mode *ret_mode)
         *ret_mode = MODE_BTRFS;
         return 0;
     }
-    int r = reflink_supported(state_fd);
+    int r = berth_reflink_supported(state_fd);
     if (r < 0)
         return r;
     *ret_mode = r ? MODE_REFLINK : MODE_COPY;

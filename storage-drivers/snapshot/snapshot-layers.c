@@ -101,8 +101,8 @@ int make_tree_from(struct snapshot *sn, int src_fd, int dir_fd, const char *name
         r = src_fd >= 0 ? btrfs_snapshot(src_fd, dir_fd, name, 0)
                         : btrfs_subvol_create(dir_fd, name);
     } else if (src_fd >= 0) {
-        struct copy_options opts = {.reflink = sn->mode == MODE_REFLINK};
-        return tree_copy(src_fd, dir_fd, name, &opts);
+        struct berth_copy_options opts = {.reflink = sn->mode == MODE_REFLINK};
+        return berth_tree_copy(src_fd, dir_fd, name, &opts);
     } else {
         r = mkdirat(dir_fd, name, 0755) < 0 ? -errno : 0;
     }

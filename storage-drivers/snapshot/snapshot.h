@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <berth/fsutil.h>
 #include <berth/storage.h>
 
 /* How layers and containers are made; chosen once at init. */
@@ -126,23 +127,6 @@ int btrfs_set_readonly(int fd, int readonly);
 /* Deletes the subvolume DIR_FD/NAME with every subvolume nested in it
  * (a container may have made some). Absent is not an error. */
 int btrfs_subvol_delete(int dir_fd, const char *name);
-
-/* tree-copy.c */
-struct copy_options {
-    int reflink; /* try FICLONE per file before copying data */
-};
-/*
- * Copies the directory SRC_FD and everything below it to DIR_FD/NAME, which
- * must not exist: owners, modes (setuid included), times, xattrs (with
- * security.capability), hardlinks, symlinks, device nodes, fifos, sockets,
- * and the holes of sparse files. The root gets SRC_FD's own mode, owner and
- * times. Holds a bounded number of descriptors whatever the depth. Returns
- * 0 or -errno; on failure DIR_FD/NAME may be half made (the caller builds
- * under a temporary name).
- */
-int tree_copy(int src_fd, int dir_fd, const char *name, const struct copy_options *opts);
-/* 1 if DIR_FD's filesystem clones files with FICLONE, 0 if not, or -errno. */
-int reflink_supported(int dir_fd);
 
 /* remove-tree.c */
 /*
