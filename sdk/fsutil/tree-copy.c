@@ -602,8 +602,7 @@ static int walk(struct copier *c, DIR **dp, int *dfdp, const struct stat *root_s
     return r;
 }
 
-int berth_tree_copy(int src_fd, int dir_fd, const char *name,
-                    const struct berth_copy_options *opts)
+int berth_tree_copy(int src_fd, int dir_fd, const char *name, const struct berth_copy_options *opts)
 {
     struct stat root;
     if (fstat(src_fd, &root) < 0)
