@@ -107,7 +107,7 @@ int overlay_snapshot_save(void *state, const struct berth_storage_snapshot_reque
         r = -EEXIST;
         s->set_error(err, EEXIST, "snapshot '%s' of container '%s' exists", req->name,
                      req->container_id);
-    } else if ((r = remove_tree(snaps_fd, tmp)) < 0 ||
+    } else if ((r = berth_tree_remove(snaps_fd, tmp, NULL)) < 0 ||
                (mkdirat(snaps_fd, tmp, 0700) < 0 && (r = -errno) < 0)) {
         s->set_error(err, -r, "make '%s'", tmp);
     } else {
@@ -125,7 +125,7 @@ int overlay_snapshot_save(void *state, const struct berth_storage_snapshot_reque
             r = -errno;
         if (r < 0) {
             s->set_error(err, -r, "copy the upper dir of container '%s'", req->container_id);
-            remove_tree(snaps_fd, tmp);
+            berth_tree_remove(snaps_fd, tmp, NULL);
         }
     }
     s->unlock(s->host, token);
@@ -153,21 +153,21 @@ int overlay_snapshot_restore(void *state, const struct berth_storage_snapshot_re
         r = -ENOENT;
         s->set_error(err, ENOENT, "container '%s' has no snapshot '%s'", req->container_id,
                      req->name);
-    } else if ((r = remove_tree(ctr_fd, "upper-restore")) < 0 ||
+    } else if ((r = berth_tree_remove(ctr_fd, "upper-restore", NULL)) < 0 ||
                (r = copy_options_for(ctr_fd, &opts)) < 0 ||
                (r = berth_tree_copy(snap_fd, ctr_fd, "upper-restore", &opts)) < 0 ||
                (syncfs(ctr_fd) < 0 && (r = -errno) < 0)) {
         s->set_error(err, -r, "copy snapshot '%s' of container '%s'", req->name, req->container_id);
-        remove_tree(ctr_fd, "upper-restore");
+        berth_tree_remove(ctr_fd, "upper-restore", NULL);
     } else if (renameat2(ctr_fd, "upper-restore", ctr_fd, "upper", RENAME_EXCHANGE) < 0) {
         r = -errno;
         s->set_error(err, -r, "swap in snapshot '%s' of container '%s'", req->name,
                      req->container_id);
-        remove_tree(ctr_fd, "upper-restore");
+        berth_tree_remove(ctr_fd, "upper-restore", NULL);
     } else {
         /* The old upper dir, now under the other name. overlay empties
          * work/ itself at the next mount. */
-        r = trash_and_remove(ov->state_fd, ctr_fd, "upper-restore");
+        r = berth_trash_remove(ov->state_fd, ctr_fd, "upper-restore", NULL);
         if (r < 0)
             s->log(s->host, BERTH_LOG_WARNING, "remove the old upper dir of '%s': %s",
                    req->container_id, strerror(-r));
@@ -194,7 +194,7 @@ int overlay_snapshot_remove(void *state, const struct berth_storage_snapshot_req
         r = -ENOENT;
         s->set_error(err, ENOENT, "container '%s' has no snapshot '%s'", req->container_id,
                      req->name);
-    } else if ((r = trash_and_remove(ov->state_fd, snaps_fd, req->name)) < 0) {
+    } else if ((r = berth_trash_remove(ov->state_fd, snaps_fd, req->name, NULL)) < 0) {
         s->set_error(err, -r, "remove snapshot '%s' of container '%s'", req->name,
                      req->container_id);
     }

@@ -103,24 +103,4 @@ int overlay_snapshot_remove(void *state, const struct berth_storage_snapshot_req
 int overlay_snapshot_list(void *state, const struct berth_storage_snapshot_request *req,
                           struct berth_text_result *res, struct berth_error *err);
 
-/* remove-tree.c */
-/*
- * Deletes DIR_FD/NAME and everything below it: never follows a symlink, never
- * enters another mount (-EBUSY), makes unreadable directories (overlay's
- * mode-000 work/work) readable first. Any depth, with two descriptors open.
- * Absent is not an error. Returns 0 or -errno.
- */
-int remove_tree(int dir_fd, const char *name);
-/*
- * Atomically moves DIR_FD/NAME into STATE_FD's trash/ and then deletes it,
- * so that a crash halfway leaves nothing under the old name. A leftover in
- * trash/ is removed by trash_gc. Absent is not an error.
- */
-int trash_and_remove(int state_fd, int dir_fd, const char *name);
-/* The first half of trash_and_remove: returns 1 and the trash path (relative
- * to STATE_FD) in RET_NAME if moved, 0 if absent, or -errno. */
-int trash_move(int state_fd, int dir_fd, const char *name, char ret_name[static 64]);
-/* Removes trash entries whose owning process is gone. */
-int trash_gc(int state_fd);
-
 #endif

@@ -128,20 +128,8 @@ int btrfs_set_readonly(int fd, int readonly);
  * (a container may have made some). Absent is not an error. */
 int btrfs_subvol_delete(int dir_fd, const char *name);
 
-/* remove-tree.c */
-/*
- * Deletes DIR_FD/NAME and everything below it: never follows a symlink,
- * never enters a mount (-EBUSY); a btrfs subvolume, at the top or nested,
- * is deleted with its ioctl. Any depth, a few descriptors. Absent is not an
- * error. Returns 0 or -errno.
- */
-int remove_tree(int dir_fd, const char *name);
-/* Moves DIR_FD/NAME into STATE_FD's trash/: returns 1 and the trash path
- * (relative to STATE_FD) in RET_NAME, 0 if absent, or -errno. */
-int trash_move(int state_fd, int dir_fd, const char *name, char ret_name[static 64]);
-/* trash_move, then remove_tree of the trash entry. */
-int trash_and_remove(int state_fd, int dir_fd, const char *name);
-/* Removes trash entries whose owning process is gone. */
-int trash_gc(int state_fd);
+/* berth_tree_remove's options here: a btrfs subvolume met on the way (at the
+ * top or nested; a container may make some) is deleted with its ioctl. */
+extern const struct berth_remove_options subvolume_removal;
 
 #endif

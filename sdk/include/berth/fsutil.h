@@ -50,6 +50,53 @@ int berth_tree_copy(int src_fd, int dir_fd, const char *name,
  */
 int berth_reflink_supported(int dir_fd);
 
+/* How berth_tree_remove treats the directories it meets. */
+struct berth_remove_options {
+    /*
+     * Optional. Called for each directory the walk is about to enter (the
+     * top one included; never a symlink or a mount point), with FD open on
+     * DIR_FD/NAME (read only; the walk closes it). Returns 1 after deleting
+     * DIR_FD/NAME itself (a btrfs subvolume with its ioctl, say), 0 to let
+     * the walk empty and remove it, or a negative errno to stop the walk.
+     */
+    int (*delete_dir)(void *ctx, int dir_fd, const char *name, int fd);
+    void *ctx; /* passed to delete_dir */
+};
+
+/*
+ * Deletes DIR_FD/NAME and everything below it, at any depth with a few
+ * descriptors: never follows a symlink, never enters a mount point or
+ * another filesystem (-EBUSY), makes a directory it cannot open or empty
+ * (mode 000, as overlay's work dirs) accessible first. A directory moved
+ * while the walk is inside it stops the walk (-ESTALE) rather than deleting
+ * elsewhere. Absent is not an error; a file or symlink NAME is unlinked.
+ * OPTS may be NULL. Returns 0 or a negative errno.
+ */
+int berth_tree_remove(int dir_fd, const char *name, const struct berth_remove_options *opts);
+
+/* Size of a trash entry's name, "trash/PID-RANDOM" and its terminator. */
+#define BERTH_TRASH_NAME_MAX 64
+
+/*
+ * The trash: deleting a big tree takes time, and a crash halfway must not
+ * leave half a layer under its old name. berth_trash_move renames
+ * DIR_FD/NAME (same filesystem) to STATE_FD/trash/PID-RANDOM, which must
+ * exist as a directory; returns 1 and that path (relative to STATE_FD) in
+ * RET_NAME, 0 if NAME is absent, or a negative errno.
+ */
+int berth_trash_move(int state_fd, int dir_fd, const char *name,
+                     char ret_name[static BERTH_TRASH_NAME_MAX]);
+/* berth_trash_move, then berth_tree_remove of the trash entry. */
+int berth_trash_remove(int state_fd, int dir_fd, const char *name,
+                       const struct berth_remove_options *opts);
+/*
+ * Removes the entries of STATE_FD/trash/ whose process is gone (a crash's
+ * leftovers; the calling process's own entries count as leftovers, so call
+ * it while removing nothing else). Absent trash/ is not an error. Returns 0
+ * or the first negative errno, after trying every entry.
+ */
+int berth_trash_gc(int state_fd, const struct berth_remove_options *opts);
+
 #ifdef __cplusplus
 }
 #endif
