@@ -155,19 +155,30 @@ static void check_sockets(const struct filter *f, int audit_write)
 {
     static const uint32_t arches[] = {AUDIT_ARCH_X86_64, AUDIT_ARCH_I386};
     static const uint64_t protocols[] = {0, 1, 9, 15, 255};
+    /* The kernel reads the family as an int: bits above 31 (garbage a
+     * caller may pass on x86-64) must not change the verdict. */
+    static const uint64_t high[] = {0, UINT64_C(1) << 32, UINT64_C(0xffffffff00000000)};
     for (size_t a = 0; a < sizeof(arches) / sizeof(arches[0]); a++)
         for (uint64_t fam = 0; fam < 64; fam++)
-            for (size_t p = 0; p < sizeof(protocols) / sizeof(protocols[0]); p++) {
-                uint32_t want = RET_ALLOW;
-                if (fam == 40)
-                    want = RET_ERRNO(1); /* AF_VSOCK */
-                else if (fam == 16 && protocols[p] == 9 && !audit_write)
-                    want = RET_ERRNO(22); /* NETLINK_AUDIT */
-                uint32_t got = socket_call(f, arches[a], fam, protocols[p]);
-                if (got != want)
-                    fail_msg("arch %#x socket(%llu, SOCK_RAW, %llu): %#x, expected %#x", arches[a],
-                             (unsigned long long)fam, (unsigned long long)protocols[p], got, want);
-            }
+            for (size_t p = 0; p < sizeof(protocols) / sizeof(protocols[0]); p++)
+                for (size_t h = 0; h < sizeof(high) / sizeof(high[0]); h++) {
+                    if (h > 0 && arches[a] != AUDIT_ARCH_X86_64)
+                        continue; /* 32-bit arguments */
+                    uint32_t want = RET_ALLOW;
+                    if (fam == 40)
+                        want = RET_ERRNO(1); /* AF_VSOCK */
+                    else if (fam == 16 && protocols[p] == 9 && !audit_write)
+                        want = RET_ERRNO(22); /* NETLINK_AUDIT */
+                    uint32_t got = socket_call(f, arches[a], high[h] | fam, protocols[p]);
+                    if (got != want)
+                        fail_msg("arch %#x socket(%#llx, SOCK_RAW, %llu): %#x, expected %#x",
+                                 arches[a], (unsigned long long)(high[h] | fam),
+                                 (unsigned long long)protocols[p], got, want);
+                }
+    /* No family beyond 63 exists (AF_MAX is 46): refused, as anything else
+     * the kernel would refuse itself. */
+    assert_int_equal(socket_call(f, AUDIT_ARCH_X86_64, 64, 0), RET_ERRNO(1));
+    assert_int_equal(socket_call(f, AUDIT_ARCH_X86_64, 1000, 0), RET_ERRNO(1));
 }
 
 static void test_sockets(void **state)
