@@ -154,7 +154,7 @@ int remove_tree(int dir_fd, const char *name)
                 }
                 continue;
             }
-            int child;
+            int child = -1;
             r = open_child_dir(dirfd(d), de->d_name, root_dev, &child, &st);
             if (r == -ENOENT)
                 continue;

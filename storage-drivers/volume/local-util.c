@@ -295,7 +295,7 @@ static int open_subdir(int dir_fd, const char *name, dev_t dev, struct stat *ret
  */
 int remove_tree(int dir_fd, const char *name)
 {
-    struct stat st;
+    struct stat st = {0};
     int fd = open_subdir(dir_fd, name, 0, &st);
     if (fd == -ENOENT)
         return 0;
