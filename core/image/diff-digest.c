@@ -11,10 +11,14 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "util/chunk-pipe.h"
+#include "util/cleanup.h"
 #include "util/sha256.h"
 
 /* Decompressed bytes are hashed in chunks of this size. */
 #define OUT_BLOCK (256 * 1024)
+/* What the hashing thread may lag behind the decoder. */
+#define HASH_PIPE_BYTES (4 * 1024 * 1024)
 
 /* ---- the libraries, loaded on first use (as libarchive and libcurl are) ---- */
 
@@ -110,6 +114,7 @@ struct diff_digest {
     enum kind kind;
     enum diff_gzip_backend backend;
     struct sha256_ctx *hash;
+    struct chunk_pipe *hash_pipe; /* or NULL: HASH is updated here */
     unsigned char magic[4];
     size_t n_magic;
     /* A compressed stream is complete between members/frames, not inside one. */
@@ -140,6 +145,7 @@ void diff_digest_free(struct diff_digest *d)
 {
     if (!d)
         return;
+    chunk_pipe_abort(d->hash_pipe);
     if (d->hash) {
         char junk[DIGEST_STR_LEN + 1];
         sha256_finish(d->hash, junk);
@@ -155,7 +161,14 @@ void diff_digest_free(struct diff_digest *d)
     free(d);
 }
 
-int diff_digest_new(enum diff_gzip_backend backend, struct diff_digest **ret, struct error **err)
+static int hash_consume(void *ud, const void *data, size_t len)
+{
+    sha256_update(ud, data, len);
+    return 0;
+}
+
+int diff_digest_new(enum diff_gzip_backend backend, int hash_thread, struct diff_digest **ret,
+                    struct error **err)
 {
     struct diff_digest *d = calloc(1, sizeof(*d));
     if (!d || !(d->out = malloc(OUT_BLOCK))) {
@@ -164,8 +177,26 @@ int diff_digest_new(enum diff_gzip_backend backend, struct diff_digest **ret, st
     }
     d->backend = backend;
     d->hash = sha256_new();
+    if (hash_thread) {
+        int r = chunk_pipe_start(HASH_PIPE_BYTES, hash_consume, d->hash, &d->hash_pipe);
+        if (r < 0) {
+            diff_digest_free(d);
+            return error_set(err, -r, "diff_id: start the hashing thread");
+        }
+    }
     *ret = d;
     return 0;
+}
+
+/* The decompressed bytes, to the hash (here or on its thread). */
+static void hash_out(struct diff_digest *d, const void *data, size_t len)
+{
+    if (len == 0)
+        return;
+    if (d->hash_pipe)
+        (void)chunk_pipe_write(d->hash_pipe, data, len); /* hashing never fails */
+    else
+        sha256_update(d->hash, data, len);
 }
 
 static int fail(struct diff_digest *d, struct error **err, const char *what, const char *why)
@@ -246,7 +277,7 @@ static int feed_isal(struct diff_digest *d, const unsigned char *in, size_t len,
             return fail(d, err, "gzip", "invalid header (or data after the last member)");
         if (r < 0)
             return fail(d, err, "gzip", "invalid compressed data");
-        sha256_update(d->hash, d->out, produced);
+        hash_out(d, d->out, produced);
         if (s->block_state == ISAL_BLOCK_FINISH)
             d->in_member = false;
         else if (s->avail_in == 0 && produced < OUT_BLOCK)
@@ -273,7 +304,7 @@ static int feed_zlib(struct diff_digest *d, const unsigned char *in, size_t len,
         size_t produced = OUT_BLOCK - z->avail_out;
         if (r == Z_NEED_DICT || r == Z_DATA_ERROR || r == Z_STREAM_ERROR || r == Z_MEM_ERROR)
             return fail(d, err, "gzip", z->msg ? z->msg : "invalid compressed data");
-        sha256_update(d->hash, d->out, produced);
+        hash_out(d, d->out, produced);
         if (r == Z_STREAM_END)
             d->in_member = false;
         else if (z->avail_in == 0 && produced < OUT_BLOCK)
@@ -291,7 +322,7 @@ static int feed_zstd(struct diff_digest *d, const unsigned char *in, size_t len,
         size_t r = lib.zstd_decompress(d->zstd, &ob, &ib);
         if (lib.zstd_is_error(r))
             return fail(d, err, "zstd", lib.zstd_error_name(r));
-        sha256_update(d->hash, d->out, ob.pos);
+        hash_out(d, d->out, ob.pos);
         /* 0: a frame is complete and flushed. */
         d->in_member = r != 0;
         if (ib.pos == ib.size && ob.pos < ob.size)
@@ -305,7 +336,7 @@ static int feed(struct diff_digest *d, const unsigned char *in, size_t len, stru
         return 0;
     switch (d->kind) {
     case K_NONE:
-        sha256_update(d->hash, in, len);
+        hash_out(d, in, len);
         return 0;
     case K_GZIP_ISAL:
         return feed_isal(d, in, len, err);
@@ -361,6 +392,8 @@ int diff_digest_finish(struct diff_digest *d, char *ret_diff_id, struct error **
     }
     if (d->in_member)
         return fail(d, err, diff_digest_compression(d), "truncated");
+    if (d->hash_pipe)
+        (void)chunk_pipe_finish(TAKE_PTR(d->hash_pipe)); /* every byte hashed */
     sha256_finish(d->hash, ret_diff_id);
     d->hash = NULL;
     return 0;

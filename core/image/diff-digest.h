@@ -35,8 +35,14 @@ enum diff_gzip_backend {
 /* Loads the decompression libraries (once). Call before starting threads. */
 int diff_digest_load(enum diff_gzip_backend backend, struct error **err);
 
-/* A new digest computation; diff_digest_load must have succeeded. */
-int diff_digest_new(enum diff_gzip_backend backend, struct diff_digest **ret, struct error **err);
+/*
+ * A new digest computation; diff_digest_load must have succeeded. With
+ * HASH_THREAD, the decompressed bytes are hashed on a thread of their own
+ * (util/chunk-pipe.h): inflating and hashing a large layer then take two
+ * cores instead of adding up on one.
+ */
+int diff_digest_new(enum diff_gzip_backend backend, int hash_thread, struct diff_digest **ret,
+                    struct error **err);
 
 /* Pushes LEN more bytes of the blob. An error is final: the stream is not valid. */
 int diff_digest_update(struct diff_digest *d, const void *data, size_t len, struct error **err);

@@ -643,7 +643,7 @@ static int diff_start(struct xfer *x, struct error **err)
     diff_stop(x);
     if (!x->blob->want_diff_id)
         return 0;
-    int r = diff_digest_new(DIFF_GZIP_BEST, &x->dd, err);
+    int r = diff_digest_new(DIFF_GZIP_BEST, 1, &x->dd, err);
     if (r < 0)
         return r;
     r = chunk_pipe_start(DIFF_PIPE_BYTES, diff_consume, x, &x->pipe);
