@@ -1169,6 +1169,10 @@ struct loader {
     /* Blobs of an owned layout that its owner verified (a pull). */
     const struct image_verified_blob *pre;
     size_t n_pre;
+    /* The store's images, read once when a layer the store has is met. */
+    struct image **have;
+    size_t n_have;
+    bool have_read;
     struct load_progress progress;
     /* Layers verified so far (an image named twice is read once): digest, diff_id. */
     struct verified_layer {
@@ -1189,10 +1193,55 @@ static const struct image_verified_blob *loader_pre(const struct loader *l, cons
     return NULL;
 }
 
-static long long pre_size(const struct loader *l, const char *digest)
+/*
+ * The size of blob DIGEST at SRC if it needs no hashing: the owner of the
+ * layout verified it, or SRC is a hard link of the store's own file of
+ * DIGEST (a pull links what the store has: it was verified when it came
+ * in). -1 otherwise.
+ */
+static long long pre_size(const struct loader *l, const char *src, const char *digest)
 {
     const struct image_verified_blob *v = loader_pre(l, digest);
-    return v ? v->size : -1;
+    if (v)
+        return v->size;
+    if (!l->move || !l->pre)
+        return -1;
+    _cleanup_free_ char *own = blob_path(l->store, digest);
+    struct stat a, b;
+    if (lstat(src, &a) == 0 && stat(own, &b) == 0 && S_ISREG(a.st_mode) && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+        return (long long)a.st_size;
+    return -1;
+}
+
+/*
+ * The diff_id of layer DIGEST as an image of the store lists it: every
+ * image came in with its diff_ids verified (load, pull, import, commit), so
+ * a layer the store has needs no second decompression. Only for pulls
+ * (L->pre). Writes "" if no image has it.
+ */
+static int store_diff_id(struct loader *l, const char *digest, char *ret, struct error **err)
+{
+    *ret = '\0';
+    if (!l->pre || !l->move)
+        return 0;
+    _cleanup_free_ char *own = image_store_blob(l->store, digest);
+    if (!own)
+        return 0;
+    if (!l->have_read) {
+        int r = image_store_list(l->store, &l->have, &l->n_have, err);
+        if (r < 0)
+            return r;
+        l->have_read = true;
+    }
+    for (size_t i = 0; i < l->n_have; i++)
+        for (size_t k = 0; k < l->have[i]->n_layers; k++)
+            if (!strcmp(l->have[i]->layers[k].digest, digest) &&
+                digest_is_valid(l->have[i]->layers[k].diff_id)) {
+                memcpy(ret, l->have[i]->layers[k].diff_id, DIGEST_STR_LEN + 1);
+                return 0;
+            }
+    return 0;
 }
 
 static int load_json_blob(struct loader *l, const cJSON *desc, const char *what, cJSON **ret,
@@ -1207,7 +1256,7 @@ static int load_json_blob(struct loader *l, const cJSON *desc, const char *what,
         return error_set(err, 0, "%s '%s': invalid size", what, digest);
     _cleanup_free_ char *src = xasprintf("%s/blobs/sha256/%s", l->layout, digest + 7);
     const char *staged;
-    int r = stage_blob(l->op, src, l->move, pre_size(l, digest), digest, size, &staged, err);
+    int r = stage_blob(l->op, src, l->move, pre_size(l, src, digest), digest, size, &staged, err);
     if (r < 0)
         return error_prefix(err, "%s", what);
     _cleanup_json_ cJSON *j = NULL;
@@ -1269,7 +1318,7 @@ static int load_manifest(struct loader *l, const cJSON *desc, const char *name, 
         _cleanup_free_ char *src = xasprintf("%s/blobs/sha256/%s", l->layout, ldigest + 7);
         const char *staged;
         long long t0 = load_progress_now();
-        r = stage_blob(l->op, src, l->move, pre_size(l, ldigest), ldigest, size, &staged, err);
+        r = stage_blob(l->op, src, l->move, pre_size(l, src, ldigest), ldigest, size, &staged, err);
         if (r < 0)
             return error_prefix(err, "layer");
         char diff_id[DIGEST_STR_LEN + 1] = "";
@@ -1282,6 +1331,8 @@ static int load_manifest(struct loader *l, const cJSON *desc, const char *name, 
                 /* Computed as the blob streamed in: no second pass. */
                 memcpy(diff_id, pre->diff_id, sizeof(diff_id));
             else
+                r = store_diff_id(l, ldigest, diff_id, err);
+            if (r == 0 && !*diff_id)
                 r = layer_verify(staged, diff_id, err);
             if (r < 0)
                 return error_prefix(err, "layer '%s'", ldigest);
@@ -1495,6 +1546,7 @@ static int load_layout(struct image_store *s, const char *path, bool owned,
         free(l.refs[i].name);
     free(l.refs);
     free(l.verified);
+    image_list_free(l.have, l.n_have);
     if (r < 0)
         return r;
     *ret_names = TAKE_PTR(names);

@@ -67,10 +67,11 @@ assert_not_contains "$OUT" "test/app" "no failed pull left a tag"
 mkdir -p "$T/liar"
 printf 'liar\n' >"$T/liar/liar"
 tar --numeric-owner -C "$T/liar" -czf "$T/liar.tar.gz" liar
-make_oci_layout "$T/liarimg" liar "$bb_gz" "$T/liar.tar.gz"
-python3 - "$T/liarimg" <<'PY'
+# liar_layout DIR INDEX : the config of the layout DIR lies about layer INDEX.
+liar_layout() {
+    python3 - "$1" "$2" <<'PY'
 import hashlib, json, os, sys
-out = sys.argv[1]
+out, which = sys.argv[1], int(sys.argv[2])
 blobs = os.path.join(out, "blobs", "sha256")
 def put(data):
     h = hashlib.sha256(data).hexdigest()
@@ -80,11 +81,14 @@ index = json.load(open(os.path.join(out, "index.json")))
 desc = index["manifests"][0]
 m = json.load(open(os.path.join(blobs, desc["digest"][7:])))
 cfg = json.load(open(os.path.join(blobs, m["config"]["digest"][7:])))
-cfg["rootfs"]["diff_ids"][1] = "sha256:" + hashlib.sha256(b"not this layer").hexdigest()
+cfg["rootfs"]["diff_ids"][which] = "sha256:" + hashlib.sha256(b"not this layer").hexdigest()
 m["config"]["digest"], m["config"]["size"] = put(json.dumps(cfg).encode())
 desc["digest"], desc["size"] = put(json.dumps(m).encode())
 json.dump(index, open(os.path.join(out, "index.json"), "w"))
 PY
+}
+make_oci_layout "$T/liarimg" liar "$bb_gz" "$T/liar.tar.gz"
+liar_layout "$T/liarimg" 1
 reg_push "$T/liarimg" liar "127.0.0.1:$REG_PORT/test/liar:latest"
 liar_digest=sha256:$(sha256sum <"$T/liar.tar.gz" | cut -d' ' -f1)
 before=$(reg_store_state)
@@ -97,6 +101,21 @@ assert_eq "" "$(temp_files)" "wrong diff_id: no temporary file is left"
 assert_status 125 berth run --rm "$R/test/liar" true
 assert_error run "run of an image with a wrong diff_id"
 assert_eq "$before" "$(reg_store_state)" "wrong diff_id (run): the store is as it was"
+
+# A lie about a layer the store already has (the base of test/app): the
+# diff_id the store verified when it came in is the one compared.
+assert_status 0 berth pull "$R/test/app"
+make_oci_layout "$T/liar0img" liar0 "$bb_gz" "$T/liar.tar.gz"
+liar_layout "$T/liar0img" 0
+reg_push "$T/liar0img" liar0 "127.0.0.1:$REG_PORT/test/liar0:latest"
+bb_digest=sha256:$(sha256sum <"$bb_gz" | cut -d' ' -f1)
+with_app=$(reg_store_state)
+assert_status 125 berth pull "$R/test/liar0"
+assert_error pull "a wrong diff_id for a layer the store has"
+assert_contains "$ERR" "layer '$bb_digest'" "the error names the shared layer"
+assert_eq "$with_app" "$(reg_store_state)" "lie about a present layer: the store is as it was"
+assert_status 0 berth image rm "$R/test/app"
+assert_eq "$before" "$(reg_store_state)" "the store is back to before"
 
 # --- a layer whose blob is right but does not decompress ---------------------------------
 # A gzip header (so that skopeo pushes it as it is) before random bytes.
