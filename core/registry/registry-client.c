@@ -711,10 +711,10 @@ static size_t on_blob_data(char *data, size_t size, size_t n, void *ud)
                               SYNC_FILE_RANGE_WRITE);
         x->written_back = x->blob->done;
     }
-    if (x->pipe && chunk_pipe_write(x->pipe, data, len) < 0) {
+    /* A stream that does not decompress is reported once the download is
+     * complete: if its digest is wrong too, that is the error to report. */
+    if (x->pipe && !x->diff_failed && chunk_pipe_write(x->pipe, data, len) < 0)
         x->diff_failed = true;
-        return 0;
-    }
     return len;
 }
 
@@ -855,13 +855,6 @@ static int xfer_finish(struct xfer *x, CURLM *m, CURLcode rc, struct error **err
                                x->blob->size);
     if (x->write_failed)
         return error_set(err, errno, "write '%s'", x->partial);
-    if (x->diff_failed) {
-        /* The thread stopped at the first bad byte: its message says why. */
-        chunk_pipe_abort(TAKE_PTR(x->pipe));
-        if (x->diff_err)
-            return error_set_plain(err, EPROTO, "layer '%s': %s", d, x->diff_err->msg);
-        return error_set_plain(err, EPROTO, "layer '%s': cannot decompress", d);
-    }
     bool ok_status = x->status == 200 || x->status == 206;
     bool retry = rc != CURLE_OK ? transient_curl_error(rc) : transient_status(x->status);
     if (retry && x->attempt + 1 < RETRY_MAX) {
@@ -893,11 +886,12 @@ static int xfer_finish(struct xfer *x, CURLM *m, CURLcode rc, struct error **err
     x->sha = NULL;
     if (strcmp(got, d))
         return error_set_plain(err, EPROTO, "blob '%s': content has digest '%s'", d, got);
-    if (x->pipe) {
-        int dr = chunk_pipe_finish(TAKE_PTR(x->pipe));
-        if (dr == 0)
+    if (x->pipe || x->diff_failed) {
+        /* The decompressing thread stops at the first bad byte; its message says why. */
+        int dr = x->pipe ? chunk_pipe_finish(TAKE_PTR(x->pipe)) : -EPROTO;
+        if (dr == 0 && !x->diff_failed)
             dr = diff_digest_finish(x->dd, x->blob->diff_id, &x->diff_err);
-        if (dr < 0)
+        if (dr < 0 || x->diff_failed)
             return error_set_plain(err, EPROTO, "layer '%s': %s", d,
                                    x->diff_err ? x->diff_err->msg : "cannot decompress");
     }
