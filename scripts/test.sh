@@ -37,6 +37,7 @@ packages=(
     ca-certificates
     cppcheck clang-tidy valgrind            # scripts/static-analysis.sh
     qemu-system-x86                         # tests/vm/cgroup-v2.sh: cgroup v2 in a VM
+    podman crun                             # test-security-vs-podman: the defaults side by side
 )
 
 results=()

@@ -180,7 +180,7 @@ static cJSON *build_config(const struct run_spec *spec)
         const char *dest, *type, *options;
     } base[] = {
         {"/proc", "proc", "nosuid,noexec,nodev"},
-        {"/dev", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"},
+        {"/dev", "tmpfs", "nosuid,noexec,strictatime,mode=755,size=65536k"},
         {"/dev/pts", "devpts", "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"},
         {"/dev/shm", "tmpfs", "nosuid,noexec,nodev,mode=1777,size=65536k"},
         {"/dev/mqueue", "mqueue", "nosuid,noexec,nodev"},

@@ -417,7 +417,8 @@ static int mask_path(const char *path, struct error **err)
     }
     if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
         return error_set(err, errno, "mask '%s'", path);
-    return 0;
+    /* Read-only as podman's, keeping the nosuid/noexec of /dev. */
+    return remount_readonly(path, 0, err);
 }
 
 static int readonly_path(const char *path, struct error **err)

@@ -12,52 +12,20 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "memfd-seal.h"
 #include "runtime.h"
 #include "util/cleanup.h"
 
 #define SEALED_ENV "_BERTH_SEALED"
-#ifndef F_SEAL_FUTURE_WRITE
-#define F_SEAL_FUTURE_WRITE 0x0010
-#endif
-/* One of the two write seals is added too; see seal_copy. */
-#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW)
-#define WRITE_SEALS (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
 
 extern char **environ;
 
 static int running_sealed(void)
 {
     _cleanup_close_ int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    int seals = fcntl(fd, F_GET_SEALS);
-    return seals >= 0 && (seals & SEALS) == SEALS && (seals & WRITE_SEALS) != 0;
-}
-
-/*
- * F_SEAL_WRITE fails with EBUSY while the kernel still holds a reference to a
- * page of the copy (the page cache's per-cpu batches, a splice buffer not yet
- * released), which happens under load. It is tried again after a pause; if
- * the pages stay pinned, F_SEAL_FUTURE_WRITE refuses every later write and
- * writable mapping all the same (no writable mapping exists to keep), and
- * does not wait for pins.
- */
-static int seal_copy(int mfd)
-{
-    for (int attempt = 0; attempt < 5; attempt++) {
-        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE) == 0)
-            return fcntl(mfd, F_ADD_SEALS, SEALS);
-        if (errno != EBUSY)
-            return -1;
-        struct timespec pause = {0, 2000000L << attempt};
-        nanosleep(&pause, NULL);
-    }
-    if (fcntl(mfd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) < 0)
-        return -1;
-    return fcntl(mfd, F_ADD_SEALS, SEALS);
+    return fd >= 0 && memfd_is_sealed(fd);
 }
 
 int sealed_binary_ensure(int argc, char **argv, struct error **err)
@@ -92,7 +60,7 @@ int sealed_binary_ensure(int argc, char **argv, struct error **err)
         if (n <= 0)
             return error_set(err, n < 0 ? errno : EIO, "copy '/proc/self/exe'");
     }
-    if (seal_copy(mfd) < 0)
+    if (memfd_seal_contents(mfd) < 0)
         return error_set(err, errno, "seal the binary copy");
 
     if (setenv(SEALED_ENV, "1", 1) < 0)

@@ -225,7 +225,7 @@ int overlay_remove(void *state, const struct berth_storage_container_request *re
         return -EINVAL;
     }
     _cleanup_close_ int fd = openat(ov->state_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int r = fd < 0 ? -errno : trash_and_remove(ov->state_fd, fd, req->container_id);
+    int r = fd < 0 ? -errno : berth_trash_remove(ov->state_fd, fd, req->container_id, NULL);
     if (r < 0) {
         s->set_error(err, -r, "remove writable layer '%s/containers/%s'", s->state_dir,
                      req->container_id);
@@ -259,7 +259,7 @@ int containers_gc(struct overlay *ov, const struct berth_gc_request *req, struct
             known = req->container_ids[i] && strcmp(req->container_ids[i], de->d_name) == 0;
         if (known)
             continue;
-        int q = trash_and_remove(ov->state_fd, dirfd(d), de->d_name);
+        int q = berth_trash_remove(ov->state_fd, dirfd(d), de->d_name, NULL);
         if (q < 0 && r == 0) {
             r = q;
             if (err)

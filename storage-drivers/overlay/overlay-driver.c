@@ -255,7 +255,7 @@ static int overlay_gc(void *state, const struct berth_gc_request *req, void *res
     int q = layers_gc(ov, req, r < 0 ? NULL : err);
     if (q < 0 && r == 0)
         r = q;
-    q = trash_gc(ov->state_fd);
+    q = berth_trash_gc(ov->state_fd, NULL);
     if (q < 0 && r == 0) {
         r = q;
         ov->services->set_error(err, -r, "empty '%s/trash'", ov->services->state_dir);

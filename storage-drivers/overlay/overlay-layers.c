@@ -272,7 +272,7 @@ static int remove_layer_leftovers(struct overlay *ov, int layers_fd, const char 
     while ((de = readdir(d))) {
         if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
             continue;
-        int q = remove_tree(layers_fd, de->d_name);
+        int q = berth_tree_remove(layers_fd, de->d_name, NULL);
         if (q < 0 && r == 0)
             r = q;
     }
@@ -289,7 +289,7 @@ static int unpack_new_layer(struct overlay *ov, const struct berth_layer_request
 
     /* A directory under the final name that is not complete cannot come from
      * this driver's rename; take no chances with it. */
-    r = trash_and_remove(ov->state_fd, layers_fd, key);
+    r = berth_trash_remove(ov->state_fd, layers_fd, key, NULL);
     if (r < 0) {
         s->set_error(err, -r, "remove incomplete layer 'layers/%s'", key);
         return r;
@@ -360,7 +360,7 @@ static int unpack_new_layer(struct overlay *ov, const struct berth_layer_request
     return 0;
 
 fail:
-    remove_tree(layers_fd, tmp);
+    berth_tree_remove(layers_fd, tmp, NULL);
     return r;
 }
 
@@ -446,7 +446,7 @@ static int retire_layer(struct overlay *ov, int layers_fd, const char *key,
 {
     char short_name[LAYER_KEY_MAX];
     int have_short = layer_short_name(ov, key, short_name) == 0;
-    int r = trash_move(ov->state_fd, layers_fd, key, ret_trash);
+    int r = berth_trash_move(ov->state_fd, layers_fd, key, ret_trash);
     if (r < 0)
         return r;
     if (have_short) {
@@ -499,7 +499,7 @@ int overlay_remove_layer(void *state, const struct berth_layer_ref *req, void *r
     unlock_layer(ov, token);
     /* The slow part runs without the lock: the layer is already gone. */
     if (r == 1) {
-        r = remove_tree(ov->state_fd, trash);
+        r = berth_tree_remove(ov->state_fd, trash, NULL);
         if (r < 0)
             s->set_error(err, -r, "delete '%s/%s'", s->state_dir, trash);
     }
@@ -577,7 +577,7 @@ static int gc_layer_dir(struct overlay *ov, int layers_fd, const char *name,
         return r;
     if (is_tmp) {
         /* With the lock held no add_layer is writing it: a crash's leftover. */
-        r = remove_tree(layers_fd, name);
+        r = berth_tree_remove(layers_fd, name, NULL);
         unlock_layer(ov, token);
         return r;
     }
@@ -588,7 +588,7 @@ static int gc_layer_dir(struct overlay *ov, int layers_fd, const char *name,
         r = 0;
     unlock_layer(ov, token);
     if (r == 1)
-        r = remove_tree(ov->state_fd, trash);
+        r = berth_tree_remove(ov->state_fd, trash, NULL);
     return r;
 }
 

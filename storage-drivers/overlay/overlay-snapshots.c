@@ -73,9 +73,9 @@ static int open_snapshots(int ctr_fd, int create)
     return fd < 0 ? -errno : fd;
 }
 
-static int copy_options_for(int dir_fd, struct copy_options *opts)
+static int copy_options_for(int dir_fd, struct berth_copy_options *opts)
 {
-    int r = reflink_supported(dir_fd);
+    int r = berth_reflink_supported(dir_fd);
     if (r < 0)
         return r;
     opts->reflink = r;
@@ -98,7 +98,7 @@ int overlay_snapshot_save(void *state, const struct berth_storage_snapshot_reque
     _cleanup_close_ int snaps_fd = upper_fd < 0 ? -errno : open_snapshots(ctr_fd, 1);
     char tmp[SNAP_NAME_MAX + 8];
     snprintf(tmp, sizeof(tmp), ".tmp-%s", req->name);
-    struct copy_options opts = {0};
+    struct berth_copy_options opts = {0};
     struct stat st;
     if (upper_fd < 0 || snaps_fd < 0) {
         r = upper_fd < 0 ? -errno : snaps_fd;
@@ -107,7 +107,7 @@ int overlay_snapshot_save(void *state, const struct berth_storage_snapshot_reque
         r = -EEXIST;
         s->set_error(err, EEXIST, "snapshot '%s' of container '%s' exists", req->name,
                      req->container_id);
-    } else if ((r = remove_tree(snaps_fd, tmp)) < 0 ||
+    } else if ((r = berth_tree_remove(snaps_fd, tmp, NULL)) < 0 ||
                (mkdirat(snaps_fd, tmp, 0700) < 0 && (r = -errno) < 0)) {
         s->set_error(err, -r, "make '%s'", tmp);
     } else {
@@ -118,14 +118,14 @@ int overlay_snapshot_save(void *state, const struct berth_storage_snapshot_reque
         if (r == 0)
             r = copy_options_for(tmp_fd, &opts);
         if (r == 0)
-            r = tree_copy(upper_fd, tmp_fd, "upper", &opts);
+            r = berth_tree_copy(upper_fd, tmp_fd, "upper", &opts);
         if (r == 0 && syncfs(tmp_fd) < 0)
             r = -errno;
         if (r == 0 && renameat(snaps_fd, tmp, snaps_fd, req->name) < 0)
             r = -errno;
         if (r < 0) {
             s->set_error(err, -r, "copy the upper dir of container '%s'", req->container_id);
-            remove_tree(snaps_fd, tmp);
+            berth_tree_remove(snaps_fd, tmp, NULL);
         }
     }
     s->unlock(s->host, token);
@@ -148,26 +148,26 @@ int overlay_snapshot_restore(void *state, const struct berth_storage_snapshot_re
     snprintf(path, sizeof(path), "%s/upper", req->name);
     _cleanup_close_ int snap_fd =
         snaps_fd < 0 ? -1 : openat(snaps_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    struct copy_options opts = {0};
+    struct berth_copy_options opts = {0};
     if (snap_fd < 0) {
         r = -ENOENT;
         s->set_error(err, ENOENT, "container '%s' has no snapshot '%s'", req->container_id,
                      req->name);
-    } else if ((r = remove_tree(ctr_fd, "upper-restore")) < 0 ||
+    } else if ((r = berth_tree_remove(ctr_fd, "upper-restore", NULL)) < 0 ||
                (r = copy_options_for(ctr_fd, &opts)) < 0 ||
-               (r = tree_copy(snap_fd, ctr_fd, "upper-restore", &opts)) < 0 ||
+               (r = berth_tree_copy(snap_fd, ctr_fd, "upper-restore", &opts)) < 0 ||
                (syncfs(ctr_fd) < 0 && (r = -errno) < 0)) {
         s->set_error(err, -r, "copy snapshot '%s' of container '%s'", req->name, req->container_id);
-        remove_tree(ctr_fd, "upper-restore");
+        berth_tree_remove(ctr_fd, "upper-restore", NULL);
     } else if (renameat2(ctr_fd, "upper-restore", ctr_fd, "upper", RENAME_EXCHANGE) < 0) {
         r = -errno;
         s->set_error(err, -r, "swap in snapshot '%s' of container '%s'", req->name,
                      req->container_id);
-        remove_tree(ctr_fd, "upper-restore");
+        berth_tree_remove(ctr_fd, "upper-restore", NULL);
     } else {
         /* The old upper dir, now under the other name. overlay empties
          * work/ itself at the next mount. */
-        r = trash_and_remove(ov->state_fd, ctr_fd, "upper-restore");
+        r = berth_trash_remove(ov->state_fd, ctr_fd, "upper-restore", NULL);
         if (r < 0)
             s->log(s->host, BERTH_LOG_WARNING, "remove the old upper dir of '%s': %s",
                    req->container_id, strerror(-r));
@@ -194,7 +194,7 @@ int overlay_snapshot_remove(void *state, const struct berth_storage_snapshot_req
         r = -ENOENT;
         s->set_error(err, ENOENT, "container '%s' has no snapshot '%s'", req->container_id,
                      req->name);
-    } else if ((r = trash_and_remove(ov->state_fd, snaps_fd, req->name)) < 0) {
+    } else if ((r = berth_trash_remove(ov->state_fd, snaps_fd, req->name, NULL)) < 0) {
         s->set_error(err, -r, "remove snapshot '%s' of container '%s'", req->name,
                      req->container_id);
     }

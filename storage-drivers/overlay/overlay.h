@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <berth/fsutil.h>
 #include <berth/storage.h>
 
 struct overlay {
@@ -101,39 +102,5 @@ int overlay_snapshot_remove(void *state, const struct berth_storage_snapshot_req
                             void *res, struct berth_error *err);
 int overlay_snapshot_list(void *state, const struct berth_storage_snapshot_request *req,
                           struct berth_text_result *res, struct berth_error *err);
-
-/* tree-copy.c (a copy of the snapshot driver's) */
-struct copy_options {
-    int reflink; /* try FICLONE per file before copying data */
-};
-/*
- * Copies the directory SRC_FD and everything below it to DIR_FD/NAME, which
- * must not exist: owners, modes, times, xattrs (trusted.overlay.* too),
- * hardlinks, symlinks, device nodes (whiteouts), fifos, sockets, holes.
- * Returns 0 or -errno; on failure DIR_FD/NAME may be half made.
- */
-int tree_copy(int src_fd, int dir_fd, const char *name, const struct copy_options *opts);
-/* 1 if DIR_FD's filesystem clones files with FICLONE, 0 if not, or -errno. */
-int reflink_supported(int dir_fd);
-
-/* remove-tree.c */
-/*
- * Deletes DIR_FD/NAME and everything below it: never follows a symlink, never
- * enters another mount (-EBUSY), makes unreadable directories (overlay's
- * mode-000 work/work) readable first. Any depth, with two descriptors open.
- * Absent is not an error. Returns 0 or -errno.
- */
-int remove_tree(int dir_fd, const char *name);
-/*
- * Atomically moves DIR_FD/NAME into STATE_FD's trash/ and then deletes it,
- * so that a crash halfway leaves nothing under the old name. A leftover in
- * trash/ is removed by trash_gc. Absent is not an error.
- */
-int trash_and_remove(int state_fd, int dir_fd, const char *name);
-/* The first half of trash_and_remove: returns 1 and the trash path (relative
- * to STATE_FD) in RET_NAME if moved, 0 if absent, or -errno. */
-int trash_move(int state_fd, int dir_fd, const char *name, char ret_name[static 64]);
-/* Removes trash entries whose owning process is gone. */
-int trash_gc(int state_fd);
 
 #endif

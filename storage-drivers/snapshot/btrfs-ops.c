@@ -211,3 +211,14 @@ int btrfs_subvol_delete(int dir_fd, const char *name)
         r = destroy_by_name(dir_fd, name);
     return r == -ENOENT ? 0 : r;
 }
+
+static int delete_if_subvolume(void *ctx, int dir_fd, const char *name, int fd)
+{
+    (void)ctx;
+    if (btrfs_is_subvolume(fd) <= 0)
+        return 0;
+    int r = btrfs_subvol_delete(dir_fd, name);
+    return r < 0 ? r : 1;
+}
+
+const struct berth_remove_options subvolume_removal = {.delete_dir = delete_if_subvolume};

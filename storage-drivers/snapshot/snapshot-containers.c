@@ -42,7 +42,7 @@ static int make_rootfs(struct snapshot *sn, int ctr_fd, const char *key, int dur
                        struct berth_error *err)
 {
     const struct berth_services *s = sn->services;
-    int r = remove_tree(ctr_fd, "tmp-rootfs");
+    int r = berth_tree_remove(ctr_fd, "tmp-rootfs", &subvolume_removal);
     if (r < 0) {
         s->set_error(err, -r, "remove leftover 'tmp-rootfs'");
         return r;
@@ -95,7 +95,7 @@ static int make_rootfs(struct snapshot *sn, int ctr_fd, const char *key, int dur
     return 0;
 
 fail:
-    remove_tree(ctr_fd, "tmp-rootfs");
+    berth_tree_remove(ctr_fd, "tmp-rootfs", &subvolume_removal);
     return r;
 }
 
@@ -197,7 +197,8 @@ int snapshot_remove(void *state, const struct berth_storage_container_request *r
     _cleanup_close_ int fd = openat(sn->state_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     /* Renamed to the trash first: a crash halfway leaves nothing under the id;
      * the subvolumes inside go by ioctl, nested ones included. */
-    int r = fd < 0 ? -errno : trash_and_remove(sn->state_fd, fd, req->container_id);
+    int r = fd < 0 ? -errno
+                   : berth_trash_remove(sn->state_fd, fd, req->container_id, &subvolume_removal);
     if (r < 0) {
         s->set_error(err, -r, "remove root '%s/containers/%s'", s->state_dir, req->container_id);
         return r;
@@ -232,7 +233,7 @@ int containers_gc(struct snapshot *sn, const struct berth_gc_request *req, struc
          * next prepare removes a crashed one itself. */
         if (known)
             continue;
-        int q = trash_and_remove(sn->state_fd, dirfd(d), de->d_name);
+        int q = berth_trash_remove(sn->state_fd, dirfd(d), de->d_name, &subvolume_removal);
         if (q < 0 && r == 0) {
             r = q;
             if (err)

@@ -49,7 +49,7 @@ static int choose_mode(int state_fd, enum snapshot_mode *ret_mode)
         *ret_mode = MODE_BTRFS;
         return 0;
     }
-    int r = reflink_supported(state_fd);
+    int r = berth_reflink_supported(state_fd);
     if (r < 0)
         return r;
     *ret_mode = r ? MODE_REFLINK : MODE_COPY;
@@ -232,7 +232,7 @@ static int snapshot_gc(void *state, const struct berth_gc_request *req, void *re
     int q = layers_gc(sn, req, r < 0 ? NULL : err);
     if (q < 0 && r == 0)
         r = q;
-    q = trash_gc(sn->state_fd);
+    q = berth_trash_gc(sn->state_fd, &subvolume_removal);
     if (q < 0 && r == 0) {
         r = q;
         sn->services->set_error(err, -r, "empty '%s/trash'", sn->services->state_dir);

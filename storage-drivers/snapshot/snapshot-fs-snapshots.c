@@ -96,7 +96,7 @@ int snapshot_fs_save(void *state, const struct berth_storage_snapshot_request *r
         r = -EEXIST;
         s->set_error(err, EEXIST, "snapshot '%s' of container '%s' exists", req->name,
                      req->container_id);
-    } else if ((r = remove_tree(snaps_fd, tmp)) < 0 ||
+    } else if ((r = berth_tree_remove(snaps_fd, tmp, &subvolume_removal)) < 0 ||
                (mkdirat(snaps_fd, tmp, 0700) < 0 && (r = -errno) < 0)) {
         s->set_error(err, -r, "make '%s'", tmp);
     } else {
@@ -113,7 +113,7 @@ int snapshot_fs_save(void *state, const struct berth_storage_snapshot_request *r
         if (r < 0) {
             s->set_error(err, -r, "%s the root of container '%s'",
                          sn->mode == MODE_BTRFS ? "snapshot" : "copy", req->container_id);
-            remove_tree(snaps_fd, tmp);
+            berth_tree_remove(snaps_fd, tmp, &subvolume_removal);
         }
     }
     s->unlock(s->host, token);
@@ -140,20 +140,20 @@ int snapshot_fs_restore(void *state, const struct berth_storage_snapshot_request
         r = -ENOENT;
         s->set_error(err, ENOENT, "container '%s' has no snapshot '%s'", req->container_id,
                      req->name);
-    } else if ((r = remove_tree(ctr_fd, "tmp-rootfs")) < 0 ||
+    } else if ((r = berth_tree_remove(ctr_fd, "tmp-rootfs", &subvolume_removal)) < 0 ||
                (r = make_tree_from(sn, snap_fd, ctr_fd, "tmp-rootfs")) < 0 ||
                (sn->mode != MODE_BTRFS && syncfs(ctr_fd) < 0 && (r = -errno) < 0)) {
         s->set_error(err, -r, "%s snapshot '%s' of container '%s'",
                      sn->mode == MODE_BTRFS ? "snapshot" : "copy", req->name, req->container_id);
-        remove_tree(ctr_fd, "tmp-rootfs");
+        berth_tree_remove(ctr_fd, "tmp-rootfs", &subvolume_removal);
     } else if (renameat2(ctr_fd, "tmp-rootfs", ctr_fd, "rootfs", RENAME_EXCHANGE) < 0) {
         r = -errno;
         s->set_error(err, -r, "swap in snapshot '%s' of container '%s'", req->name,
                      req->container_id);
-        remove_tree(ctr_fd, "tmp-rootfs");
+        berth_tree_remove(ctr_fd, "tmp-rootfs", &subvolume_removal);
     } else {
         /* The old root, now under the other name. */
-        r = trash_and_remove(sn->state_fd, ctr_fd, "tmp-rootfs");
+        r = berth_trash_remove(sn->state_fd, ctr_fd, "tmp-rootfs", &subvolume_removal);
         if (r < 0)
             s->log(s->host, BERTH_LOG_WARNING, "remove the old root of '%s': %s", req->container_id,
                    strerror(-r));
@@ -180,7 +180,8 @@ int snapshot_fs_remove(void *state, const struct berth_storage_snapshot_request 
         r = -ENOENT;
         s->set_error(err, ENOENT, "container '%s' has no snapshot '%s'", req->container_id,
                      req->name);
-    } else if ((r = trash_and_remove(sn->state_fd, snaps_fd, req->name)) < 0) {
+    } else if ((r = berth_trash_remove(sn->state_fd, snaps_fd, req->name, &subvolume_removal)) <
+               0) {
         s->set_error(err, -r, "remove snapshot '%s' of container '%s'", req->name,
                      req->container_id);
     }

@@ -101,8 +101,8 @@ int make_tree_from(struct snapshot *sn, int src_fd, int dir_fd, const char *name
         r = src_fd >= 0 ? btrfs_snapshot(src_fd, dir_fd, name, 0)
                         : btrfs_subvol_create(dir_fd, name);
     } else if (src_fd >= 0) {
-        struct copy_options opts = {.reflink = sn->mode == MODE_REFLINK};
-        return tree_copy(src_fd, dir_fd, name, &opts);
+        struct berth_copy_options opts = {.reflink = sn->mode == MODE_REFLINK};
+        return berth_tree_copy(src_fd, dir_fd, name, &opts);
     } else {
         r = mkdirat(dir_fd, name, 0755) < 0 ? -errno : 0;
     }
@@ -134,7 +134,7 @@ static int remove_layer_leftovers(int layers_fd, const char *key)
     while ((de = readdir(d))) {
         if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
             continue;
-        int q = remove_tree(layers_fd, de->d_name);
+        int q = berth_tree_remove(layers_fd, de->d_name, &subvolume_removal);
         if (q < 0 && r == 0)
             r = q;
     }
@@ -243,7 +243,7 @@ fail:
         close(tmp_fd);
         tmp_fd = -1;
     }
-    remove_tree(layers_fd, tmp);
+    berth_tree_remove(layers_fd, tmp, &subvolume_removal);
     return r;
 }
 
@@ -267,7 +267,7 @@ static int retire_layer(struct snapshot *sn, int layers_fd, const char *key,
         fd = -1;
         return btrfs_subvol_delete(layers_fd, key);
     }
-    return trash_move(sn->state_fd, layers_fd, key, ret_trash);
+    return berth_trash_move(sn->state_fd, layers_fd, key, ret_trash);
 }
 
 int snapshot_has_layer(void *state, const struct berth_layer_ref *req, void *res,
@@ -354,7 +354,7 @@ int snapshot_remove_layer(void *state, const struct berth_layer_ref *req, void *
         return r;
     }
     /* The slow part runs without the lock: the layer is already gone. */
-    if (r == 1 && (r = remove_tree(sn->state_fd, trash)) < 0) {
+    if (r == 1 && (r = berth_tree_remove(sn->state_fd, trash, &subvolume_removal)) < 0) {
         s->set_error(err, -r, "delete '%s/%s'", s->state_dir, trash);
         return r;
     }
@@ -394,14 +394,14 @@ static int gc_layer_dir(struct snapshot *sn, int layers_fd, const char *name,
         return r;
     if (is_tmp) {
         /* With the lock held no add_layer is building it: a crash's leftover. */
-        r = remove_tree(layers_fd, name);
+        r = berth_tree_remove(layers_fd, name, &subvolume_removal);
         unlock_layer(sn, token);
         return r;
     }
     r = retire_layer(sn, layers_fd, key, trash);
     unlock_layer(sn, token);
     if (r == 1)
-        r = remove_tree(sn->state_fd, trash);
+        r = berth_tree_remove(sn->state_fd, trash, &subvolume_removal);
     return r < 0 ? r : 0;
 }
 

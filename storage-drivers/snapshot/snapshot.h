@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <berth/fsutil.h>
 #include <berth/storage.h>
 
 /* How layers and containers are made; chosen once at init. */
@@ -127,37 +128,8 @@ int btrfs_set_readonly(int fd, int readonly);
  * (a container may have made some). Absent is not an error. */
 int btrfs_subvol_delete(int dir_fd, const char *name);
 
-/* tree-copy.c */
-struct copy_options {
-    int reflink; /* try FICLONE per file before copying data */
-};
-/*
- * Copies the directory SRC_FD and everything below it to DIR_FD/NAME, which
- * must not exist: owners, modes (setuid included), times, xattrs (with
- * security.capability), hardlinks, symlinks, device nodes, fifos, sockets,
- * and the holes of sparse files. The root gets SRC_FD's own mode, owner and
- * times. Holds a bounded number of descriptors whatever the depth. Returns
- * 0 or -errno; on failure DIR_FD/NAME may be half made (the caller builds
- * under a temporary name).
- */
-int tree_copy(int src_fd, int dir_fd, const char *name, const struct copy_options *opts);
-/* 1 if DIR_FD's filesystem clones files with FICLONE, 0 if not, or -errno. */
-int reflink_supported(int dir_fd);
-
-/* remove-tree.c */
-/*
- * Deletes DIR_FD/NAME and everything below it: never follows a symlink,
- * never enters a mount (-EBUSY); a btrfs subvolume, at the top or nested,
- * is deleted with its ioctl. Any depth, a few descriptors. Absent is not an
- * error. Returns 0 or -errno.
- */
-int remove_tree(int dir_fd, const char *name);
-/* Moves DIR_FD/NAME into STATE_FD's trash/: returns 1 and the trash path
- * (relative to STATE_FD) in RET_NAME, 0 if absent, or -errno. */
-int trash_move(int state_fd, int dir_fd, const char *name, char ret_name[static 64]);
-/* trash_move, then remove_tree of the trash entry. */
-int trash_and_remove(int state_fd, int dir_fd, const char *name);
-/* Removes trash entries whose owning process is gone. */
-int trash_gc(int state_fd);
+/* berth_tree_remove's options here: a btrfs subvolume met on the way (at the
+ * top or nested; a container may make some) is deleted with its ioctl. */
+extern const struct berth_remove_options subvolume_removal;
 
 #endif

@@ -546,7 +546,7 @@ int snapshot_diff(void *state, const struct berth_storage_diff_request *req, voi
     if (!df.buf_a || !df.buf_b)
         r = -ENOMEM;
     if (r == 0)
-        r = remove_tree(ctr_fd, DIFF_DIR);
+        r = berth_tree_remove(ctr_fd, DIFF_DIR, &subvolume_removal);
     if (r == 0 && mkdirat(ctr_fd, DIFF_DIR, 0700) < 0)
         r = -errno;
     if (r == 0) {
@@ -572,7 +572,7 @@ int snapshot_diff(void *state, const struct berth_storage_diff_request *req, voi
     }
     if (df.droot >= 0)
         close(df.droot);
-    remove_tree(ctr_fd, DIFF_DIR);
+    berth_tree_remove(ctr_fd, DIFF_DIR, &subvolume_removal);
     for (size_t i = 0; i < df.n_links; i++)
         free(df.links[i].path);
     free(df.links);

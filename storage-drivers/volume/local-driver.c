@@ -289,7 +289,7 @@ static int local_create(void *state, const struct berth_volume_request *req, voi
     /* Built aside and renamed into place: a crash never leaves half a volume. */
     char tmp[300];
     snprintf(tmp, sizeof(tmp), ".tmp-%ld-%s", (long)getpid(), req->volume_name);
-    remove_tree(lv->volumes_fd, tmp);
+    berth_tree_remove(lv->volumes_fd, tmp, NULL);
     if (mkdirat(lv->volumes_fd, tmp, 0711) < 0) {
         r = -errno;
         s->set_error(err, errno, "make '%s/volumes/%s'", s->state_dir, tmp);
@@ -311,7 +311,7 @@ static int local_create(void *state, const struct berth_volume_request *req, voi
         s->set_error(err, errno, "rename the new volume into place");
     }
     if (r < 0)
-        remove_tree(lv->volumes_fd, tmp);
+        berth_tree_remove(lv->volumes_fd, tmp, NULL);
     else
         fsync(lv->volumes_fd);
     unlock(lv, token);
@@ -385,10 +385,10 @@ static int delete_volume(struct local *lv, const char *name)
     }
     char trash[300];
     snprintf(trash, sizeof(trash), ".trash-%ld-%s", (long)getpid(), name);
-    remove_tree(lv->volumes_fd, trash);
+    berth_tree_remove(lv->volumes_fd, trash, NULL);
     if (renameat(lv->volumes_fd, name, lv->volumes_fd, trash) < 0)
         return errno == ENOENT ? 0 : -errno;
-    int r = remove_tree(lv->volumes_fd, trash);
+    int r = berth_tree_remove(lv->volumes_fd, trash, NULL);
     if (m.projid)
         project_quota_clear(lv->volumes_fd, m.projid);
     return r;
@@ -632,7 +632,7 @@ static int local_gc(void *state, const struct berth_gc_request *req, void *res,
             continue;
         if (name[0] == '.') {
             if (is_stale_scratch(name))
-                remove_tree(lv->volumes_fd, name);
+                berth_tree_remove(lv->volumes_fd, name, NULL);
             continue;
         }
         if (!volume_name_valid(name))

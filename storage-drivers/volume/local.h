@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <berth/fsutil.h>
 #include <berth/volume.h>
 
 struct local {
@@ -71,10 +72,6 @@ int buf_printf(char **buf, size_t *len, const char *fmt, ...) __attribute__((for
 
 /* "10m", "1G", "512KiB", "4096" -> bytes (1024-based, as docker). -EINVAL if bad. */
 int parse_size(const char *text, uint64_t *ret);
-
-/* Deletes DIR_FD/NAME and everything below it without following a symlink
- * or entering another mount, at any depth. Absent is not an error. */
-int remove_tree(int dir_fd, const char *name);
 
 /* local-quota.c */
 

@@ -100,6 +100,63 @@ syms=$(nm -D --defined-only "$T/plugins/hello.so" | awk '{print $NF}' |
     grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$' || true)
 assert_eq "berth_plugin_entry" "$syms" "BERTH_PLUGIN_DEFINE exports only the entry"
 
+# The SDK's static filesystem helpers (berth/fsutil.h, pkg-config
+# berth-fsutil): a plugin that links them still exports its entry alone, and
+# a program using them copies a tree as a driver would.
+fsutil_libs=$(pkg-config --define-prefix --libs berth-fsutil 2>/dev/null ||
+    pkg-config --libs berth-fsutil)
+assert_contains "$fsutil_libs" "libberth-fsutil.a" "pkg-config berth-fsutil names the static library"
+cat >"$T/src/copier.c" <<'C'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <berth/fsutil.h>
+
+int main(int argc, char **argv)
+{
+    if (argc != 4)
+        return 2;
+    int src = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dst = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (src < 0 || dst < 0)
+        return 2;
+    struct berth_copy_options opts = {.reflink = berth_reflink_supported(dst) == 1};
+    int r = berth_tree_copy(src, dst, argv[3], &opts);
+    if (r < 0) {
+        fprintf(stderr, "copy: %s\n", strerror(-r));
+        return 1;
+    }
+    return 0;
+}
+C
+# shellcheck disable=SC2086 # pkg-config output is a list of flags
+if cc $cflags -std=c11 -Wall -Wextra -Werror -o "$T/copier" "$T/src/copier.c" $fsutil_libs 2>"$T/cc.err" &&
+    cc $cflags -std=c11 -Wall -Wextra -Werror -fvisibility=hidden -shared -fPIC \
+        -Wl,--version-script="$(pkg-config --variable=versionscript berth-plugin)" \
+        -o "$T/fsutil-user.so" "$T/src/copier.c" $fsutil_libs 2>>"$T/cc.err"; then
+    ok "a program and a .so build against pkg-config berth-fsutil"
+else
+    fail "berth-fsutil does not link"
+    note "$(cat "$T/cc.err")"
+fi
+syms=$(nm -D --defined-only "$T/fsutil-user.so" 2>/dev/null | awk '{print $NF}' | grep berth_ || true)
+assert_eq "" "$syms" "the helpers stay hidden inside a .so that links them"
+mkdir -p "$T/tree/a/b" "$T/copies"
+echo data >"$T/tree/a/b/file"
+ln "$T/tree/a/b/file" "$T/tree/a/link"
+ln -s b/file "$T/tree/a/sym"
+chmod 4750 "$T/tree/a/b/file"
+truncate -s 64M "$T/tree/sparse"
+assert_status 0 "$T/copier" "$T/tree" "$T/copies" copy
+assert_eq "$(stat -c %i "$T/copies/copy/a/b/file")" "$(stat -c %i "$T/copies/copy/a/link")" "the copy keeps the hardlink"
+assert_eq "b/file" "$(readlink "$T/copies/copy/a/sym")" "the copy keeps the symlink"
+assert_eq "4750" "$(stat -c %a "$T/copies/copy/a/b/file")" "the copy keeps the setuid mode"
+assert_eq "0" "$(stat -c %b "$T/copies/copy/sparse")" "the copy keeps the hole"
+assert_status 1 "$T/copier" "$T/tree" "$T/copies" copy
+assert_contains "$ERR" "File exists" "a copy onto an existing name is refused"
+
 ib() {
     "$prefix/bin/berth" --root "$T/root" --runroot "$T/run" --plugin-path "$plugdir:$T/plugins" "$@"
 }

@@ -52,6 +52,7 @@
 
 #include <cjson/cJSON.h>
 
+#include <berth/fsutil.h>
 #include <berth/volume.h>
 
 #define DEFAULT_SIZE (64ull << 20) /* without size= */
@@ -137,25 +138,11 @@ static int write_text(const char *path, const char *text)
     return r;
 }
 
-/* Removes DIR and the plain files and empty dirs one level below it. */
+/* Removes DIR and everything below it (the SDK's fsutil helper: it never
+ * follows a symlink or enters a mount, whatever a container left there). */
 static void remove_tree(const char *dir)
 {
-    char sub[PATH_MAX];
-    pathf(sub, sizeof(sub), "%s/users", dir);
-    DIR *d = opendir(sub);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)))
-            if (e->d_name[0] != '.')
-                unlinkat(dirfd(d), e->d_name, 0);
-        closedir(d);
-    }
-    rmdir(sub);
-    pathf(sub, sizeof(sub), "%s/disk.img", dir);
-    unlink(sub);
-    pathf(sub, sizeof(sub), "%s/size", dir);
-    unlink(sub);
-    rmdir(dir);
+    berth_tree_remove(AT_FDCWD, dir, NULL);
 }
 
 static int count_users(const char *vdir)

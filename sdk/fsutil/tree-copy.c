@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A copy of a tree for the overlay driver's container snapshots (a copy of
- * the upper dir, whiteouts and opaque xattrs included): the snapshot driver's
- * tree-copy.c, copied, as each plugin is self-contained. There, where the
- * state dir is not on btrfs, each layer and each
- * container is a full copy of the tree below it. A copy must be the same tree
- * to the container: owners, modes with setuid and setgid, times, xattrs (file
- * capabilities live in security.capability), hardlinks, symlinks, device
- * nodes, fifos and sockets, and the holes of sparse files (or a 10 GiB sparse
- * image in a layer would cost 10 GiB per container).
+ * berth_tree_copy (berth/fsutil.h). Storage drivers copy trees where the
+ * filesystem cannot share them: the snapshot driver's copy mode (a layer or a
+ * container is a full copy of the tree below it), the overlay driver's
+ * container snapshots (the upper dir, whiteouts and opaque xattrs). A copy
+ * must be the same tree to the container: owners, modes with setuid and
+ * setgid, times, xattrs (file capabilities live in security.capability),
+ * hardlinks, symlinks, device nodes, fifos and sockets, and the holes of
+ * sparse files (or a 10 GiB sparse image in a layer would cost 10 GiB per
+ * container).
  *
  * Data moves by FICLONE first where the filesystem shares extents (xfs with
  * reflink, bcachefs…: O(extents), no data written), else by copy_file_range
@@ -19,6 +19,7 @@
  * and climbs back through "..", checking each step against the inode it came
  * from, so a deep tree costs memory, not descriptors or stack.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,7 +34,9 @@
 
 #include <linux/fs.h>
 
-#include "overlay.h"
+#include <berth/fsutil.h>
+
+#include "fsutil-internal.h"
 
 #define COPY_BUF_SIZE (128 * 1024)
 
@@ -60,7 +63,7 @@ struct frame {
 };
 
 struct copier {
-    const struct copy_options *opts;
+    const struct berth_copy_options *opts;
     int dst_root;
     struct link_map links;
     char *path; /* the current destination directory, relative to dst_root */
@@ -599,7 +602,7 @@ static int walk(struct copier *c, DIR **dp, int *dfdp, const struct stat *root_s
     return r;
 }
 
-int tree_copy(int src_fd, int dir_fd, const char *name, const struct copy_options *opts)
+int berth_tree_copy(int src_fd, int dir_fd, const char *name, const struct berth_copy_options *opts)
 {
     struct stat root;
     if (fstat(src_fd, &root) < 0)
@@ -635,7 +638,7 @@ int tree_copy(int src_fd, int dir_fd, const char *name, const struct copy_option
     return r;
 }
 
-int reflink_supported(int dir_fd)
+int berth_reflink_supported(int dir_fd)
 {
     /* Unnamed files: nothing to clean up, even after a crash. */
     _cleanup_close_ int a = openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Deleting layers and container roots. A container root is hostile: it may be
- * deeper than any descriptor limit and hold symlinks pointing anywhere, and on
- * btrfs it may hold subvolumes the container made. So the walk holds only the
+ * berth_tree_remove and the trash (berth/fsutil.h). A tree a container wrote
+ * is hostile: it may be deeper than any descriptor limit, hold symlinks
+ * pointing anywhere, root-owned mode-000 directories (overlay's work dirs)
+ * or, on btrfs, subvolumes the container made. So the walk holds only the
  * current directory open, climbs back through "..", checking each step
- * against the inode it came from, never opens a symlink or a mount point, and
- * hands a subvolume (at the top or nested) to btrfs_subvol_delete, which is
- * also far faster than unlinking its files one by one.
+ * against the inode it came from, never opens a symlink or a mount point,
+ * and lets the driver delete a directory its own way (a btrfs subvolume with
+ * its ioctl, far faster than unlinking its files one by one).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,7 +22,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "snapshot.h"
+#include <berth/fsutil.h>
+
+#include "fsutil-internal.h"
 
 #ifndef STATX_ATTR_MOUNT_ROOT
 #define STATX_ATTR_MOUNT_ROOT 0x00002000
@@ -49,14 +53,17 @@ static int is_mount_root(int fd)
 }
 
 /*
- * Opens DIR_FD/NAME as a directory without following a symlink. Returns the
- * descriptor, 0 if it was a subvolume and is now deleted, -EBUSY for a mount
- * point or another device that is not a subvolume, or -errno.
+ * Opens DIR_FD/NAME as a directory without following a symlink, making it
+ * readable and writable first if it is not (we own what we delete). Returns
+ * the descriptor, 0 if OPTS' delete_dir deleted it, -EBUSY for a mount point
+ * or another device, or -errno.
  */
-static int open_child_dir(int dir_fd, const char *name, dev_t root_dev, struct stat *ret_st)
+static int open_child_dir(int dir_fd, const char *name, dev_t root_dev,
+                          const struct berth_remove_options *opts, struct stat *ret_st)
 {
     int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == EACCES) {
+        /* Without CAP_DAC_OVERRIDE a mode-000 directory cannot be opened. */
         if (fchmodat(dir_fd, name, 0700, AT_SYMLINK_NOFOLLOW) < 0)
             return -EACCES;
         fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -69,10 +76,12 @@ static int open_child_dir(int dir_fd, const char *name, dev_t root_dev, struct s
         close(fd);
         return m < 0 ? m : -EBUSY;
     }
-    if (btrfs_is_subvolume(fd) > 0) {
-        close(fd);
-        int r = btrfs_subvol_delete(dir_fd, name);
-        return r < 0 ? r : 0;
+    if (opts && opts->delete_dir) {
+        int r = opts->delete_dir(opts->ctx, dir_fd, name, fd);
+        if (r != 0) {
+            close(fd);
+            return r < 0 ? r : 0;
+        }
     }
     if (root_dev != 0 && st.st_dev != root_dev) {
         close(fd);
@@ -106,7 +115,7 @@ static int push(struct frame **frames, size_t *n, size_t *cap, const struct stat
     return 0;
 }
 
-int remove_tree(int dir_fd, const char *name)
+int berth_tree_remove(int dir_fd, const char *name, const struct berth_remove_options *opts)
 {
     struct stat st;
     if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -114,7 +123,7 @@ int remove_tree(int dir_fd, const char *name)
     if (!S_ISDIR(st.st_mode))
         return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 
-    int fd = open_child_dir(dir_fd, name, 0, &st);
+    int fd = open_child_dir(dir_fd, name, 0, opts, &st);
     if (fd <= 0)
         return fd == -ENOENT ? 0 : fd;
     const dev_t root_dev = st.st_dev;
@@ -155,9 +164,9 @@ int remove_tree(int dir_fd, const char *name)
                 }
                 continue;
             }
-            int child = open_child_dir(dirfd(d), de->d_name, root_dev, &st);
+            int child = open_child_dir(dirfd(d), de->d_name, root_dev, opts, &st);
             if (child == 0 || child == -ENOENT)
-                continue; /* a subvolume, deleted already */
+                continue; /* deleted by delete_dir, or by someone else */
             if (child < 0) {
                 r = child;
                 goto out;
@@ -190,6 +199,7 @@ int remove_tree(int dir_fd, const char *name)
         }
         int parent = openat(dirfd(d), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (parent < 0) {
+            /* Another remover deleted the tree under us: it finishes. */
             r = errno == ENOENT ? 0 : -errno;
             goto out;
         }
@@ -225,18 +235,19 @@ out:
     return r;
 }
 
-static int trash_name(char ret[static 64])
+static int trash_name(char ret[static BERTH_TRASH_NAME_MAX])
 {
     uint64_t rnd;
     if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         return -errno;
-    snprintf(ret, 64, "trash/%d-%016" PRIx64, (int)getpid(), rnd);
+    snprintf(ret, BERTH_TRASH_NAME_MAX, "trash/%d-%016" PRIx64, (int)getpid(), rnd);
     return 0;
 }
 
-int trash_move(int state_fd, int dir_fd, const char *name, char ret_name[static 64])
+int berth_trash_move(int state_fd, int dir_fd, const char *name,
+                     char ret_name[static BERTH_TRASH_NAME_MAX])
 {
-    char dest[64];
+    char dest[BERTH_TRASH_NAME_MAX];
     for (int tries = 0;; tries++) {
         int r = trash_name(dest);
         if (r < 0)
@@ -249,20 +260,24 @@ int trash_move(int state_fd, int dir_fd, const char *name, char ret_name[static 
         if (errno != EEXIST || tries > 8)
             return -errno;
     }
+    /* No fsync: should a power cut bring the entry back under its old name,
+     * the driver's gc removes it, since no record names it any more; a sync
+     * here would cost every rm. */
     memcpy(ret_name, dest, sizeof(dest));
     return 1;
 }
 
-int trash_and_remove(int state_fd, int dir_fd, const char *name)
+int berth_trash_remove(int state_fd, int dir_fd, const char *name,
+                       const struct berth_remove_options *opts)
 {
-    char dest[64];
-    int r = trash_move(state_fd, dir_fd, name, dest);
+    char dest[BERTH_TRASH_NAME_MAX];
+    int r = berth_trash_move(state_fd, dir_fd, name, dest);
     if (r <= 0)
         return r;
-    return remove_tree(state_fd, dest);
+    return berth_tree_remove(state_fd, dest, opts);
 }
 
-int trash_gc(int state_fd)
+int berth_trash_gc(int state_fd, const struct berth_remove_options *opts)
 {
     int fd = openat(state_fd, "trash", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -282,7 +297,7 @@ int trash_gc(int state_fd)
         long pid = strtol(de->d_name, NULL, 10);
         if (pid > 0 && pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
             continue;
-        int q = remove_tree(dirfd(d), de->d_name);
+        int q = berth_tree_remove(dirfd(d), de->d_name, opts);
         if (q < 0 && r == 0)
             r = q;
     }
