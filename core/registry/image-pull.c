@@ -466,8 +466,11 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
         _cleanup_free_ char *have = image_store_blob(store, pb[i].digest);
         dests[n_rb] = xasprintf("%s/%s", downloads, pb[i].digest + 7);
         alsos[n_rb] = xasprintf("%s/blobs/sha256/%s", images_dir, pb[i].digest + 7);
-        rb[n_rb] = (struct registry_blob){
-            .digest = pb[i].digest, .size = pb[i].size, .dest = dests[n_rb], .also = alsos[n_rb]};
+        rb[n_rb] = (struct registry_blob){.digest = pb[i].digest,
+                                          .size = pb[i].size,
+                                          .dest = dests[n_rb],
+                                          .also = alsos[n_rb],
+                                          .want_diff_id = i > 0};
         present[n_rb] = have != NULL;
         if (have) {
             rb[n_rb].done = pb[i].size;
@@ -519,9 +522,21 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
         r = text ? write_file_atomic(ipath, text, strlen(text), 0600, err)
                  : error_set(err, ENOMEM, "pull");
     }
+    /* What the downloads verified is not read again by the store. */
+    _cleanup_free_ struct image_verified_blob *verified =
+        r == 0 ? calloc(n_want + 1, sizeof(*verified)) : NULL;
+    size_t n_verified = 0;
+    if (r == 0 && !verified)
+        r = error_set(err, ENOMEM, "pull");
+    for (size_t i = 0; r == 0 && i < n_want; i++)
+        if (want[i].fetched)
+            verified[n_verified++] = (struct image_verified_blob){
+                .digest = want[i].digest,
+                .size = want[i].size,
+                .diff_id = want[i].diff_id[0] ? want[i].diff_id : NULL};
     _cleanup_strv_ char **names = NULL;
     if (r == 0)
-        r = image_store_load_owned(store, layout, &names, err);
+        r = image_store_load_owned(store, layout, verified, n_verified, &names, err);
     if (r == 0 && !(*ret_id = strdup(pb[0].digest)))
         r = error_set(err, ENOMEM, "pull");
     if (r == 0 && o->progress) {
