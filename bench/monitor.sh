@@ -154,8 +154,12 @@ if [[ $use_podman -eq 1 ]]; then
         mkdir -p /var/lib/containers/cache
         mount -t tmpfs tmpfs /run/containers
         mount -t tmpfs tmpfs /dev/shm
-        # crun 1.8 refuses the hybrid layout (MACHINE.md): unified hidden here only.
-        umount /sys/fs/cgroup/unified 2>/dev/null || true
+        # crun 1.8 refuses the hybrid layout (MACHINE.md): an empty tmpfs over
+        # the v2 hierarchy here only (an umount would let crun write its
+        # cgroup directories into the host's shared tmpfs below it).
+        if mountpoint -q /sys/fs/cgroup/unified; then
+            mount -t tmpfs -o size=1m tmpfs /sys/fs/cgroup/unified
+        fi
         mkdir -p "$W/podman/tmp" "$W/podman/libpod-tmp"
         cat >"$W/podman/containers.conf" <<EOF
 [engine]

@@ -15,8 +15,8 @@
 #
 # Everything runs inside a private mount and network namespace with its own
 # --root/--runroot; crun's state is in the same temporary dir. crun 1.8
-# refuses this machine's hybrid cgroup layout, so /sys/fs/cgroup/unified is
-# unmounted inside the private namespace only (MACHINE.md), and crun runs
+# refuses this machine's hybrid cgroup layout, so an empty tmpfs hides
+# /sys/fs/cgroup/unified inside the private namespace only, and crun runs
 # with --cgroup-manager=disabled: berth makes no cgroup either (containers
 # stay in the caller's cgroup), so both do the same work.
 set -euo pipefail
@@ -78,8 +78,12 @@ fi
 
 # --- inside the private namespaces -------------------------------------------
 ip link set lo up 2>/dev/null || true
+# crun 1.8 refuses the hybrid layout (MACHINE.md): an empty tmpfs over the
+# v2 hierarchy in this mount namespace only. Not an umount: that would let
+# crun make its cgroup directories in the tmpfs of /sys/fs/cgroup below it,
+# a file system the host shares, where they would outlive the bench.
 if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
-    umount /sys/fs/cgroup/unified
+    mount -t tmpfs -o size=1m tmpfs /sys/fs/cgroup/unified
 fi
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench.XXXXXX")

@@ -628,7 +628,7 @@ int image_store_list(struct image_store *s, struct image ***ret, size_t *ret_n, 
     r = collect_entries(s, index, &e, &n, err);
     if (r < 0)
         return r;
-    struct image **imgs = calloc(n + 1, sizeof(*imgs));
+    struct image **imgs = calloc(n + 1, sizeof(struct image *));
     if (!imgs) {
         entries_free(e, n);
         return error_set(err, ENOMEM, "list images");
@@ -1615,7 +1615,8 @@ static void sweep_blobs(struct image_store *s, struct image **keep, size_t n_kee
             continue;
         char digest[DIGEST_STR_LEN + 1];
         memcpy(digest, "sha256:", 7);
-        memcpy(digest + 7, de->d_name, 65);
+        memcpy(digest + 7, de->d_name, 64);
+        digest[DIGEST_STR_LEN] = '\0';
         bool used = false;
         for (size_t i = 0; i < n_keep && !used; i++) {
             used = !strcmp(keep[i]->id, digest) || !strcmp(keep[i]->manifest_digest, digest);
@@ -1642,8 +1643,8 @@ int image_store_remove(struct image_store *s, const char *ref, struct image_laye
     r = collect_entries(s, index, &e, &n, err);
     if (r < 0)
         return r;
-    struct image **keep = calloc(n + 1, sizeof(*keep));
-    struct image **gone = calloc(n + 1, sizeof(*gone));
+    struct image **keep = calloc(n + 1, sizeof(struct image *));
+    struct image **gone = calloc(n + 1, sizeof(struct image *));
     struct image_layer *freed = NULL;
     size_t n_keep = 0, n_gone = 0, n_freed = 0;
     bool by_name = false;

@@ -42,10 +42,11 @@ size_t layer_pack_xattr_owners(const char *name, void *value, size_t len,
 /*
  * Packs the tree below DIR into TAR_PATH (created, must not exist; removed
  * again on failure). Entries are sorted by name; owners and modes numeric
- * (through OWNERS if not NULL, xattrs' ids too), mtimes in whole seconds, no user or group
- * names, xattrs as PAX records (sorted), hardlinks within DIR kept, sockets
- * skipped: the same tree always gives the same bytes. On success stores the
- * number of entries written in *RET_N_ENTRIES (may be NULL).
+ * (owners, and the ids in xattrs, through OWNERS if not NULL), mtimes in
+ * whole seconds, no user or group names, xattrs as PAX records (sorted),
+ * hardlinks within DIR kept, sockets skipped: the same tree always gives
+ * the same bytes. On success stores the number of entries written in
+ * *RET_N_ENTRIES (may be NULL).
  */
 int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode,
                const struct layer_pack_owners *owners, size_t *ret_n_entries, struct error **err);

@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include "image/image-commit.h"
-#include "plugin/plugin-host.h"
 #include "lifecycle/container-userns.h"
 #include "lifecycle/plugin-calls.h"
+#include "plugin/plugin-host.h"
 #include "store/container-store.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"

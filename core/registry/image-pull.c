@@ -224,7 +224,7 @@ static void on_progress(void *ud, const struct registry_blob *blobs, size_t n)
 {
     struct progress *p = ud;
     long long now = monotonic_ms();
-    double secs = (now - p->start_ms) / 1000.0;
+    double secs = (double)(now - p->start_ms) / 1000.0;
     if (p->lines > 0)
         fprintf(p->out, "\033[%dA", p->lines);
     size_t k = 0;
@@ -233,10 +233,9 @@ static void on_progress(void *ud, const struct registry_blob *blobs, size_t n)
         if (!p->present[i] && k < n)
             b = &blobs[k++];
         char done[32], total[32], speed[32];
-        format_bytes(b->done, done, sizeof(done));
-        format_bytes(b->size, total, sizeof(total));
-        format_bytes(secs > 0 && !p->present[i] ? (long long)(b->done / secs) : 0, speed,
-                     sizeof(speed));
+        format_bytes((double)b->done, done, sizeof(done));
+        format_bytes((double)b->size, total, sizeof(total));
+        format_bytes(secs > 0 && !p->present[i] ? (double)b->done / secs : 0, speed, sizeof(speed));
         const char *state = p->present[i] ? "Already exists"
                             : b->finished ? "Download complete"
                                           : "Downloading";
@@ -545,9 +544,10 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
         for (size_t i = 0; i < n_want; i++)
             bytes += want[i].size;
         char b[32];
-        format_bytes(bytes, b, sizeof(b));
+        format_bytes((double)bytes, b, sizeof(b));
         fprintf(o->progress, "Pulled %s: %zu of %zu blobs downloaded (%s) in %.1fs\nDigest: %s\n",
-                local_name, n_want, n_rb, b, (monotonic_ms() - prog.start_ms) / 1000.0, top.digest);
+                local_name, n_want, n_rb, b, (double)(monotonic_ms() - prog.start_ms) / 1000.0,
+                top.digest);
     }
     /* Success or failure: no temporary file stays. */
     if (have_layout) {

@@ -270,7 +270,7 @@ capture podman_ run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc
     die "podman run of the probe: exit $RC"
 }
 printf '%s\n' "$OUT" >"$T/podman.out"
-runtime=$(podman_ info --format '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Version}}' | head -1)
+runtime=$(podman_ info --format '{{.Host.OCIRuntime.Version}}' | awk 'NR == 1')
 ok "podman $(podman --version | awk '{print $3}') ($runtime) ran the probe ($(grep -c '' "$T/podman.out") lines)"
 
 # --- the comparison -------------------------------------------------------------------
