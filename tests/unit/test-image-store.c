@@ -634,6 +634,104 @@ static void test_load_refused(void **state)
     image_store_free(s);
 }
 
+/* The layer blob of the one-layer layout LAYOUT: digest and size. */
+static struct blob layout_layer(const char *layout)
+{
+    _cleanup_free_ char *ip = xasprintf("%s/index.json", layout);
+    char *text = NULL;
+    struct error *err = NULL;
+    assert_int_equal(read_file(ip, &text, NULL, &err), 0);
+    const char *m = strstr(text, "sha256:");
+    assert_non_null(m);
+    _cleanup_free_ char *mp = xasprintf("%s/blobs/sha256/%.64s", layout, m + 7);
+    free(text);
+    assert_int_equal(read_file(mp, &text, NULL, &err), 0);
+    const char *l = strstr(strstr(text, "\"layers\""), "sha256:");
+    struct blob b;
+    memcpy(b.digest, l, DIGEST_STR_LEN);
+    b.digest[DIGEST_STR_LEN] = '\0';
+    free(text);
+    _cleanup_free_ char *bp = xasprintf("%s/blobs/sha256/%s", layout, b.digest + 7);
+    struct stat st;
+    assert_int_equal(stat(bp, &st), 0);
+    b.size = st.st_size;
+    return b;
+}
+
+/*
+ * A pull's layout (image_store_load_owned): what the caller verified while
+ * downloading is trusted, not read again; the config's diff_ids are still
+ * compared with the diff_ids the caller computed.
+ */
+static void test_load_owned_verified(void **state)
+{
+    (void)state;
+    struct image_store *s = open_store("owned");
+    _cleanup_free_ char *root = path_in("owned");
+    const struct ent l1[] = {{"f", "owned content"}};
+    _cleanup_free_ char *t1 = path_in("ow1.tar.gz");
+    make_tar(t1, true, l1, 1);
+    char *tars[] = {t1};
+    /* A diff_id the content does not have: only the caller's word makes it pass. */
+    _cleanup_free_ char *claimed = xasprintf("sha256:%064d", 42);
+    struct error *err = NULL;
+    char **names = NULL;
+
+    /* The caller's diff_id disagrees with the config: refused, store unchanged. */
+    _cleanup_free_ char *before = listing(root);
+    _cleanup_free_ char *lay1 = xasprintf("%s/images/pull-t1", root);
+    make_layout(lay1, "own:1", tars, 1, NULL, claimed, NULL);
+    struct blob b = layout_layer(lay1);
+    _cleanup_free_ char *other = xasprintf("sha256:%064d", 43);
+    struct image_verified_blob v = {.digest = b.digest, .size = b.size, .diff_id = other};
+    assert_true(image_store_load_owned(s, lay1, &v, 1, &names, &err) < 0);
+    if (!strstr(err->msg, "config says"))
+        fail_msg("error '%s'", err->msg);
+    error_free(&err);
+    /* The layout is the caller's to remove; the store is as it was. */
+    struct error *ignored = NULL;
+    assert_int_equal(rm_rf(lay1, &ignored), 0);
+    _cleanup_free_ char *after = listing(root);
+    assert_string_equal(before, after);
+
+    /* A size that is not the file's: refused. */
+    _cleanup_free_ char *lay2 = xasprintf("%s/images/pull-t2", root);
+    make_layout(lay2, "own:2", tars, 1, NULL, claimed, NULL);
+    v = (struct image_verified_blob){.digest = b.digest, .size = b.size + 1, .diff_id = claimed};
+    assert_true(image_store_load_owned(s, lay2, &v, 1, &names, &err) < 0);
+    if (!strstr(err->msg, "verified as"))
+        fail_msg("error '%s'", err->msg);
+    error_free(&err);
+    assert_int_equal(rm_rf(lay2, &ignored), 0);
+
+    /* The caller's diff_id agrees with the config: taken without decompressing. */
+    _cleanup_free_ char *lay3 = xasprintf("%s/images/pull-t3", root);
+    make_layout(lay3, "own:3", tars, 1, NULL, claimed, NULL);
+    v = (struct image_verified_blob){.digest = b.digest, .size = b.size, .diff_id = claimed};
+    if (image_store_load_owned(s, lay3, &v, 1, &names, &err) < 0)
+        fail_msg("load owned: %s", err->msg);
+    assert_string_equal(names[0], "own:3");
+    strvfreep(&names);
+    struct image *img = NULL;
+    assert_int_equal(image_store_resolve(s, "own:3", &img, &err), 0);
+    assert_string_equal(img->layers[0].diff_id, claimed);
+    /* The blob was moved into the store, not copied. */
+    _cleanup_free_ char *moved = xasprintf("%s/blobs/sha256/%s", lay3, b.digest + 7);
+    assert_false(path_exists(moved));
+    assert_true(path_exists(img->layers[0].blob_path));
+    image_free(img);
+
+    /* Without the caller's word the same layout is decompressed and refused. */
+    _cleanup_free_ char *lay4 = xasprintf("%s/images/pull-t4", root);
+    make_layout(lay4, "own:4", tars, 1, NULL, claimed, NULL);
+    assert_true(image_store_load_owned(s, lay4, NULL, 0, &names, &err) < 0);
+    if (!strstr(err->msg, "config says"))
+        fail_msg("error '%s'", err->msg);
+    error_free(&err);
+    assert_int_equal(rm_rf(lay4, &ignored), 0);
+    image_store_free(s);
+}
+
 static void test_concurrent_imports(void **state)
 {
     (void)state;
@@ -690,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_retag_and_remove),
         cmocka_unit_test(test_load_layout_multi_layer),
         cmocka_unit_test(test_load_refused),
+        cmocka_unit_test(test_load_owned_verified),
         cmocka_unit_test(test_concurrent_imports),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
