@@ -305,11 +305,11 @@ static int feed_zlib(struct diff_digest *d, const unsigned char *in, size_t len,
         if (r == Z_NEED_DICT || r == Z_DATA_ERROR || r == Z_STREAM_ERROR || r == Z_MEM_ERROR)
             return fail(d, err, "gzip", z->msg ? z->msg : "invalid compressed data");
         hash_out(d, d->out, produced);
+        /* Done with this input: all of it consumed with room to spare, or
+         * no progress possible (Z_BUF_ERROR) until more comes. */
         if (r == Z_STREAM_END)
             d->in_member = false;
-        else if (z->avail_in == 0 && produced < OUT_BLOCK)
-            return 0;
-        else if (r == Z_BUF_ERROR && produced == 0)
+        else if ((z->avail_in == 0 && produced < OUT_BLOCK) || (r == Z_BUF_ERROR && produced == 0))
             return 0;
     }
 }

@@ -319,9 +319,10 @@ static int create_locked(struct nat *nat, const cJSON *j, int defer_check, struc
     int is_new = nat_network_load(nat, net.id, &old) < 0;
     if (!is_new && defer_check && same_network(&net, &old)) {
         r = set_sysctls(nat, &net, err);
-        if (r == 0)
-            *ret = net;
-        return r;
+        if (r < 0)
+            return r;
+        *ret = net;
+        return 0;
     }
     if (!is_new && old.backend != net.backend) {
         /* The backend changed: move the network and its containers over. */
