@@ -14,8 +14,13 @@ dir=$(cd "$(dirname "$0")/../core/runtime" && pwd)
     python3 -c '
 import json, sys
 text = json.dumps(json.load(open(sys.argv[1])), separators=(",", ":"))
-for i in range(0, len(text), 90):
-    print("    " + json.dumps(text[i:i + 90]))
+# Lines within clang-format'"'"'s 100 columns once quoted and escaped.
+line = ""
+for ch in text:
+    if len(json.dumps(line + ch)) > 94:
+        print("    " + json.dumps(line))
+        line = ""
+    line += ch
+print("    " + json.dumps(line) + ";")
 ' "$dir/seccomp-default.json"
-    echo '    ;'
 } >"$dir/seccomp-default.c"

@@ -60,6 +60,7 @@ EOF
 
 if want cppcheck; then
     step "cppcheck (${#sources[@]} files)"
+    start=$SECONDS
     filters=()
     for f in "${sources[@]}"; do
         filters+=("--file-filter=$top/$f")
@@ -75,11 +76,12 @@ if want cppcheck; then
         --template='{file}:{line}: {severity}: {message} [{id}]'
     rc=$?
     set -e
-    record "cppcheck" "$rc"
+    record "cppcheck ($((SECONDS - start)) s)" "$rc"
 fi
 
 if want clang-tidy; then
     step "clang-tidy (${#sources[@]} files)"
+    start=$SECONDS
     regex="^$top/($(IFS='|'; echo "${dirs[*]}"))/"
     set +e
     # run-clang-tidy ships with Debian's clang-tidy; it exits 1 when any file
@@ -91,7 +93,7 @@ if want clang-tidy; then
         grep -v -e '^clang-tidy' -e 'warnings\? generated\.$'
     rc=${PIPESTATUS[0]}
     set -e
-    record "clang-tidy" "$rc"
+    record "clang-tidy ($((SECONDS - start)) s)" "$rc"
 fi
 
 if want valgrind; then

@@ -25,6 +25,7 @@
 #include "store/container-store.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
+#include "util/held-locks.h"
 #include "util/lock.h"
 #include "util/log.h"
 #include "volume/volume-calls.h"
@@ -904,9 +905,16 @@ void lifecycle_recover(struct engine *e)
     _cleanup_closedir_ DIR *d = opendir(dir);
     if (!d)
         return;
+    /* Owners plainly alive, from one read of /proc/locks: the probe below
+     * then costs nothing per running container. Without it, each is probed. */
+    _cleanup_free_ char *lock_dir = xasprintf("%s/containers", e->globals->root);
+    _cleanup_strv_ char **alive = NULL;
+    size_t n_alive = 0;
+    if (held_locks_names(lock_dir, ".lock", &alive, &n_alive) < 0)
+        n_alive = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (!is_container_id(de->d_name))
+        if (!is_container_id(de->d_name) || held_locks_names_has(alive, n_alive, de->d_name))
             continue;
         _cleanup_free_ char *lock_p =
             xasprintf("%s/containers/%s.lock", e->globals->root, de->d_name);

@@ -255,7 +255,7 @@ static int parse_process(const cJSON *root, struct oci_config *cfg, struct error
         cJSON_ArrayForEach(e, add)
         {
             unsigned int gid = 0;
-            if (!cJSON_IsNumber(e) || e->valuedouble < 0)
+            if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > (double)UINT_MAX - 1)
                 return error_set(err, EINVAL, "'additionalGids' holds a non-id");
             gid = (unsigned int)e->valuedouble;
             cfg->additional_gids[cfg->n_additional_gids++] = gid;

@@ -23,6 +23,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,42 +108,59 @@ static long json_number(const char *json, const char *key)
 
 /* --- the JSON berth sends ------------------------------------------------------ */
 
+/*
+ * snprintf at BUF + *USED (LEN bytes in all), advancing *USED but never past
+ * the terminator: a full buffer cuts the text instead of letting LEN - *USED
+ * wrap around for the next call.
+ */
+__attribute__((format(printf, 4, 5))) static void appendf(char *buf, size_t len, size_t *used,
+                                                          const char *fmt, ...)
+{
+    if (*used >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *used, len - *used, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *used = (size_t)n < len - *used ? *used + (size_t)n : len - 1;
+}
+
 static void build_record(struct network_suite *s)
 {
     size_t used = 0, len = sizeof(s->record);
-    used +=
-        (size_t)snprintf(s->record + used, len - used,
-                         "{\"name\": \"%s\", \"id\": \"%s\", \"drivers\": [", s->name, s->id + 7);
+    appendf(s->record, len, &used, "{\"name\": \"%s\", \"id\": \"%s\", \"drivers\": [", s->name,
+            s->id + 7);
     for (unsigned i = 0; i < s->n; i++)
-        used += (size_t)snprintf(s->record + used, len - used, "%s\"%s\"", i ? ", " : "",
-                                 s->chain[i].name);
-    used += (size_t)snprintf(s->record + used, len - used,
-                             "], \"subnet\": \"%s\", \"gateway\": \"%s\", \"ip_range\": null, "
-                             "\"internal\": false, \"options\": {}, \"created\": 1700000000, "
-                             "\"driver_state\": {",
-                             s->subnet, s->gateway);
+        appendf(s->record, len, &used, "%s\"%s\"", i ? ", " : "", s->chain[i].name);
+    appendf(s->record, len, &used,
+            "], \"subnet\": \"%s\", \"gateway\": \"%s\", \"ip_range\": null, "
+            "\"internal\": false, \"options\": {}, \"created\": 1700000000, "
+            "\"driver_state\": {",
+            s->subnet, s->gateway);
     int first = 1;
     for (unsigned i = 0; i < s->n; i++) {
         if (!s->state_json[i][0])
             continue;
-        used += (size_t)snprintf(s->record + used, len - used, "%s\"%s\": %s", first ? "" : ", ",
-                                 s->chain[i].name, s->state_json[i]);
+        appendf(s->record, len, &used, "%s\"%s\": %s", first ? "" : ", ", s->chain[i].name,
+                s->state_json[i]);
         first = 0;
     }
-    snprintf(s->record + used, len - used, "}}");
+    appendf(s->record, len, &used, "}}");
 }
 
 static void build_join(struct network_suite *s, const struct endpoint *ep, unsigned upto,
                        int teardown, char *out, size_t len)
 {
-    size_t used = (size_t)snprintf(out, len,
-                                   "{\"interface\": \"eth0\", \"ip\": null, \"ports\": %s, "
-                                   "\"results\": {",
-                                   ep->ports[0] ? ep->ports : "[]");
+    size_t used = 0;
+    appendf(out, len, &used,
+            "{\"interface\": \"eth0\", \"ip\": null, \"ports\": %s, "
+            "\"results\": {",
+            ep->ports[0] ? ep->ports : "[]");
     for (unsigned i = 0; i < upto && i < s->n; i++)
-        used += (size_t)snprintf(out + used, len - used, "%s\"%s\": %s", i ? ", " : "",
-                                 s->chain[i].name, ep->results[i][0] ? ep->results[i] : "{}");
-    snprintf(out + used, len - used, "}%s}", teardown ? ", \"netns_teardown\": true" : "");
+        appendf(out, len, &used, "%s\"%s\": %s", i ? ", " : "", s->chain[i].name,
+                ep->results[i][0] ? ep->results[i] : "{}");
+    appendf(out, len, &used, "}%s}", teardown ? ", \"netns_teardown\": true" : "");
 }
 
 static void request(struct network_suite *s, const struct endpoint *ep, const char *join,
@@ -301,7 +319,7 @@ static void describe_current(struct ns_view *v)
     size_t used = 0, len = sizeof(v->text);
     struct if_nameindex *links = if_nameindex();
     for (struct if_nameindex *l = links; l && l->if_index; l++)
-        used += (size_t)snprintf(v->text + used, len - used, "link %s\n", l->if_name);
+        appendf(v->text, len, &used, "link %s\n", l->if_name);
     if (links)
         if_freenameindex(links);
     struct ifaddrs *addrs = NULL;
@@ -311,7 +329,7 @@ static void describe_current(struct ns_view *v)
                 continue;
             char ip[INET_ADDRSTRLEN];
             inet_ntop(AF_INET, &((struct sockaddr_in *)a->ifa_addr)->sin_addr, ip, sizeof(ip));
-            used += (size_t)snprintf(v->text + used, len - used, "addr %s %s\n", a->ifa_name, ip);
+            appendf(v->text, len, &used, "addr %s %s\n", a->ifa_name, ip);
         }
         freeifaddrs(addrs);
     }
@@ -324,7 +342,7 @@ static void describe_current(struct ns_view *v)
             struct in_addr in = {.s_addr = gw};
             char ip[INET_ADDRSTRLEN];
             inet_ntop(AF_INET, &in, ip, sizeof(ip));
-            used += (size_t)snprintf(v->text + used, len - used, "route default %s\n", ip);
+            appendf(v->text, len, &used, "route default %s\n", ip);
         }
     }
     if (f)

@@ -16,6 +16,7 @@ assert_eq "" "$OUT" "ps (running only) does not list a created container"
 assert_status 0 berth ps -a
 assert_contains "$OUT" "web" "ps -a shows the name"
 assert_contains "${OUT,,}" "created" "ps -a shows the state 'created'"
+assert_contains "$OUT" 'sh -c echo "$A' "ps -a shows the command, its words joined by one space"
 
 assert_status 0 berth inspect web
 j=$OUT

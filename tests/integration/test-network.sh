@@ -278,6 +278,17 @@ assert_status 0 berth system gc
 assert_eq 0 "$(ip -o link show | grep -v hostif | grep -c veth || true)" "gc removed the orphaned veth"
 assert_eq "" "$(find "$T/run/netns" -type f 2>/dev/null)" "gc removed the namespace file"
 assert_eq 0 "$(berth network inspect net2 | json_eval 'len(d[0]["containers"])')" "no container left on net2"
+# ... and with the nat driver's state of it lost too: gc finds the port's
+# rule (which has no comment) by what it matches.
+capture env BERTH_TEST_KILL_AT=prestart "$BERTH" --root "$T/root" --runroot "$T/run" \
+    --plugin-path "$PLUGIN_PATH:$BERTH_TEST_PLUGIN_DIR" run --rm --network net1 -p 8099:80 busybox true
+assert_eq 137 "$RC" "berth killed at prestart with a published port"
+assert_eq 1 "$(iptables-legacy -t nat -S BERTH-PREROUTING | grep -c -e '--dport 8099 ')" \
+    "the killed run's port rule is there"
+find "$T/root" -path '*nat*' \( -name 'tcp-8099' -o -name '*.ep' \) -delete
+assert_status 0 berth system gc
+assert_eq 0 "$(iptables-legacy -t nat -S BERTH-PREROUTING | grep -c -e '--dport 8099 ')" \
+    "gc removed the port rule that no state backs"
 
 # a bridge deleted by hand is repaired on next use.
 br=$(berth network inspect net1 | json_eval 'd[0]["driver_state"]["bridge"]["bridge"]')
