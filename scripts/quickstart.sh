@@ -22,7 +22,7 @@ apt-get update
 apt-get install -y --no-install-recommends \
     build-essential cmake pkg-config \
     libnl-3-dev libnl-route-3-dev libiptc-dev libnftnl-dev libmnl-dev libarchive-dev libcjson-dev libseccomp-dev \
-    libssl-dev libcurl4-openssl-dev busybox-static
+    libssl-dev libcurl4-openssl-dev libisal-dev zlib1g-dev libzstd-dev busybox-static
 
 echo "==> building"
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX="$prefix"
