@@ -307,10 +307,8 @@ static int feed_zlib(struct diff_digest *d, const unsigned char *in, size_t len,
         hash_out(d, d->out, produced);
         if (r == Z_STREAM_END)
             d->in_member = false;
-        else if (z->avail_in == 0 && produced < OUT_BLOCK)
-            return 0;
-        else if (r == Z_BUF_ERROR && produced == 0)
-            return 0;
+        else if ((z->avail_in == 0 && produced < OUT_BLOCK) || (r == Z_BUF_ERROR && produced == 0))
+            return 0; /* all input taken, or no progress possible without more */
     }
 }
 
