@@ -310,7 +310,7 @@ static int feed_zlib(struct diff_digest *d, const unsigned char *in, size_t len,
         if (r == Z_STREAM_END)
             d->in_member = false;
         else if ((z->avail_in == 0 && produced < OUT_BLOCK) || (r == Z_BUF_ERROR && produced == 0))
-            return 0; /* all input taken, or no progress possible without more */
+            return 0;
     }
 }
 
