@@ -11,8 +11,9 @@
 #     docker-registry on 127.0.0.1 (in the private network namespace; pushed
 #     there by skopeo), against `skopeo copy docker://… oci:DIR` and
 #     `podman pull`, each into an empty store. berth and skopeo store the
-#     blobs, verified; podman also unpacks the layers into its storage (more
-#     work: shown for reference). Target: berth at least as fast as both.
+#     blobs, verified; berth also decompresses and hashes every layer as it
+#     streams in to check its diff_id (skopeo does not); podman also unpacks
+#     the layers into its storage. Target: berth at least as fast as both.
 #
 # The layers are made from this machine's files: /usr/bin, /usr/libexec and
 # /usr/lib/python3.11 (or what exists), one gzip layer each.

@@ -90,7 +90,6 @@ if want clang-tidy; then
         -extra-arg=-Wno-unknown-warning-option "$regex" 2>&1 |
         grep -v -e '^clang-tidy' -e 'warnings\? generated\.$'
     rc=${PIPESTATUS[0]}
-    rc=$?
     set -e
     record "clang-tidy" "$rc"
 fi

@@ -24,6 +24,7 @@ packages=(
     build-essential cmake pkg-config        # toolchain
     libnl-3-dev libnl-route-3-dev libiptc-dev libnftnl-dev libmnl-dev libarchive-dev libcjson-dev libcmocka-dev
     libseccomp-dev libssl-dev               # libraries berth links
+    libisal-dev zlib1g-dev libzstd-dev      # pull: a layer's diff_id as it streams in (ISA-L inflate, zlib, zstd)
     clang-format shellcheck                 # style checks below
     clang libclang-rt-14-dev                # scripts/fuzz.sh: libFuzzer targets
     busybox-static                          # the test image's only binary

@@ -87,16 +87,25 @@ static char *command_line(const cJSON *rec)
     const cJSON *args = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "process"), "args");
     size_t len = 0;
     const cJSON *a;
-    cJSON_ArrayForEach(a, args) len += strlen(cJSON_GetStringValue(a) ? a->valuestring : "") + 1;
+    cJSON_ArrayForEach(a, args)
+    {
+        const char *arg = cJSON_GetStringValue(a);
+        len += strlen(arg ? arg : "") + 1;
+    }
     char *s = calloc(len + 1, 1);
     if (!s)
         abort();
+    size_t at = 0;
     cJSON_ArrayForEach(a, args)
     {
-        if (*s)
-            strcat(s, " ");
-        strcat(s, a->valuestring ? a->valuestring : "");
+        const char *arg = cJSON_GetStringValue(a);
+        size_t n = strlen(arg ? arg : "");
+        if (at > 0)
+            s[at++] = ' ';
+        memcpy(s + at, arg ? arg : "", n);
+        at += n;
     }
+    s[at] = '\0';
     return s;
 }
 

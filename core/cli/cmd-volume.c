@@ -256,6 +256,11 @@ static int parse_names(int argc, char **argv, const char *verb, const char *help
     cli_parser_init(&p, argc, argv, verb);
     const char *v;
     char **names = calloc((size_t)argc + 1, sizeof(char *));
+    if (!names) {
+        struct error *err _cleanup_error_ = NULL;
+        error_set(&err, ENOMEM, "read arguments");
+        return cli_report(verb, err);
+    }
     size_t n = 0;
     for (;;) {
         int id = cli_next_option(&p, force ? opts : opts_noforce, &v);
@@ -269,7 +274,9 @@ static int parse_names(int argc, char **argv, const char *verb, const char *help
             return -1;
         }
         if (id == 2) {
-            *force = 1;
+            /* Only opts, used when FORCE is given, has -f (id 2). */
+            if (force)
+                *force = 1;
             continue;
         }
         if (p.index >= argc)

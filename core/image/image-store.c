@@ -628,7 +628,7 @@ int image_store_list(struct image_store *s, struct image ***ret, size_t *ret_n, 
     r = collect_entries(s, index, &e, &n, err);
     if (r < 0)
         return r;
-    struct image **imgs = calloc(n + 1, sizeof(*imgs));
+    struct image **imgs = calloc(n + 1, sizeof(struct image *));
     if (!imgs) {
         entries_free(e, n);
         return error_set(err, ENOMEM, "list images");
@@ -855,9 +855,37 @@ static int stage_file(struct op *op, const char *src, bool move, char *ret_diges
     return 0;
 }
 
-/* Stages SRC as the blob EXPECTED (with size EXPECTED_SIZE unless < 0), verified. */
-static int stage_blob(struct op *op, const char *src, bool move, const char *expected,
-                      long long expected_size, const char **ret_path, struct error **err)
+/*
+ * Stages the caller's own file SRC, which the caller verified to be the
+ * blob DIGEST of VERIFIED_SIZE bytes, without reading it again.
+ */
+static int stage_verified(const char *src, long long verified_size, char *ret_digest,
+                          const char *digest, long long *ret_size, char **ret_path,
+                          struct error **err)
+{
+    struct stat st;
+    if (lstat(src, &st) < 0)
+        return error_set(err, errno, "stat '%s'", src);
+    if (!S_ISREG(st.st_mode))
+        return error_set(err, 0, "'%s' is not a regular file", src);
+    if ((long long)st.st_size != verified_size)
+        return error_set(err, 0, "blob '%s': size %lld, verified as %lld", digest,
+                         (long long)st.st_size, verified_size);
+    if (!(*ret_path = strdup(src)))
+        return error_set(err, ENOMEM, "stage blob");
+    memcpy(ret_digest, digest, DIGEST_STR_LEN + 1);
+    *ret_size = verified_size;
+    return 0;
+}
+
+/*
+ * Stages SRC as the blob EXPECTED (with size EXPECTED_SIZE unless < 0),
+ * verified: hashed here, or, when VERIFIED_SIZE >= 0 and SRC is the
+ * caller's own (MOVE), by the caller as it wrote the file.
+ */
+static int stage_blob(struct op *op, const char *src, bool move, long long verified_size,
+                      const char *expected, long long expected_size, const char **ret_path,
+                      struct error **err)
 {
     const struct staged *have = op_find_blob(op, expected);
     if (have) {
@@ -870,7 +898,9 @@ static int stage_blob(struct op *op, const char *src, bool move, const char *exp
     char digest[DIGEST_STR_LEN + 1];
     long long size;
     char *path = NULL;
-    int r = stage_file(op, src, move, digest, &size, &path, err);
+    int r = move && verified_size >= 0
+                ? stage_verified(src, verified_size, digest, expected, &size, &path, err)
+                : stage_file(op, src, move, digest, &size, &path, err);
     if (r < 0)
         return r;
     if (strcmp(digest, expected)) {
@@ -1136,6 +1166,13 @@ struct loader {
     struct op *op;
     const char *layout;
     bool move; /* the layout is our extracted copy: blobs may be moved */
+    /* Blobs of an owned layout that its owner verified (a pull). */
+    const struct image_verified_blob *pre;
+    size_t n_pre;
+    /* The store's images, read once when a layer the store has is met. */
+    struct image **have;
+    size_t n_have;
+    bool have_read;
     struct load_progress progress;
     /* Layers verified so far (an image named twice is read once): digest, diff_id. */
     struct verified_layer {
@@ -1146,6 +1183,66 @@ struct loader {
     struct new_ref *refs;
     size_t n_refs;
 };
+
+/* What the layout's owner verified of blob DIGEST, or NULL. */
+static const struct image_verified_blob *loader_pre(const struct loader *l, const char *digest)
+{
+    for (size_t i = 0; l->move && i < l->n_pre; i++)
+        if (l->pre[i].digest && !strcmp(l->pre[i].digest, digest))
+            return &l->pre[i];
+    return NULL;
+}
+
+/*
+ * The size of blob DIGEST at SRC if it needs no hashing: the owner of the
+ * layout verified it, or SRC is a hard link of the store's own file of
+ * DIGEST (a pull links what the store has: it was verified when it came
+ * in). -1 otherwise.
+ */
+static long long pre_size(const struct loader *l, const char *src, const char *digest)
+{
+    const struct image_verified_blob *v = loader_pre(l, digest);
+    if (v)
+        return v->size;
+    if (!l->move || !l->pre)
+        return -1;
+    _cleanup_free_ char *own = blob_path(l->store, digest);
+    struct stat a, b;
+    if (lstat(src, &a) == 0 && stat(own, &b) == 0 && S_ISREG(a.st_mode) && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+        return (long long)a.st_size;
+    return -1;
+}
+
+/*
+ * The diff_id of layer DIGEST as an image of the store lists it: every
+ * image came in with its diff_ids verified (load, pull, import, commit), so
+ * a layer the store has needs no second decompression. Only for pulls
+ * (L->pre). Writes "" if no image has it.
+ */
+static int store_diff_id(struct loader *l, const char *digest, char *ret, struct error **err)
+{
+    *ret = '\0';
+    if (!l->pre || !l->move)
+        return 0;
+    _cleanup_free_ char *own = image_store_blob(l->store, digest);
+    if (!own)
+        return 0;
+    if (!l->have_read) {
+        int r = image_store_list(l->store, &l->have, &l->n_have, err);
+        if (r < 0)
+            return r;
+        l->have_read = true;
+    }
+    for (size_t i = 0; i < l->n_have; i++)
+        for (size_t k = 0; k < l->have[i]->n_layers; k++)
+            if (!strcmp(l->have[i]->layers[k].digest, digest) &&
+                digest_is_valid(l->have[i]->layers[k].diff_id)) {
+                memcpy(ret, l->have[i]->layers[k].diff_id, DIGEST_STR_LEN + 1);
+                return 0;
+            }
+    return 0;
+}
 
 static int load_json_blob(struct loader *l, const cJSON *desc, const char *what, cJSON **ret,
                           struct error **err)
@@ -1159,7 +1256,7 @@ static int load_json_blob(struct loader *l, const cJSON *desc, const char *what,
         return error_set(err, 0, "%s '%s': invalid size", what, digest);
     _cleanup_free_ char *src = xasprintf("%s/blobs/sha256/%s", l->layout, digest + 7);
     const char *staged;
-    int r = stage_blob(l->op, src, l->move, digest, size, &staged, err);
+    int r = stage_blob(l->op, src, l->move, pre_size(l, src, digest), digest, size, &staged, err);
     if (r < 0)
         return error_prefix(err, "%s", what);
     _cleanup_json_ cJSON *j = NULL;
@@ -1221,15 +1318,22 @@ static int load_manifest(struct loader *l, const cJSON *desc, const char *name, 
         _cleanup_free_ char *src = xasprintf("%s/blobs/sha256/%s", l->layout, ldigest + 7);
         const char *staged;
         long long t0 = load_progress_now();
-        r = stage_blob(l->op, src, l->move, ldigest, size, &staged, err);
+        r = stage_blob(l->op, src, l->move, pre_size(l, src, ldigest), ldigest, size, &staged, err);
         if (r < 0)
             return error_prefix(err, "layer");
         char diff_id[DIGEST_STR_LEN + 1] = "";
         for (size_t k = 0; k < l->n_verified && !*diff_id; k++)
             if (!strcmp(l->verified[k].digest, ldigest))
                 memcpy(diff_id, l->verified[k].diff_id, sizeof(diff_id));
+        const struct image_verified_blob *pre = loader_pre(l, ldigest);
         if (!*diff_id) {
-            r = layer_verify(staged, diff_id, err);
+            if (pre && pre->diff_id && digest_is_valid(pre->diff_id))
+                /* Computed as the blob streamed in: no second pass. */
+                memcpy(diff_id, pre->diff_id, sizeof(diff_id));
+            else
+                r = store_diff_id(l, ldigest, diff_id, err);
+            if (r == 0 && !*diff_id)
+                r = layer_verify(staged, diff_id, err);
             if (r < 0)
                 return error_prefix(err, "layer '%s'", ldigest);
             struct verified_layer *v =
@@ -1345,21 +1449,24 @@ char *image_store_blob(const struct image_store *s, const char *digest)
     return p;
 }
 
-static int load_layout(struct image_store *s, const char *path, bool owned, char ***ret_names,
+static int load_layout(struct image_store *s, const char *path, bool owned,
+                       const struct image_verified_blob *pre, size_t n_pre, char ***ret_names,
                        struct error **err);
 
 int image_store_load(struct image_store *s, const char *path, char ***ret_names, struct error **err)
 {
-    return load_layout(s, path, false, ret_names, err);
+    return load_layout(s, path, false, NULL, 0, ret_names, err);
 }
 
-int image_store_load_owned(struct image_store *s, const char *dir, char ***ret_names,
-                           struct error **err)
+int image_store_load_owned(struct image_store *s, const char *dir,
+                           const struct image_verified_blob *verified, size_t n_verified,
+                           char ***ret_names, struct error **err)
 {
-    return load_layout(s, dir, true, ret_names, err);
+    return load_layout(s, dir, true, verified, n_verified, ret_names, err);
 }
 
-static int load_layout(struct image_store *s, const char *path, bool owned, char ***ret_names,
+static int load_layout(struct image_store *s, const char *path, bool owned,
+                       const struct image_verified_blob *pre, size_t n_pre, char ***ret_names,
                        struct error **err)
 {
     struct stat st;
@@ -1369,7 +1476,8 @@ static int load_layout(struct image_store *s, const char *path, bool owned, char
     int r = op_begin(s, &op, err);
     if (r < 0)
         return r;
-    struct loader l = {.store = s, .op = &op, .layout = path, .move = owned};
+    struct loader l = {
+        .store = s, .op = &op, .layout = path, .move = owned, .pre = pre, .n_pre = n_pre};
     load_progress_start(&l.progress, s->progress);
     _cleanup_free_ char *extracted = NULL;
     if (!S_ISDIR(st.st_mode)) {
@@ -1384,6 +1492,7 @@ static int load_layout(struct image_store *s, const char *path, bool owned, char
                            l.progress.start_ns, 0);
         l.layout = extracted;
         l.move = true;
+        l.n_pre = 0; /* what a caller verified is not this copy */
         if (docker_archive_detect(extracted)) {
             r = docker_archive_to_layout(extracted, err);
             if (r < 0)
@@ -1437,6 +1546,7 @@ static int load_layout(struct image_store *s, const char *path, bool owned, char
         free(l.refs[i].name);
     free(l.refs);
     free(l.verified);
+    image_list_free(l.have, l.n_have);
     if (r < 0)
         return r;
     *ret_names = TAKE_PTR(names);
@@ -1505,7 +1615,8 @@ static void sweep_blobs(struct image_store *s, struct image **keep, size_t n_kee
             continue;
         char digest[DIGEST_STR_LEN + 1];
         memcpy(digest, "sha256:", 7);
-        memcpy(digest + 7, de->d_name, 65);
+        memcpy(digest + 7, de->d_name, 64);
+        digest[DIGEST_STR_LEN] = '\0';
         bool used = false;
         for (size_t i = 0; i < n_keep && !used; i++) {
             used = !strcmp(keep[i]->id, digest) || !strcmp(keep[i]->manifest_digest, digest);
@@ -1532,8 +1643,8 @@ int image_store_remove(struct image_store *s, const char *ref, struct image_laye
     r = collect_entries(s, index, &e, &n, err);
     if (r < 0)
         return r;
-    struct image **keep = calloc(n + 1, sizeof(*keep));
-    struct image **gone = calloc(n + 1, sizeof(*gone));
+    struct image **keep = calloc(n + 1, sizeof(struct image *));
+    struct image **gone = calloc(n + 1, sizeof(struct image *));
     struct image_layer *freed = NULL;
     size_t n_keep = 0, n_gone = 0, n_freed = 0;
     bool by_name = false;

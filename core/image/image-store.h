@@ -55,13 +55,23 @@ int image_store_import(struct image_store *store, const char *tar_path, const ch
  */
 int image_store_load(struct image_store *store, const char *path, char ***ret_names,
                      struct error **err);
+/* A blob the caller verified as it streamed in (a pull: registry-client.h). */
+struct image_verified_blob {
+    const char *digest;  /* "sha256:…" of its content */
+    long long size;      /* its size in bytes */
+    const char *diff_id; /* a layer's "sha256:…" of its decompressed content, or NULL */
+};
 /*
  * Like image_store_load, for an OCI layout directory DIR inside the store's
  * directory that the caller owns: its blobs are verified in place and
  * renamed (not copied) into the store. For pulls (registry/image-pull.c).
+ * A blob listed in VERIFIED (N_VERIFIED of them) is not read again: its
+ * file must be a regular file of that size; a layer listed with a diff_id
+ * is not decompressed again, its diff_id is compared with the config's.
  */
-int image_store_load_owned(struct image_store *store, const char *dir, char ***ret_names,
-                           struct error **err);
+int image_store_load_owned(struct image_store *store, const char *dir,
+                           const struct image_verified_blob *verified, size_t n_verified,
+                           char ***ret_names, struct error **err);
 /* ROOT/images: where a pull keeps its temporary files (same file system). */
 const char *image_store_dir(const struct image_store *store);
 /* The path of blob DIGEST if the store has it, else NULL. Caller frees. */

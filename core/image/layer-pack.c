@@ -68,6 +68,66 @@ enum pack_xattr layer_pack_xattr(const char *name, const void *value, size_t len
     return PACK_XATTR_DROP; /* origin, impure, nlink, upper, uuid… */
 }
 
+/* The kernel's layouts (linux/capability.h, linux/posix_acl_xattr.h), little-endian. */
+#define XATTR_CAPABILITY "security.capability"
+#define XATTR_ACL_ACCESS "system.posix_acl_access"
+#define XATTR_ACL_DEFAULT "system.posix_acl_default"
+#define CAP_REVISION_MASK 0xff000000u
+#define CAP_REVISION_2 0x02000000u
+#define CAP_REVISION_3 0x03000000u
+#define CAP_SIZE_2 20u /* magic, 2 × (permitted, inheritable) */
+#define CAP_SIZE_3 24u /* the same and the root uid */
+#define ACL_VERSION 2u
+#define ACL_HEADER_SIZE 4u
+#define ACL_ENTRY_SIZE 8u /* le16 tag, le16 perm, le32 id */
+#define ACL_TAG_USER 0x02u
+#define ACL_TAG_GROUP 0x08u
+
+static uint32_t get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+size_t layer_pack_xattr_owners(const char *name, void *value, size_t len,
+                               const struct layer_pack_owners *owners)
+{
+    unsigned char *v = value;
+    if (!owners)
+        return len;
+    if (!strcmp(name, XATTR_CAPABILITY)) {
+        if (len != CAP_SIZE_3 || (get_le32(v) & CAP_REVISION_MASK) != CAP_REVISION_3)
+            return len;
+        uint32_t root = owners->uid(owners->ctx, get_le32(v + CAP_SIZE_2));
+        if (root != 0) {
+            put_le32(v + CAP_SIZE_2, root);
+            return len;
+        }
+        put_le32(v, (get_le32(v) & ~CAP_REVISION_MASK) | CAP_REVISION_2);
+        return CAP_SIZE_2;
+    }
+    if (strcmp(name, XATTR_ACL_ACCESS) && strcmp(name, XATTR_ACL_DEFAULT))
+        return len;
+    if (len < ACL_HEADER_SIZE || (len - ACL_HEADER_SIZE) % ACL_ENTRY_SIZE ||
+        get_le32(v) != ACL_VERSION)
+        return len;
+    for (size_t off = ACL_HEADER_SIZE; off < len; off += ACL_ENTRY_SIZE) {
+        unsigned tag = (unsigned)v[off] | (unsigned)v[off + 1] << 8;
+        if (tag == ACL_TAG_USER)
+            put_le32(v + off + 4, owners->uid(owners->ctx, get_le32(v + off + 4)));
+        else if (tag == ACL_TAG_GROUP)
+            put_le32(v + off + 4, owners->gid(owners->ctx, get_le32(v + off + 4)));
+    }
+    return len;
+}
+
 struct seen_link {
     dev_t dev;
     ino_t ino;
@@ -78,6 +138,7 @@ struct packer {
     struct archive *a;
     struct archive_entry *e;
     unsigned wmode;
+    const struct layer_pack_owners *owners; /* NULL: the ids on disk */
     struct seen_link *links;
     size_t n_links;
     char *buf;
@@ -222,7 +283,9 @@ static int add_xattrs(struct packer *p, int dfd, const char *name, int is_dir, i
         }
         switch (layer_pack_xattr(sorted[i], val, (size_t)vlen, is_dir, p->wmode)) {
         case PACK_XATTR_KEEP:
-            archive_entry_xattr_add_entry(p->e, sorted[i], val, (size_t)vlen);
+            archive_entry_xattr_add_entry(
+                p->e, sorted[i], val,
+                layer_pack_xattr_owners(sorted[i], val, (size_t)vlen, p->owners));
             break;
         case PACK_XATTR_DROP:
             break;
@@ -342,8 +405,8 @@ static int pack_node(struct packer *p, int dfd, const char *name, struct error *
     archive_entry_clear(p->e);
     archive_entry_set_pathname(p->e, path);
     archive_entry_set_perm(p->e, st.st_mode & 07777);
-    archive_entry_set_uid(p->e, st.st_uid);
-    archive_entry_set_gid(p->e, st.st_gid);
+    archive_entry_set_uid(p->e, p->owners ? p->owners->uid(p->owners->ctx, st.st_uid) : st.st_uid);
+    archive_entry_set_gid(p->e, p->owners ? p->owners->gid(p->owners->ctx, st.st_gid) : st.st_gid);
     archive_entry_set_mtime(p->e, st.st_mtim.tv_sec, 0);
     int opaque = 0;
     int r = add_xattrs(p, dfd, name, is_dir, &opaque, err);
@@ -413,8 +476,8 @@ static int pack_dir(struct packer *p, int dfd, struct error **err)
     return r;
 }
 
-int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode, size_t *ret_n_entries,
-               struct error **err)
+int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode,
+               const struct layer_pack_owners *owners, size_t *ret_n_entries, struct error **err)
 {
     if (whiteout_mode != LAYER_PACK_PLAIN && whiteout_mode != LAYER_PACK_CHARDEV)
         return error_set(err, EINVAL, "pack layer: unknown whiteout mode %u", whiteout_mode);
@@ -427,7 +490,7 @@ int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode, si
     int out = open(tar_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0)
         return error_set(err, errno, "create '%s'", tar_path);
-    struct packer p = {.wmode = whiteout_mode};
+    struct packer p = {.wmode = whiteout_mode, .owners = owners};
     p.a = archive_write_new();
     p.e = archive_entry_new();
     p.buf = malloc(PACK_BLOCK);

@@ -7,6 +7,7 @@
 #define BERTH_LAYER_PACK_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "util/error.h"
@@ -16,15 +17,39 @@
 #define LAYER_PACK_CHARDEV 1u /* char 0/0 → .wh.NAME; opaque xattr → .wh..wh..opq */
 
 /*
- * Packs the tree below DIR into TAR_PATH (created, must not exist; removed
- * again on failure). Entries are sorted by name; owners and modes numeric,
- * mtimes in whole seconds, no user or group names, xattrs as PAX records
- * (sorted), hardlinks within DIR kept, sockets skipped: the same tree
- * always gives the same bytes. On success stores the number of entries
- * written in *RET_N_ENTRIES (may be NULL).
+ * The owners a layer gets when the tree holds other ids than the image's:
+ * the writable directory of a container in a user namespace holds host ids
+ * (200000 for its root), the layer the container's (0). Each function gets
+ * CTX and the id on disk and returns the one to store.
  */
-int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode, size_t *ret_n_entries,
-               struct error **err);
+struct layer_pack_owners {
+    uint32_t (*uid)(const void *ctx, uint32_t disk_id);
+    uint32_t (*gid)(const void *ctx, uint32_t disk_id);
+    const void *ctx;
+};
+
+/*
+ * Pure: the ids inside xattr NAME's VALUE (LEN bytes) through OWNERS, in
+ * place; returns the new length. A file capability of revision 3 (set in a
+ * user namespace: it holds that namespace's root as a host uid) whose root
+ * becomes 0 is written as revision 2, as it is when set by the image's
+ * root; the users and groups of a POSIX ACL are shifted. Other xattrs, and
+ * values of another size, are left alone.
+ */
+size_t layer_pack_xattr_owners(const char *name, void *value, size_t len,
+                               const struct layer_pack_owners *owners);
+
+/*
+ * Packs the tree below DIR into TAR_PATH (created, must not exist; removed
+ * again on failure). Entries are sorted by name; owners and modes numeric
+ * (owners, and the ids in xattrs, through OWNERS if not NULL), mtimes in
+ * whole seconds, no user or group names, xattrs as PAX records (sorted),
+ * hardlinks within DIR kept, sockets skipped: the same tree always gives
+ * the same bytes. On success stores the number of entries written in
+ * *RET_N_ENTRIES (may be NULL).
+ */
+int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode,
+               const struct layer_pack_owners *owners, size_t *ret_n_entries, struct error **err);
 
 /* What a node becomes in the layer. */
 enum pack_node {

@@ -71,24 +71,24 @@ static void strset_done(struct strset *set)
     *set = (struct strset){0};
 }
 
-/* Slot of S[0..LEN) if present, else SIZE_MAX. */
-static size_t strset_find(const struct strset *set, const char *s, size_t len)
+/* The slot holding S[0..LEN) if present, else NULL. */
+static char **strset_find(const struct strset *set, const char *s, size_t len)
 {
     if (set->cap == 0)
-        return SIZE_MAX;
+        return NULL;
     size_t mask = set->cap - 1;
     for (size_t i = str_hash(s, len) & mask;; i = (i + 1) & mask) {
         char *slot = set->slots[i];
         if (!slot)
-            return SIZE_MAX;
+            return NULL;
         if (slot != &strset_tomb && strncmp(slot, s, len) == 0 && slot[len] == '\0')
-            return i;
+            return &set->slots[i];
     }
 }
 
 static bool strset_has(const struct strset *set, const char *s, size_t len)
 {
-    return strset_find(set, s, len) != SIZE_MAX;
+    return strset_find(set, s, len) != NULL;
 }
 
 static int strset_add(struct strset *set, const char *s, size_t len)
@@ -130,11 +130,11 @@ static int strset_add(struct strset *set, const char *s, size_t len)
 
 static void strset_del(struct strset *set, const char *s, size_t len)
 {
-    size_t i = strset_find(set, s, len);
-    if (i == SIZE_MAX)
+    char **slot = strset_find(set, s, len);
+    if (!slot)
         return;
-    free(set->slots[i]);
-    set->slots[i] = &strset_tomb;
+    free(*slot);
+    *slot = &strset_tomb;
 }
 
 /* ---- entry names ---- */

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "image/image-commit.h"
+#include "lifecycle/container-userns.h"
 #include "lifecycle/plugin-calls.h"
+#include "plugin/plugin-host.h"
 #include "store/container-store.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
@@ -85,8 +87,15 @@ int container_commit(struct engine *e, const struct commit_options *o, char **re
     if (r == 0)
         r = commit_dir_new(e->globals->root, &dir, err);
     _cleanup_free_ char *tar = dir.path ? xasprintf("%s/layer.tar", dir.path) : NULL;
+    /* A user namespace's writable layer may hold host ids: pack_layer shifts them back. */
+    _cleanup_free_ struct layer_pack_owners *owners = NULL;
     if (r == 0)
+        r = container_userns_pack_owners(rec, &owners, err);
+    if (r == 0) {
+        p->host->pack_owners = owners;
         r = storage_diff(p, id, cJSON_GetObjectItem(rec, "layers"), tar, err);
+        p->host->pack_owners = NULL;
+    }
     if (r == 0) {
         _cleanup_free_ char *by = xasprintf("berth commit %s", rec_str(rec, "name") ?: id);
         struct image_commit c = {

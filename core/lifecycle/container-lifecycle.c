@@ -353,8 +353,11 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
     cJSON_AddStringToObject(u, "driver", driver);
     if ((r = txn_log(t, u, err)) < 0)
         return r;
-    return storage_prepare(t->storage, t->id, cJSON_GetObjectItem(t->rec, "layers"), 0,
-                           o->auto_remove, &t->mounts, err);
+    if ((r = storage_prepare(t->storage, t->id, cJSON_GetObjectItem(t->rec, "layers"), 0,
+                             o->auto_remove, &t->mounts, err)) < 0)
+        return r;
+    container_userns_note_mounts(t->rec, t->mounts.items, t->mounts.n);
+    return 0;
 }
 
 static int mark_created(struct txn *t, struct error **err)

@@ -96,9 +96,10 @@ static void relay(struct monitor *m, int stream, const char *data, size_t len)
         struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)data, len}};
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
         ssize_t w = sendmsg(m->clients[i], &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w >= 0 && (size_t)w < sizeof(h) + len)
-            client_drop(m, i); /* a torn frame: the client cannot follow any more */
-        else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        /* A torn frame (the client cannot follow any more) or a broken
+         * connection; a full socket (EAGAIN) only loses this frame. */
+        if ((w >= 0 && (size_t)w < sizeof(h) + len) ||
+            (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
             client_drop(m, i);
     }
 }

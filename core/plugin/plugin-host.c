@@ -96,7 +96,6 @@ static int host_unpack_layer(struct berth_host *host, const char *tar_path, cons
 static int host_pack_layer(struct berth_host *host, const char *dir, const char *tar_path,
                            uint32_t whiteout_mode, struct berth_error *perr)
 {
-    (void)host;
     if (whiteout_mode != BERTH_WHITEOUT_NONE && whiteout_mode != BERTH_WHITEOUT_CHARDEV) {
         host_set_error(perr, EINVAL, "pack layer: unknown whiteout mode %u", whiteout_mode);
         return -EINVAL;
@@ -106,7 +105,7 @@ static int host_pack_layer(struct berth_host *host, const char *dir, const char 
         return -EINVAL;
     }
     struct error *e = NULL;
-    int r = layer_pack(dir, tar_path, whiteout_mode, NULL, &e);
+    int r = layer_pack(dir, tar_path, whiteout_mode, host ? host->pack_owners : NULL, NULL, &e);
     if (r < 0 && perr) {
         error_free(&perr->error);
         perr->error = e;

@@ -9,11 +9,15 @@
 
 #include "util/error.h"
 
+struct layer_pack_owners;
+
 struct berth_host {
     char *plugin_name;
     char *state_dir;
     char *run_dir;
     char *config_json;
+    /* The owners pack_layer writes, set by the core around one call (commit); NULL: on disk. */
+    const struct layer_pack_owners *pack_owners;
 };
 
 /* What a plugin's set_error fills: lives on the caller's stack per call. */

@@ -46,7 +46,7 @@ static int name_is_valid(const char *name)
 static int check_ops(const struct berth_plugin_descriptor *d, char **ret_reason)
 {
     if (!d->ops) {
-        *ret_reason = strdup("descriptor has no operations table");
+        *ret_reason = xasprintf("descriptor has no operations table");
         return -EINVAL;
     }
     uint32_t size = *(const uint32_t *)d->ops;
@@ -112,7 +112,7 @@ static int check_ops(const struct berth_plugin_descriptor *d, char **ret_reason)
 int plugin_check_descriptor(const struct berth_plugin_descriptor *d, char **ret_reason)
 {
     if (!d) {
-        *ret_reason = strdup("entry returned no descriptor");
+        *ret_reason = xasprintf("entry returned no descriptor");
         return -EINVAL;
     }
     if (d->size < sizeof(uint32_t) + 2 * sizeof(uint16_t)) {
@@ -144,7 +144,7 @@ int plugin_check_descriptor(const struct berth_plugin_descriptor *d, char **ret_
         return -EINVAL;
     }
     if (!d->init) {
-        *ret_reason = strdup("descriptor has no init function");
+        *ret_reason = xasprintf("descriptor has no init function");
         return -EINVAL;
     }
     return check_ops(d, ret_reason);
@@ -259,7 +259,7 @@ static void warn_unknown_names(struct plugin_registry *reg)
 
 static void add_loaded(struct plugin_registry *reg, struct plugin *p)
 {
-    struct plugin **grown = realloc(reg->plugins, (reg->n_plugins + 1) * sizeof(*grown));
+    struct plugin **grown = realloc(reg->plugins, (reg->n_plugins + 1) * sizeof(struct plugin *));
     if (!grown) {
         plugin_free(p);
         return;
@@ -295,12 +295,13 @@ static void load_one(struct plugin_registry *reg, size_t order, const char *path
     *(void **)&entry = dlsym(handle, BERTH_PLUGIN_ENTRY_NAME);
     const struct berth_plugin_descriptor *d = entry ? entry() : NULL;
     char *reason = NULL;
+    int r = -ENOENT;
     if (!entry)
         reason = xasprintf("no '%s' symbol: not a berth plugin; define it with BERTH_PLUGIN_DEFINE",
                            BERTH_PLUGIN_ENTRY_NAME);
     else
-        plugin_check_descriptor(d, &reason);
-    if (reason) {
+        r = plugin_check_descriptor(d, &reason);
+    if (r < 0) {
         if (file)
             file->refused = strdup(reason);
         refuse(reg, path, reason);
@@ -351,7 +352,7 @@ static void load_one(struct plugin_registry *reg, size_t order, const char *path
     free(p->host->config_json);
     p->host->config_json = settings.options_json;
     p->services.config_json = p->host->config_json;
-    int r = d->init(&p->services, &p->state);
+    r = d->init(&p->services, &p->state);
     if (r < 0) {
         refuse(reg, path, xasprintf("init failed: %s", strerror(-r)));
         plugin_host_free(p->host);

@@ -30,8 +30,14 @@ char *base64_encode(const void *data, size_t len)
             v |= p[i + 2];
         out[o++] = b64[(v >> 18) & 63];
         out[o++] = b64[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? b64[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? b64[v & 63] : '=';
+        /* A last group of one or two bytes is padded with '='. */
+        char c3 = '=', c4 = '=';
+        if (i + 1 < len)
+            c3 = b64[(v >> 6) & 63];
+        if (i + 2 < len)
+            c4 = b64[v & 63];
+        out[o++] = c3;
+        out[o++] = c4;
     }
     out[o] = '\0';
     return out;

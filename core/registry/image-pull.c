@@ -224,7 +224,7 @@ static void on_progress(void *ud, const struct registry_blob *blobs, size_t n)
 {
     struct progress *p = ud;
     long long now = monotonic_ms();
-    double secs = (now - p->start_ms) / 1000.0;
+    double secs = (double)(now - p->start_ms) / 1000.0;
     if (p->lines > 0)
         fprintf(p->out, "\033[%dA", p->lines);
     size_t k = 0;
@@ -233,10 +233,9 @@ static void on_progress(void *ud, const struct registry_blob *blobs, size_t n)
         if (!p->present[i] && k < n)
             b = &blobs[k++];
         char done[32], total[32], speed[32];
-        format_bytes(b->done, done, sizeof(done));
-        format_bytes(b->size, total, sizeof(total));
-        format_bytes(secs > 0 && !p->present[i] ? (long long)(b->done / secs) : 0, speed,
-                     sizeof(speed));
+        format_bytes((double)b->done, done, sizeof(done));
+        format_bytes((double)b->size, total, sizeof(total));
+        format_bytes(secs > 0 && !p->present[i] ? (double)b->done / secs : 0, speed, sizeof(speed));
         const char *state = p->present[i] ? "Already exists"
                             : b->finished ? "Download complete"
                                           : "Downloading";
@@ -467,8 +466,11 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
         _cleanup_free_ char *have = image_store_blob(store, pb[i].digest);
         dests[n_rb] = xasprintf("%s/%s", downloads, pb[i].digest + 7);
         alsos[n_rb] = xasprintf("%s/blobs/sha256/%s", images_dir, pb[i].digest + 7);
-        rb[n_rb] = (struct registry_blob){
-            .digest = pb[i].digest, .size = pb[i].size, .dest = dests[n_rb], .also = alsos[n_rb]};
+        rb[n_rb] = (struct registry_blob){.digest = pb[i].digest,
+                                          .size = pb[i].size,
+                                          .dest = dests[n_rb],
+                                          .also = alsos[n_rb],
+                                          .want_diff_id = i > 0};
         present[n_rb] = have != NULL;
         if (have) {
             rb[n_rb].done = pb[i].size;
@@ -520,9 +522,21 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
         r = text ? write_file_atomic(ipath, text, strlen(text), 0600, err)
                  : error_set(err, ENOMEM, "pull");
     }
+    /* What the downloads verified is not read again by the store. */
+    _cleanup_free_ struct image_verified_blob *verified =
+        r == 0 ? calloc(n_want + 1, sizeof(*verified)) : NULL;
+    size_t n_verified = 0;
+    if (r == 0 && !verified)
+        r = error_set(err, ENOMEM, "pull");
+    for (size_t i = 0; r == 0 && i < n_want; i++)
+        if (want[i].fetched)
+            verified[n_verified++] = (struct image_verified_blob){
+                .digest = want[i].digest,
+                .size = want[i].size,
+                .diff_id = want[i].diff_id[0] ? want[i].diff_id : NULL};
     _cleanup_strv_ char **names = NULL;
     if (r == 0)
-        r = image_store_load_owned(store, layout, &names, err);
+        r = image_store_load_owned(store, layout, verified, n_verified, &names, err);
     if (r == 0 && !(*ret_id = strdup(pb[0].digest)))
         r = error_set(err, ENOMEM, "pull");
     if (r == 0 && o->progress) {
@@ -530,9 +544,10 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
         for (size_t i = 0; i < n_want; i++)
             bytes += want[i].size;
         char b[32];
-        format_bytes(bytes, b, sizeof(b));
+        format_bytes((double)bytes, b, sizeof(b));
         fprintf(o->progress, "Pulled %s: %zu of %zu blobs downloaded (%s) in %.1fs\nDigest: %s\n",
-                local_name, n_want, n_rb, b, (monotonic_ms() - prog.start_ms) / 1000.0, top.digest);
+                local_name, n_want, n_rb, b, (double)(monotonic_ms() - prog.start_ms) / 1000.0,
+                top.digest);
     }
     /* Success or failure: no temporary file stays. */
     if (have_layout) {

@@ -84,11 +84,10 @@ enum cgroup_mode cgroup_detect(void)
     if (cached >= 0)
         return (enum cgroup_mode)cached;
     struct statfs sf;
-    if (statfs(CGROUP_ROOT, &sf) < 0)
-        cached = CGROUP_MODE_NONE;
-    else if (sf.f_type == CGROUP2_SUPER_MAGIC)
+    int mounted = statfs(CGROUP_ROOT, &sf) == 0;
+    if (mounted && sf.f_type == CGROUP2_SUPER_MAGIC)
         cached = CGROUP_MODE_V2;
-    else if (sf.f_type == TMPFS_MAGIC)
+    else if (mounted && sf.f_type == TMPFS_MAGIC)
         cached = CGROUP_MODE_V1; /* v1 controllers beneath, maybe a v2 "unified" beside */
     else
         cached = CGROUP_MODE_NONE;
@@ -431,7 +430,9 @@ int cgroup_create(const struct cgroup_spec *s, struct error **err)
     if (s->mode == CGROUP_MODE_V2) {
         const char *dir = s->dirs[0].path;
         _cleanup_free_ char *parent = strdup(dir);
-        char *slash = parent ? strrchr(parent, '/') : NULL;
+        if (!parent)
+            return error_set(err, ENOMEM, "cgroup");
+        char *slash = strrchr(parent, '/');
         if (slash)
             *slash = '\0';
         struct cg_mount m;
@@ -686,7 +687,9 @@ static int device_rules_from_oci(const cJSON *devs, struct cgroup_limits *l, str
         const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "type"));
         const char *access = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "access"));
         d->allow = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "allow"));
-        d->type = !type || !strcmp(type, "a") ? 'a' : type[0];
+        d->type = 'a';
+        if (type && strcmp(type, "a"))
+            d->type = type[0];
         if (type && (strlen(type) != 1 || !strchr("acbu", type[0])))
             return error_set_plain(err, EINVAL, "linux.resources.devices: type '%s'", type);
         if (d->type == 'u')

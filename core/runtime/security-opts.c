@@ -192,6 +192,8 @@ int security_device_parse(const char *s, cJSON **ret, struct error **err)
     cJSON_AddNumberToObject(d, "uid", st.st_uid);
     cJSON_AddNumberToObject(d, "gid", st.st_gid);
     cJSON_AddStringToObject(d, "access", perms);
+    /* With a user namespace the node is this one, bound (security_oci_apply). */
+    cJSON_AddStringToObject(d, "hostPath", host);
     *ret = d;
     return 0;
 }
@@ -304,13 +306,9 @@ int security_options_build(const struct security_request *req, cJSON **ret, stru
                                   req->subid_user ? req->subid_user : USERNS_DEFAULT_USER, sec,
                                   err)) < 0)
         return r;
-    if (cJSON_GetObjectItemCaseSensitive(sec, "userns")) {
-        /* Device nodes cannot be made in a user namespace, and --privileged means host root. */
-        if (req->privileged)
-            return error_set_plain(err, EINVAL, "--privileged: not with a user namespace");
-        if (req->devices && req->devices[0])
-            return error_set_plain(err, EINVAL, "--device: not with a user namespace (yet)");
-    }
+    /* --privileged means host root. */
+    if (cJSON_GetObjectItemCaseSensitive(sec, "userns") && req->privileged)
+        return error_set_plain(err, EINVAL, "--privileged: not with a user namespace");
     *ret = TAKE_PTR(sec);
     return 0;
 }
@@ -431,6 +429,33 @@ static void default_device_rules(cJSON *rules, const cJSON *devices)
     }
 }
 
+/*
+ * The kernel makes no device node in a user namespace: the host's node is
+ * bound onto the container path instead, as podman does rootless, and the
+ * devices cgroup rule still decides what may be done with it. Read-only
+ * without "w" (a read-only mount does not stop writes to a device: the
+ * cgroup does). The node keeps its host owner and mode.
+ */
+static void device_bind(cJSON *config, const cJSON *dev)
+{
+    const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dev, "path"));
+    const char *host = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dev, "hostPath"));
+    const char *access = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dev, "access"));
+    if (!path)
+        return;
+    cJSON *mounts = cJSON_GetObjectItemCaseSensitive(config, "mounts");
+    if (!cJSON_IsArray(mounts))
+        mounts = cJSON_AddArrayToObject(config, "mounts");
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "destination", path);
+    cJSON_AddStringToObject(m, "type", "bind");
+    cJSON_AddStringToObject(m, "source", host ? host : path);
+    const char *opts[] = {"bind", "nosuid", "noexec",
+                          strchr(access ? access : "rwm", 'w') ? "rw" : "ro"};
+    cJSON_AddItemToObject(m, "options", cJSON_CreateStringArray(opts, (int)ARRAY_SIZE(opts)));
+    cJSON_AddItemToArray(mounts, m);
+}
+
 int security_oci_apply(cJSON *config, const cJSON *sec, const char *cache_dir, struct error **err)
 {
     cJSON *process = object_child(config, "process");
@@ -523,9 +548,19 @@ int security_oci_apply(cJSON *config, const cJSON *sec, const char *cache_dir, s
         cJSON_AddStringToObject(rule, "access", perms);
         cJSON_AddItemToArray(rules, rule);
     }
-    /* runc refuses "access" in linux.devices: keep it in the cgroup rule only. */
+    const cJSON *userns = cJSON_GetObjectItemCaseSensitive(sec, "userns");
     cJSON *dev;
-    cJSON_ArrayForEach(dev, devs) cJSON_DeleteItemFromObjectCaseSensitive(dev, "access");
+    if (userns) {
+        cJSON_ArrayForEach(dev, devs) device_bind(config, dev);
+        cJSON_Delete(devs);
+        devs = cJSON_CreateArray();
+    }
+    /* runc refuses "access" in linux.devices: keep it in the cgroup rule only. */
+    cJSON_ArrayForEach(dev, devs)
+    {
+        cJSON_DeleteItemFromObjectCaseSensitive(dev, "access");
+        cJSON_DeleteItemFromObjectCaseSensitive(dev, "hostPath");
+    }
     if (cJSON_GetArraySize(devs) > 0)
         replace_item(linux_, "devices", devs);
     else
@@ -537,7 +572,7 @@ int security_oci_apply(cJSON *config, const cJSON *sec, const char *cache_dir, s
             cJSON_DeleteItemFromObjectCaseSensitive(linux_, "resources");
     }
 
-    if ((r = userns_oci_apply(config, cJSON_GetObjectItemCaseSensitive(sec, "userns"), err)) < 0)
+    if ((r = userns_oci_apply(config, userns, err)) < 0)
         return r;
     const cJSON *sysctl = cJSON_GetObjectItemCaseSensitive(sec, "sysctl");
     if (cJSON_GetArraySize(sysctl) > 0)

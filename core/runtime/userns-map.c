@@ -75,6 +75,16 @@ int64_t id_map_to_host(const struct id_map *map, uint32_t id)
     return -1;
 }
 
+int64_t id_map_to_container(const struct id_map *map, uint32_t host_id)
+{
+    for (size_t i = 0; i < map->n; i++) {
+        const struct id_range *r = &map->ranges[i];
+        if (host_id >= r->host && (uint64_t)host_id < (uint64_t)r->host + r->size)
+            return (int64_t)r->container + (host_id - r->host);
+    }
+    return -1;
+}
+
 size_t subid_ranges(const char *text, const char *user, const char *uid_text, struct id_range *ret,
                     size_t max)
 {

@@ -40,6 +40,8 @@ int id_map_add_spec(struct id_map *map, const char *spec, const char *what, stru
 int id_map_add(struct id_map *map, const struct id_range *r, const char *what, struct error **err);
 /* The host id of container id ID, or -1 when it is not mapped. */
 int64_t id_map_to_host(const struct id_map *map, uint32_t id);
+/* The container id that host id HOST_ID is, or -1 when it is not mapped. */
+int64_t id_map_to_container(const struct id_map *map, uint32_t host_id);
 
 /*
  * The ranges of USER (a name, or the decimal uid in UID_TEXT, may be NULL)

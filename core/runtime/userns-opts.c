@@ -181,6 +181,11 @@ int userns_allocate(cJSON *userns, const char *user, const struct id_range *used
     return 0;
 }
 
+int userns_mount_is_layered(const char *options)
+{
+    return options && (strncmp(options, "lowerdir=", 9) == 0 || strstr(options, ",lowerdir="));
+}
+
 int userns_oci_apply(cJSON *config, const cJSON *userns, struct error **err)
 {
     if (!userns)

@@ -5,7 +5,8 @@
  * linux.gidMappings). docs/security.md "User namespaces".
  *
  *   "userns": {"mode": "auto" | "map", "size": N, "user": NAME (auto),
- *              "uid_map": [{"containerID", "hostID", "size"}], "gid_map": [...]}
+ *              "uid_map": [{"containerID", "hostID", "size"}], "gid_map": [...],
+ *              "upper_host_ids": true (its writable layer holds host ids)}
  *
  * No "userns" member: the host's user namespace (--userns=host, the default).
  */
@@ -40,6 +41,12 @@ int userns_allocate(cJSON *userns, const char *user, const struct id_range *used
                     struct error **err);
 /* The host ranges of USERNS's maps appended to *USED (grown with realloc). */
 int userns_used_ranges(const cJSON *userns, const char *key, struct id_range **used, size_t *n);
+/*
+ * A mount whose OPTIONS list layers ("lowerdir=…"): with a user namespace
+ * each layer is idmapped and the mount made over them, its upper directory
+ * is not, so what the container writes there has host ids (userns-setup.c).
+ */
+int userns_mount_is_layered(const char *options);
 /* Adds the user namespace and its maps to CONFIG (config.json being built). */
 int userns_oci_apply(cJSON *config, const cJSON *userns, struct error **err);
 

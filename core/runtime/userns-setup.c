@@ -33,6 +33,7 @@
 
 #include "runtime-internal.h"
 #include "runtime/userns-map.h"
+#include "runtime/userns-opts.h"
 #include "util/cleanup.h"
 
 static int write_map(pid_t pid, const char *file, const struct id_map *map, struct error **err)
@@ -244,8 +245,7 @@ int userns_parent_setup(const struct oci_config *cfg, pid_t pid, int sync_fd, st
         _cleanup_close_ int fd = -1;
         if (m->bind && m->source)
             r = idmapped_tree(m->source, m->recursive, userns_fd, &fd, err);
-        else if (m->data &&
-                 (strncmp(m->data, "lowerdir=", 9) == 0 || strstr(m->data, ",lowerdir=")))
+        else if (userns_mount_is_layered(m->data))
             r = layered_mount(m, userns_fd, root_uid, root_gid, &fd, err);
         else
             continue; /* tmpfs and the like: the child mounts them in its namespace */

@@ -69,14 +69,20 @@ void sha256_update(struct sha256_ctx *ctx, const void *data, size_t len)
 
 void sha256_finish(struct sha256_ctx *ctx, char *out)
 {
+    static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    crypto.final(ctx->md, md, &n);
+    /* A digest of another length would leave OUT short of DIGEST_STR_LEN. */
+    if (crypto.final(ctx->md, md, &n) != 1 || 7 + 2 * n != DIGEST_STR_LEN)
+        abort();
     crypto.md_ctx_free(ctx->md);
     free(ctx);
     memcpy(out, "sha256:", 7);
-    for (unsigned int i = 0; i < n; i++)
-        snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+    for (unsigned int i = 0; i < n; i++) {
+        out[7 + 2 * i] = hex[md[i] >> 4];
+        out[7 + 2 * i + 1] = hex[md[i] & 0xf];
+    }
+    out[DIGEST_STR_LEN] = '\0';
 }
 
 void sha256_buffer(const void *data, size_t len, char *out)

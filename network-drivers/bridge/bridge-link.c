@@ -313,12 +313,13 @@ int veth_create(struct nl_sock *sk, const char *host_name, const char *peer_name
     return nlerr(rtnl_link_add(sk, veth, NLM_F_CREATE | NLM_F_EXCL));
 }
 
-int bridge_port_setup(struct nl_sock *sk, const char *name, const char *alias)
+static int port_setup(struct nl_sock *sk, const char *name, const char *alias, int no_ipv6)
 {
-    /* `ip link set NAME alias A type bridge_slave hairpin on` as one
-     * RTM_NEWLINK on the existing device: rtnl_changelink hands the slave
-     * data to the bridge, the alias to do_setlink. libnl has no call for
-     * bridge port attributes in this form, so the message is built here. */
+    /* `ip link set NAME alias A addrgenmode none type bridge_slave hairpin
+     * on` as one RTM_NEWLINK on the existing device: rtnl_changelink hands
+     * the slave data to the bridge, the rest to do_setlink. libnl has no
+     * call for bridge port attributes in this form, so the message is built
+     * here. */
     _cleanup_msg_ struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
     if (!msg)
         return -ENOMEM;
@@ -326,6 +327,19 @@ int bridge_port_setup(struct nl_sock *sk, const char *name, const char *alias)
     if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
         nla_put_string(msg, IFLA_IFNAME, name) < 0 || nla_put_string(msg, IFLA_IFALIAS, alias) < 0)
         return -EMSGSIZE;
+    if (no_ipv6) {
+        /* No IPv6 link-local address on the host end, set before the peer
+         * comes up (no carrier yet, so none was made): a bridge port needs
+         * none, and each would add routes to the host's IPv6 table, which
+         * the kernel walks whole on every change of any link (fib6_ifdown),
+         * making each join cost more the more containers are attached. */
+        struct nlattr *af = nla_nest_start(msg, IFLA_AF_SPEC);
+        struct nlattr *in6 = af ? nla_nest_start(msg, AF_INET6) : NULL;
+        if (!in6 || nla_put_u8(msg, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE) < 0)
+            return -EMSGSIZE;
+        nla_nest_end(msg, in6);
+        nla_nest_end(msg, af);
+    }
     struct nlattr *info = nla_nest_start(msg, IFLA_LINKINFO);
     if (!info || nla_put_string(msg, IFLA_INFO_SLAVE_KIND, "bridge") < 0)
         return -EMSGSIZE;
@@ -337,6 +351,13 @@ int bridge_port_setup(struct nl_sock *sk, const char *name, const char *alias)
     int r = nl_send_sync(sk, msg); /* frees MSG, whatever happens */
     msg = NULL;
     return nlerr(r);
+}
+
+int bridge_port_setup(struct nl_sock *sk, const char *name, const char *alias)
+{
+    int r = port_setup(sk, name, alias, 1);
+    /* A kernel without IPv6 refuses the whole request for its AF_INET6 part. */
+    return r == -EOPNOTSUPP || r == -EAFNOSUPPORT ? port_setup(sk, name, alias, 0) : r;
 }
 
 static int default_route_add(struct nl_sock *nsk, int ifindex, uint32_t gateway)

@@ -75,6 +75,14 @@ struct nat_backend_ops {
     /* Removes exactly EP's rules; nothing there is not an error. */
     int (*remove_ports)(struct nat *nat, const struct nat_network *net,
                         const struct nat_endpoint *ep, struct berth_error *err);
+    /* The path of every join: makes sure berth's chains (table) and NET's
+     * rules are there, putting them back with the ports of every container
+     * joined to NET when something flushed them (EP's state is already
+     * written), then publishes EP's ports. NULL: check_present, then
+     * setup_network and add_ports for each container if needed, then
+     * add_ports for EP. */
+    int (*join)(struct nat *nat, const struct nat_network *net, const struct nat_endpoint *ep,
+                struct berth_error *err);
     /* Removes berth's rules that no state file backs (state lost in a crash).
      * Makes nothing: a backend that was never set up is left alone. */
     int (*gc)(struct nat *nat, struct berth_error *err);

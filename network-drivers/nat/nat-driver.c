@@ -230,6 +230,17 @@ static int ensure_network(struct nat *nat, const struct nat_network *net, int is
     return nat_foreach_endpoint(nat, net->id, readd_endpoint, &c);
 }
 
+/* Checks (and repairs) the network's rules and publishes EP's ports. */
+static int publish(struct nat *nat, const struct nat_network *net, const struct nat_endpoint *ep,
+                   struct berth_error *err)
+{
+    const struct nat_backend_ops *ops = backend_ops(net->backend);
+    if (ops->join)
+        return ops->join(nat, net, ep, err);
+    int r = ensure_network(nat, net, 0, err);
+    return r < 0 ? r : ops->add_ports(nat, net, ep, err);
+}
+
 static int count_backend(struct nat *nat, struct nat_network *net, void *ctx)
 {
     (void)nat;
@@ -284,7 +295,21 @@ static int teardown(struct nat *nat, const struct nat_network *net, struct berth
     return r;
 }
 
-static int create_locked(struct nat *nat, const cJSON *j, struct nat_network *ret,
+static int same_network(const struct nat_network *a, const struct nat_network *b)
+{
+    return strcmp(a->id, b->id) == 0 && strcmp(a->name, b->name) == 0 && a->subnet == b->subnet &&
+           a->mask == b->mask && a->prefix_len == b->prefix_len &&
+           strcmp(a->bridge, b->bridge) == 0 && a->internal == b->internal &&
+           a->backend == b->backend;
+}
+
+/*
+ * Makes or updates the network's state and rules. With DEFER_CHECK, a
+ * network whose state says exactly what J says is not checked here: the
+ * core calls create before every join, and the join checks (and repairs)
+ * in the same pass that publishes its ports.
+ */
+static int create_locked(struct nat *nat, const cJSON *j, int defer_check, struct nat_network *ret,
                          struct berth_error *err)
 {
     struct nat_network net, old;
@@ -292,6 +317,12 @@ static int create_locked(struct nat *nat, const cJSON *j, struct nat_network *re
     if (r < 0)
         return r;
     int is_new = nat_network_load(nat, net.id, &old) < 0;
+    if (!is_new && defer_check && same_network(&net, &old)) {
+        r = set_sysctls(nat, &net, err);
+        if (r == 0)
+            *ret = net;
+        return r;
+    }
     if (!is_new && old.backend != net.backend) {
         /* The backend changed: move the network and its containers over. */
         r = backend_ops(old.backend)
@@ -327,7 +358,7 @@ static int nat_create(void *state, const struct berth_network_request *req,
     if (r < 0)
         return r;
     struct nat_network net;
-    r = create_locked(nat, j, &net, err);
+    r = create_locked(nat, j, 1, &net, err);
     if (r < 0)
         return r;
     char out[64];
@@ -594,10 +625,8 @@ static int nat_join(void *state, const struct berth_network_request *req,
         goto out;
     struct nat_network net;
     r = nat_network_load(nat, json_str(nj, "id"), &net);
-    if (r == 0)
-        r = ensure_network(nat, &net, 0, err);
-    else
-        r = create_locked(nat, nj, &net, err); /* join without create: make it now */
+    if (r < 0)
+        r = create_locked(nat, nj, 0, &net, err); /* join without create: make it now */
     if (r < 0)
         goto out;
     /* A second join replaces the first, without leaking its ports. */
@@ -616,7 +645,7 @@ static int nat_join(void *state, const struct berth_network_request *req,
                              ep.container_id);
         goto out;
     }
-    r = backend_ops(net.backend)->add_ports(nat, &net, &ep, err);
+    r = publish(nat, &net, &ep, err);
     if (r < 0) {
         release_endpoint(nat, &net, &ep, NULL);
         goto out;

@@ -9,12 +9,22 @@
  *           BERTH-OUTPUT: one rule, -j BERTH-PREROUTING, so a port costs one rule
  *   filter  FORWARD     -j BERTH-FORWARD
  *
- * Every rule carries a comment "berth n=NETID" or "berth n=NETID c=CTRID": that
- * tag, not a position, is how berth finds its rules again. libiptc commits a
- * whole table, so each change reads the table, edits only berth's chains (and
- * the one jump, inserted when absent) and commits; the kernel refuses a
- * commit when someone else changed the table in between (EAGAIN), and the
- * change is then redone on a fresh copy.
+ * A network's rules carry a comment "berth n=NETID": that tag, not a
+ * position, is how berth finds them again. A published port's DNAT rule in
+ * BERTH-PREROUTING carries none: it is found by what it matches and where it
+ * sends (protocol, host address and port, container address), which the
+ * container's state file holds, so the table the kernel copies and checks
+ * on every commit stays about half the size it would be with a 256-byte
+ * comment on each of its largest part.
+ *
+ * libiptc commits a whole table, so each change reads the table, edits only
+ * berth's chains (and the one jump, inserted when absent) and commits; the
+ * kernel refuses a commit when someone else changed the table in between
+ * (EAGAIN), and the change is then redone on a fresh copy. That read and
+ * commit grow with the number of published ports (the kernel has no
+ * smaller unit of change in the legacy tables), so a join reads and commits
+ * the nat table once, checking the network's rules in the same pass, and a
+ * leave does the same.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +42,7 @@
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_tcpudp.h>
 
+#include "iptables-rule.h"
 #include "nat-backend.h"
 
 /* libiptc reads chain names as whole xt_chainlabel arrays. */
@@ -48,139 +59,51 @@ static const xt_chainlabel FORWARD = "FORWARD";
 /* Commits lost to a concurrent writer before giving up. */
 #define COMMIT_TRIES 20
 
-/* One rule being built: the entry, its matches, then its target. */
-struct rule {
-    union {
-        struct ipt_entry e;
-        unsigned char buf[1024];
-    } u;
-    size_t len;
+/* Which DNAT rules an edit removes. */
+struct dnat_filter {
+    struct nat *nat;
+    const struct nat_network *net; /* every rule into its subnet */
+    const struct nat_endpoint *ep; /* the rules of EP's host ports */
+    int to_ep;                     /* ... and only those sending to EP */
+    int unreserved;                /* gc: rules of ports no reservation holds */
 };
 
-static void rule_init(struct rule *r)
+static int dnat_selected(const struct dnat_filter *f, const struct ipt_entry *e)
 {
-    memset(r, 0, sizeof(*r));
-    r->len = XT_ALIGN(sizeof(struct ipt_entry));
+    struct dnat_key k;
+    if (dnat_parse(e, &k) < 0)
+        return f->unreserved; /* not one of berth's: only gc removes it */
+    if (f->unreserved)
+        return !nat_port_reserved(f->nat, k.proto, k.host_port);
+    if (f->net)
+        return (k.to_addr & f->net->mask) == f->net->subnet;
+    for (size_t i = 0; f->ep && i < f->ep->n_ports; i++)
+        if (dnat_key_matches(&k, &f->ep->ports[i], f->to_ep ? f->ep->container_addr : 0))
+            return 1;
+    return 0;
 }
 
-static void *rule_match(struct rule *r, const char *name, uint8_t revision, size_t size)
+/* Deletes the selected DNAT rules of BERTH-PREROUTING; returns how many. */
+static int delete_dnat(struct xtc_handle *h, const struct dnat_filter *f)
 {
-    size_t sz = XT_ALIGN(sizeof(struct xt_entry_match) + size);
-    struct xt_entry_match *m = (struct xt_entry_match *)(r->u.buf + r->len);
-    m->u.match_size = (uint16_t)sz;
-    snprintf(m->u.user.name, sizeof(m->u.user.name), "%s", name);
-    m->u.user.revision = revision;
-    r->len += sz;
-    return m->data;
-}
-
-static void *rule_target(struct rule *r, const char *name, uint8_t revision, size_t size)
-{
-    size_t sz = XT_ALIGN(sizeof(struct xt_entry_target) + size);
-    struct xt_entry_target *t = (struct xt_entry_target *)(r->u.buf + r->len);
-    t->u.target_size = (uint16_t)sz;
-    snprintf(t->u.user.name, sizeof(t->u.user.name), "%s", name);
-    t->u.user.revision = revision;
-    r->u.e.target_offset = (uint16_t)r->len;
-    r->len += sz;
-    r->u.e.next_offset = (uint16_t)r->len;
-    return t->data;
-}
-
-/* ACCEPT, DROP or a chain to jump to. */
-static void rule_verdict(struct rule *r, const char *name)
-{
-    rule_target(r, name, 0, sizeof(int));
-}
-
-static void rule_comment(struct rule *r, const char *tag)
-{
-    struct xt_comment_info *c = rule_match(r, "comment", 0, sizeof(*c));
-    snprintf(c->comment, sizeof(c->comment), "%s", tag);
-}
-
-static void rule_iface(char name[IFNAMSIZ], unsigned char mask[IFNAMSIZ], const char *ifname)
-{
-    snprintf(name, IFNAMSIZ, "%s", ifname);
-    memset(mask, 0xff, strlen(ifname) + 1);
-}
-
-static void rule_in(struct rule *r, const char *ifname, int invert)
-{
-    rule_iface(r->u.e.ip.iniface, r->u.e.ip.iniface_mask, ifname);
-    if (invert)
-        r->u.e.ip.invflags |= IPT_INV_VIA_IN;
-}
-
-static void rule_out(struct rule *r, const char *ifname, int invert)
-{
-    rule_iface(r->u.e.ip.outiface, r->u.e.ip.outiface_mask, ifname);
-    if (invert)
-        r->u.e.ip.invflags |= IPT_INV_VIA_OUT;
-}
-
-static void rule_src(struct rule *r, uint32_t addr, uint32_t mask)
-{
-    r->u.e.ip.src.s_addr = addr;
-    r->u.e.ip.smsk.s_addr = mask;
-}
-
-static void rule_dport(struct rule *r, uint8_t proto, uint16_t port)
-{
-    r->u.e.ip.proto = proto;
-    if (proto == IPPROTO_TCP) {
-        struct xt_tcp *t = rule_match(r, "tcp", 0, sizeof(*t));
-        t->spts[1] = 0xffff;
-        t->dpts[0] = t->dpts[1] = port;
-    } else {
-        struct xt_udp *u = rule_match(r, "udp", 0, sizeof(*u));
-        u->spts[1] = 0xffff;
-        u->dpts[0] = u->dpts[1] = port;
+    if (!iptc_is_chain(CH_PRE, h) || (!f->net && !f->unreserved && (!f->ep || !f->ep->n_ports)))
+        return 0;
+    int deleted = 0;
+    for (;;) {
+        unsigned nums[512], n = 0, i = 0;
+        for (const struct ipt_entry *e = iptc_first_rule(CH_PRE, h); e;
+             e = iptc_next_rule(e, h), i++)
+            if (dnat_selected(f, e) && n < sizeof(nums) / sizeof(nums[0]))
+                nums[n++] = i;
+        if (n == 0)
+            return deleted;
+        /* From the end, so the earlier numbers stay valid. */
+        while (n > 0)
+            if (!iptc_delete_num_entry(CH_PRE, nums[--n], h))
+                return -errno;
+            else
+                deleted++;
     }
-}
-
-static void rule_dst_local(struct rule *r)
-{
-    struct xt_addrtype_info_v1 *a = rule_match(r, "addrtype", 1, sizeof(*a));
-    a->dest = XT_ADDRTYPE_LOCAL;
-}
-
-static void rule_ctstate(struct rule *r, uint16_t states)
-{
-    struct xt_conntrack_mtinfo3 *c = rule_match(r, "conntrack", 3, sizeof(*c));
-    c->match_flags = XT_CONNTRACK_STATE;
-    c->state_mask = states;
-}
-
-static void rule_masquerade(struct rule *r)
-{
-    struct nf_nat_ipv4_multi_range_compat *m = rule_target(r, "MASQUERADE", 0, sizeof(*m));
-    m->rangesize = 1;
-}
-
-static void rule_dnat(struct rule *r, uint32_t addr, uint16_t port)
-{
-    /* Revision 2, the one iptables 1.8 writes, so iptables-save prints it. */
-    struct nf_nat_range2 *m = rule_target(r, "DNAT", 2, sizeof(*m));
-    m->flags = NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED;
-    m->min_addr.ip = m->max_addr.ip = addr;
-    m->min_proto.tcp.port = m->max_proto.tcp.port = htons(port);
-}
-
-/* The comment of a rule, or NULL. */
-static const char *entry_comment(const struct ipt_entry *e)
-{
-    for (size_t off = sizeof(struct ipt_entry); off < e->target_offset;) {
-        const struct xt_entry_match *m = (const void *)((const char *)e + off);
-        if (m->u.match_size == 0)
-            break;
-        if (strcmp(m->u.user.name, "comment") == 0) {
-            const struct xt_comment_info *c = (const void *)m->data;
-            return memchr(c->comment, '\0', sizeof(c->comment)) ? c->comment : NULL;
-        }
-        off += m->u.match_size;
-    }
-    return NULL;
 }
 
 /* Splits "berth n=NET[ c=CTR]"; returns 1 when it is berth's tag. */
@@ -551,7 +474,8 @@ static int edit_teardown_nat(struct xtc_handle *h, void *ctx)
 {
     struct teardown_ctx *c = ctx;
     struct tag_filter f = {.net_id = c->net->id};
-    int r1 = delete_tagged(h, CH_PRE, &f), r2 = delete_tagged(h, CH_POST, &f), r;
+    struct dnat_filter df = {.net = c->net};
+    int r1 = delete_dnat(h, &df), r2 = delete_tagged(h, CH_POST, &f), r;
     if (r1 < 0 || r2 < 0)
         return r1 < 0 ? r1 : r2;
     int changed = r1 + r2 > 0;
@@ -594,10 +518,30 @@ static int ipt_teardown_network(struct nat *nat, const struct nat_network *net, 
 }
 
 struct ports_ctx {
+    struct nat *nat;
     const struct nat_network *net;
     const struct nat_endpoint *ep;
     int add;
 };
+
+static int append_dnat(struct xtc_handle *h, const struct nat_endpoint *ep)
+{
+    for (size_t i = 0; i < ep->n_ports; i++) {
+        const struct port_map *m = &ep->ports[i];
+        struct rule rl;
+        rule_init(&rl);
+        if (m->host_addr) {
+            rl.u.e.ip.dst.s_addr = m->host_addr;
+            rl.u.e.ip.dmsk.s_addr = 0xffffffffu;
+        }
+        rule_dport(&rl, m->proto, m->host_port);
+        rule_dnat(&rl, ep->container_addr, m->container_port);
+        int r = append(h, CH_PRE, &rl);
+        if (r < 0)
+            return r;
+    }
+    return ep->n_ports > 0;
+}
 
 static int edit_ports(struct xtc_handle *h, void *ctx)
 {
@@ -608,50 +552,108 @@ static int edit_ports(struct xtc_handle *h, void *ctx)
             return r;
         changed |= r;
     }
-    struct tag_filter f = {.net_id = c->net->id, .ctr_id = c->ep->container_id};
-    if ((r = delete_tagged(h, CH_PRE, &f)) < 0)
+    /* Adding replaces whatever publishes the same host ports (a repair
+     * re-adds what is there); removing takes only EP's own rules. */
+    struct dnat_filter f = {.ep = c->ep, .to_ep = !c->add};
+    if ((r = delete_dnat(h, &f)) < 0)
         return r;
     changed |= r > 0;
     if (!c->add)
         return changed;
-    char tag[TAG_MAX];
-    snprintf(tag, sizeof(tag), "berth n=%s c=%s", c->net->id, c->ep->container_id);
-    for (size_t i = 0; i < c->ep->n_ports; i++) {
-        const struct port_map *m = &c->ep->ports[i];
-        struct rule rl;
-        rule_init(&rl);
-        if (m->host_addr) {
-            rl.u.e.ip.dst.s_addr = m->host_addr;
-            rl.u.e.ip.dmsk.s_addr = 0xffffffffu;
-        }
-        rule_dport(&rl, m->proto, m->host_port);
-        rule_comment(&rl, tag);
-        rule_dnat(&rl, c->ep->container_addr, m->container_port);
-        if ((r = append(h, CH_PRE, &rl)) < 0)
-            return r;
-        changed = 1;
-    }
-    return changed;
+    if ((r = append_dnat(h, c->ep)) < 0)
+        return r;
+    return changed | r;
 }
 
 static int ipt_add_ports(struct nat *nat, const struct nat_network *net,
                          const struct nat_endpoint *ep, struct berth_error *err)
 {
-    struct ports_ctx c = {net, ep, 1};
+    struct ports_ctx c = {nat, net, ep, 1};
     return with_table(nat, "nat", edit_ports, &c, 1, err);
 }
 
 static int ipt_remove_ports(struct nat *nat, const struct nat_network *net,
                             const struct nat_endpoint *ep, struct berth_error *err)
 {
-    struct ports_ctx c = {net, ep, 0};
+    if (ep->n_ports == 0)
+        return 0; /* no state, no rules: the state file is written first */
+    struct ports_ctx c = {nat, net, ep, 0};
     return with_table(nat, "nat", edit_ports, &c, 0, err);
+}
+
+static int readd_endpoint(struct nat *nat, struct nat_endpoint *ep, void *ctx)
+{
+    (void)nat;
+    int r = append_dnat(ctx, ep);
+    return r < 0 ? r : 0;
+}
+
+/*
+ * A join's one pass over the nat table: berth's chains and jumps, the
+ * network's rules (all of them put back, with the ports of every container
+ * joined to it, when something flushed them), then EP's ports. Counting the
+ * network's rules reads only BERTH-POSTROUTING; the DNAT rules are not
+ * walked unless EP replaces some or a repair is needed.
+ */
+static int edit_join_nat(struct xtc_handle *h, void *ctx)
+{
+    struct ports_ctx *c = ctx;
+    char tag[TAG_MAX];
+    net_tag(tag, c->net->id);
+    int r = nat_skeleton(h), changed;
+    if (r < 0)
+        return r;
+    changed = r;
+    if (iptc_is_chain(CH_POST, h) &&
+        count_tagged(h, CH_POST, tag) == nat_network_rules(NULL, c->net))
+        return (r = edit_ports(h, c)) < 0 ? r : (changed | r);
+    c->nat->services->log(c->nat->services->host, BERTH_LOG_INFO,
+                          "nat: rules of network '%s' missing (iptables), putting them back",
+                          c->net->name);
+    struct tag_filter tf = {.net_id = c->net->id, .ctr_id = ""};
+    struct dnat_filter df = {.net = c->net};
+    if ((r = delete_tagged(h, CH_POST, &tf)) < 0 || (r = nat_network_rules(h, c->net)) < 0 ||
+        (r = delete_dnat(h, &df)) < 0)
+        return r;
+    /* EP's state was written before this call: it is among them. */
+    if ((r = nat_foreach_endpoint(c->nat, c->net->id, readd_endpoint, h)) < 0)
+        return r;
+    return 1;
+}
+
+/* The filter table's part of a join: berth's chain, its jump and the
+ * network's verdicts, committed only when something was missing. */
+static int edit_join_filter(struct xtc_handle *h, void *ctx)
+{
+    struct ports_ctx *c = ctx;
+    char tag[TAG_MAX];
+    net_tag(tag, c->net->id);
+    int r = filter_skeleton(h);
+    if (r < 0)
+        return r;
+    if (count_tagged(h, CH_FWD, tag) == filter_network_rules(NULL, c->net))
+        return r;
+    struct tag_filter f = {.net_id = c->net->id, .ctr_id = ""};
+    if ((r = delete_tagged(h, CH_FWD, &f)) < 0 || (r = filter_network_rules(h, c->net)) < 0)
+        return r;
+    return 1;
+}
+
+static int ipt_join(struct nat *nat, const struct nat_network *net, const struct nat_endpoint *ep,
+                    struct berth_error *err)
+{
+    struct ports_ctx c = {nat, net, ep, 1};
+    int r = with_table(nat, "nat", edit_join_nat, &c, 1, err);
+    if (r < 0)
+        return r;
+    return with_table(nat, "filter", edit_join_filter, &c, 1, err);
 }
 
 static int edit_gc_nat(struct xtc_handle *h, void *ctx)
 {
     struct tag_filter f = {.nat = ctx};
-    int r1 = delete_tagged(h, CH_PRE, &f), r2 = delete_tagged(h, CH_POST, &f);
+    struct dnat_filter df = {.nat = ctx, .unreserved = 1};
+    int r1 = delete_dnat(h, &df), r2 = delete_tagged(h, CH_POST, &f);
     if (r1 < 0 || r2 < 0)
         return r1 < 0 ? r1 : r2;
     return r1 + r2 > 0;
@@ -717,6 +719,7 @@ const struct nat_backend_ops nat_iptables_ops = {
     .teardown_network = ipt_teardown_network,
     .add_ports = ipt_add_ports,
     .remove_ports = ipt_remove_ports,
+    .join = ipt_join,
     .gc = ipt_gc,
     .check_present = ipt_check_present,
 };

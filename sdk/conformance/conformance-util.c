@@ -179,7 +179,7 @@ int conf_write_tar(const char *path, const struct conf_tar_entry *entries, size_
         const struct conf_tar_entry *e = &entries[i];
         unsigned char h[512];
         memset(h, 0, sizeof(h));
-        if (strlen(e->name) >= 100) {
+        if (strlen(e->name) >= 100 || (e->type == 'l' && e->data && strlen(e->data) >= 100)) {
             r = -ENAMETOOLONG;
             break;
         }
@@ -192,9 +192,10 @@ int conf_write_tar(const char *path, const struct conf_tar_entry *entries, size_
         octal((char *)h + 136, 12, 1700000000);
         h[156] = e->type == 'd' ? '5' : e->type == 'l' ? '2' : '0';
         if (e->type == 'l' && e->data)
-            memcpy(h + 157, e->data, strlen(e->data) < 100 ? strlen(e->data) : 99);
+            memcpy(h + 157, e->data, strlen(e->data));
         memcpy(h + 257, "ustar", 6);
-        memcpy(h + 263, "00", 2);
+        h[263] = '0'; /* version "00": two bytes, no NUL */
+        h[264] = '0';
         memset(h + 148, ' ', 8);
         unsigned sum = 0;
         for (size_t k = 0; k < sizeof(h); k++)

@@ -109,9 +109,9 @@ void conf_text_result(struct berth_text_result *res, struct conf_text *text);
 /* One entry of a layer tar: 'f' file, 'd' directory, 'l' symlink. */
 struct conf_tar_entry {
     char type;
+    unsigned mode;
     const char *name;
     const char *data; /* file content or symlink target */
-    unsigned mode;
 };
 /* Writes an uncompressed POSIX ustar archive of ENTRIES at PATH. */
 int conf_write_tar(const char *path, const struct conf_tar_entry *entries, size_t n);

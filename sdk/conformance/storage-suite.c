@@ -202,18 +202,18 @@ static int write_in_root(struct conformance *c, const char *id, const char *file
 static int write_layers(struct storage_suite *s)
 {
     static const struct conf_tar_entry base[] = {
-        {'d', "etc/", NULL, 0755},
-        {'f', "etc/base.txt", "base\n", 0644},
-        {'f', "shared.txt", "from-base\n", 0644},
-        {'d', "data/", NULL, 0755},
-        {'l', "link", "etc/base.txt", 0777},
+        {'d', 0755, "etc/", NULL},
+        {'f', 0644, "etc/base.txt", "base\n"},
+        {'f', 0644, "shared.txt", "from-base\n"},
+        {'d', 0755, "data/", NULL},
+        {'l', 0777, "link", "etc/base.txt"},
     };
     static const struct conf_tar_entry top[] = {
-        {'f', "top.txt", "top\n", 0644},
-        {'f', "shared.txt", "from-top\n", 0644},
-        {'f', ".wh.link", "", 0644},
+        {'f', 0644, "top.txt", "top\n"},
+        {'f', 0644, "shared.txt", "from-top\n"},
+        {'f', 0644, ".wh.link", ""},
     };
-    static const struct conf_tar_entry orphan[] = {{'f', "orphan.txt", "orphan\n", 0644}};
+    static const struct conf_tar_entry orphan[] = {{'f', 0644, "orphan.txt", "orphan\n"}};
     int r = conf_write_tar(s->base.tar, base, sizeof(base) / sizeof(base[0]));
     if (r == 0)
         r = conf_write_tar(s->top.tar, top, sizeof(top) / sizeof(top[0]));

@@ -203,7 +203,7 @@ int btrfs_subvol_delete(int dir_fd, const char *name)
     if (r != -ENOTEMPTY)
         return r == -ENOENT ? 0 : r;
     /* A subvolume holding others cannot go first: delete them by id. */
-    uint64_t id;
+    uint64_t id = 0;
     r = subvol_id(fd, &id);
     if (r == 0)
         r = destroy_children(fd, id, 0);

@@ -185,7 +185,9 @@ static int xattrs_equal(const char *a, const char *b)
         ssize_t sa = 0, sb = 0;
         if (xattr_value(a, x, &va, &sa) < 0)
             return 0;
-        if (xattr_value(b, x, &vb, &sb) < 0 || sa != sb || memcmp(va, vb, (size_t)sa) != 0)
+        /* Two empty values are equal without a memcmp (which takes no NULL). */
+        if (xattr_value(b, x, &vb, &sb) < 0 || sa != sb ||
+            (sa > 0 && memcmp(va, vb, (size_t)sa) != 0))
             return 0;
     }
     return 1;

@@ -35,9 +35,10 @@ int project_quota_enforced(int dir_fd)
     memset(&st, 0, sizeof(st));
     st.qs_version = FS_QSTATV_VERSION1;
     if (quotactl_fd(dir_fd, Q_XGETQSTATV, 0, &st) < 0) {
-        /* No quota support, project quotas off, or an old kernel. */
-        if (errno == ENOSYS || errno == ENOTSUP || errno == EOPNOTSUPP || errno == ESRCH ||
-            errno == EINVAL || errno == ENOENT || errno == ENOTTY)
+        /* No quota support, project quotas off, or an old kernel. (On
+         * Linux EOPNOTSUPP is ENOTSUP: one test covers both.) */
+        if (errno == ENOSYS || errno == ENOTSUP || errno == ESRCH || errno == EINVAL ||
+            errno == ENOENT || errno == ENOTTY)
             return 0;
         return -errno;
     }

@@ -414,6 +414,10 @@ for t in tars:
     if t.endswith(".gz"):
         raw = gzip.decompress(data)
         mt = "application/vnd.oci.image.layer.v1.tar+gzip"
+    elif t.endswith(".zst"):
+        import subprocess
+        raw = subprocess.run(["zstd", "-dc", t], check=True, capture_output=True).stdout
+        mt = "application/vnd.oci.image.layer.v1.tar+zstd"
     else:
         raw = data
         mt = "application/vnd.oci.image.layer.v1.tar"

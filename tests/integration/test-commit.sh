@@ -84,11 +84,13 @@ with tarfile.open(sys.argv[1]) as t:
 PY
 }
 
-# commit_from FN STATE DRIVER TAG : makes the changes in a container of
-# DRIVER and commits it as IMAGE ch:TAG; prints nothing, checks as it goes.
+# commit_from FN STATE DRIVER TAG [CREATE-OPTION…] : makes the changes in a
+# container of DRIVER and commits it as IMAGE ch:TAG; prints nothing, checks
+# as it goes.
 commit_from() {
     local fn=$1 state=$2 driver=$3 tag=$4
-    assert_status 0 "$fn" create --network none --storage-driver "$driver" --name "ch-$tag" base:v1 sh -c "$CHANGES"
+    assert_status 0 "$fn" create --network none --storage-driver "$driver" --name "ch-$tag" "${@:5}" \
+        base:v1 sh -c "$CHANGES"
     assert_status 0 "$fn" start -a "ch-$tag"
     settle "$(writable_tree "$fn" "$driver" "$state" "ch-$tag")"
     assert_status 0 "$fn" commit -m "from $tag" --author tester "ch-$tag" "ch:$tag"
@@ -145,6 +147,26 @@ for image in ch:overlay ch:snapshot; do
         check_image berth "$image" "$driver"
     done
 done
+
+# --- a user namespace: the same changes give the same layer ------------------
+# overlay's upper dir holds host ids (200000… for the container's root, 201234
+# for 1234), shifted back through the container's maps as the layer is
+# packed; the snapshot driver's tree is idmapped as a whole, so it holds the
+# container's ids already. Either gives the layer made without a user namespace.
+source "$(dirname "${BASH_SOURCE[0]}")/userns-lib.sh"
+if use_subids "berth:200000:400000"; then
+    for driver in overlay snapshot; do
+        commit_from berth "$T/root" "$driver" "userns-$driver" --userns=auto
+        read -r u_diff u_blob < <(top_layer berth "$T/root" "ch:userns-$driver")
+        u_list=$(listing "$u_blob")
+        if [[ $u_list != "$ov_list" ]]; then
+            fail "$driver with --userns=auto: the layer differs"
+            diff <(echo "$ov_list") <(echo "$u_list") | head -30 | sed 's/^/#   /'
+        fi
+        assert_eq "$ov_diff" "$u_diff" "$driver with --userns=auto: the layer made without one"
+        check_image berth "ch:userns-$driver" "$driver"
+    done
+fi
 
 # A container without changes gives the empty layer.
 for driver in overlay snapshot; do

@@ -4,10 +4,14 @@
 # an unlisted device can be made, even with CAP_MKNOD added. On v1 through
 # devices.deny/devices.allow; on v2 through a BPF_CGROUP_DEVICE program
 # (checked here by mounting the unified hierarchy over /sys/fs/cgroup in
-# this test's private mount namespace when the host is hybrid).
+# this test's private mount namespace when the host is hybrid). With
+# --userns=auto (the host's node bound, not made) the same rules hold.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/userns-lib.sh"
 
 setup_busybox busybox
+userns=0
+use_subids "berth:200000:400000" && userns=1
 
 # behaviour MODE : what a container can do with its devices.
 behaviour() {
@@ -25,6 +29,16 @@ behaviour() {
     assert_status 0 berth run --rm --device /dev/null:/dev/foo:rw busybox sh -c \
         'echo x >/dev/foo 2>/dev/null && echo written || echo refused'
     assert_eq "written" "$OUT" "$mode: --device ...:rw can be written"
+
+    # In a user namespace the host's node is bound, not made: the same rule.
+    if ((userns)); then
+        assert_status 0 berth run --rm --userns=auto --device /dev/null:/dev/foo:r busybox sh -c \
+            'cat /dev/foo && echo read-ok; echo x >/dev/foo 2>&- && echo written || echo refused'
+        assert_eq $'read-ok\nrefused' "$OUT" "$mode: --userns=auto --device ...:r: read, not written"
+        assert_status 0 berth run --rm --userns=auto --device /dev/null:/dev/foo:rw busybox sh -c \
+            'echo x >/dev/foo 2>/dev/null && echo written || echo refused'
+        assert_eq "written" "$OUT" "$mode: --userns=auto --device ...:rw can be written"
+    fi
 
     # mknod of an unlisted device fails even with CAP_MKNOD: block 7:0
     # (loop0) and char 1:1 (/dev/mem); 1:3 (null) is allowed.

@@ -152,6 +152,17 @@ fetch 127.0.0.1 8080
 assert_status 0 berth system gc
 fetch 127.0.0.1 8080
 assert_contains "$OUT" "root:" "system gc put the rules back after a flush"
+# ... and so does the next join on the network, in the pass that publishes its own port.
+iptables-legacy -t nat -F
+iptables-legacy -t nat -X
+iptables-legacy -F
+iptables-legacy -X
+assert_status 0 berth run --rm --network net1 -p 8088:80 busybox true
+fetch 127.0.0.1 8080
+assert_contains "$OUT" "root:" "the next join put the rules back after a flush (iptables)"
+br1=$(berth network inspect net1 | json_eval 'd[0]["driver_state"]["bridge"]["bridge"]')
+assert_eq 5 "$(iptables-legacy -S BERTH-FORWARD | grep -c -- "$br1")" \
+    "the next join put the network's forward rules back"
 
 # the nftables backend, chosen per network.
 # The nat driver judges its own option; the chain rolls back, nothing is made.
@@ -169,6 +180,10 @@ fetch "$HOST_IP" 8181
 assert_contains "$OUT" "root:" "nftables backend: through another host address"
 assert_true "the nftables backend keeps its rules in a table of its own" \
     sh -c 'nft list tables | grep -q berth'
+nft delete table ip berth
+assert_status 0 berth run --rm --network nft1 busybox true
+fetch 127.0.0.1 8181
+assert_contains "$OUT" "root:" "the next join put the rules back after a flush (nftables)"
 assert_status 0 berth rm -f nweb
 wait_gone nweb
 fetch 127.0.0.1 8181

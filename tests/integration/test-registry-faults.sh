@@ -2,9 +2,10 @@
 # A registry that fails on demand (registry-proxy.py in front of
 # docker-registry): a 503 and a connection dropped mid-blob are retried, the
 # latter resumed with a Range request; a corrupted, truncated or missing blob,
-# a malformed manifest, an unknown media type and a 403 are one line, exit
-# 125, and leave the image store exactly as it was; concurrent pulls of one
-# image share the download.
+# a malformed manifest, an unknown media type, a 403, a config whose diff_id
+# of a layer is wrong and a layer that does not decompress are one line,
+# exit 125, and leave the image store exactly as it was; concurrent pulls of
+# one image share the download.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/registry-lib.sh"
 
@@ -59,6 +60,101 @@ done
 reg_fault ""
 assert_status 0 berth images --format json
 assert_not_contains "$OUT" "test/app" "no failed pull left a tag"
+
+# --- a config whose diff_id of a layer is wrong (the blob digests are right) ---------------
+# The diff_id is computed as the layer streams in: the pull fails, as docker's
+# does, with one line naming the layer, and stores nothing.
+mkdir -p "$T/liar"
+printf 'liar\n' >"$T/liar/liar"
+tar --numeric-owner -C "$T/liar" -czf "$T/liar.tar.gz" liar
+# liar_layout DIR INDEX : the config of the layout DIR lies about layer INDEX.
+liar_layout() {
+    python3 - "$1" "$2" <<'PY'
+import hashlib, json, os, sys
+out, which = sys.argv[1], int(sys.argv[2])
+blobs = os.path.join(out, "blobs", "sha256")
+def put(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(os.path.join(blobs, h), "wb").write(data)
+    return "sha256:" + h, len(data)
+index = json.load(open(os.path.join(out, "index.json")))
+desc = index["manifests"][0]
+m = json.load(open(os.path.join(blobs, desc["digest"][7:])))
+cfg = json.load(open(os.path.join(blobs, m["config"]["digest"][7:])))
+cfg["rootfs"]["diff_ids"][which] = "sha256:" + hashlib.sha256(b"not this layer").hexdigest()
+m["config"]["digest"], m["config"]["size"] = put(json.dumps(cfg).encode())
+desc["digest"], desc["size"] = put(json.dumps(m).encode())
+json.dump(index, open(os.path.join(out, "index.json"), "w"))
+PY
+}
+make_oci_layout "$T/liarimg" liar "$bb_gz" "$T/liar.tar.gz"
+liar_layout "$T/liarimg" 1
+reg_push "$T/liarimg" liar "127.0.0.1:$REG_PORT/test/liar:latest"
+liar_digest=sha256:$(sha256sum <"$T/liar.tar.gz" | cut -d' ' -f1)
+before=$(reg_store_state)
+assert_status 125 berth pull "$R/test/liar"
+assert_error pull "a wrong diff_id in the config"
+assert_contains "$ERR" "layer '$liar_digest'" "the error names the layer"
+assert_contains "$ERR" "config says" "and says the config disagrees"
+assert_eq "$before" "$(reg_store_state)" "wrong diff_id: the store is as it was"
+assert_eq "" "$(temp_files)" "wrong diff_id: no temporary file is left"
+assert_status 125 berth run --rm "$R/test/liar" true
+assert_error run "run of an image with a wrong diff_id"
+assert_eq "$before" "$(reg_store_state)" "wrong diff_id (run): the store is as it was"
+
+# A lie about a layer the store already has (the base of test/app): the
+# diff_id the store verified when it came in is the one compared.
+assert_status 0 berth pull "$R/test/app"
+make_oci_layout "$T/liar0img" liar0 "$bb_gz" "$T/liar.tar.gz"
+liar_layout "$T/liar0img" 0
+reg_push "$T/liar0img" liar0 "127.0.0.1:$REG_PORT/test/liar0:latest"
+bb_digest=sha256:$(sha256sum <"$bb_gz" | cut -d' ' -f1)
+with_app=$(reg_store_state)
+assert_status 125 berth pull "$R/test/liar0"
+assert_error pull "a wrong diff_id for a layer the store has"
+assert_contains "$ERR" "layer '$bb_digest'" "the error names the shared layer"
+assert_eq "$with_app" "$(reg_store_state)" "lie about a present layer: the store is as it was"
+assert_status 0 berth image rm "$R/test/app"
+assert_eq "$before" "$(reg_store_state)" "the store is back to before"
+
+# --- a layer whose blob is right but does not decompress ---------------------------------
+# A gzip header (so that skopeo pushes it as it is) before random bytes.
+head -c 4096 /dev/urandom >"$T/junk.bin"
+printf '\037\213\010\000' | cat - "$T/junk.bin" >"$T/junk.tar.gz"
+python3 - "$T/junkimg" "$bb_gz" "$T/junk.tar.gz" <<'PY'
+import gzip, hashlib, json, os, sys
+out, bb, junk = sys.argv[1:4]
+blobs = os.path.join(out, "blobs", "sha256")
+os.makedirs(blobs, exist_ok=True)
+def put(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(os.path.join(blobs, h), "wb").write(data)
+    return "sha256:" + h, len(data)
+layers, diffs = [], []
+for path in (bb, junk):
+    data = open(path, "rb").read()
+    d, n = put(data)
+    layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": n})
+    diffs.append("sha256:" + hashlib.sha256(gzip.decompress(data) if path == bb else data).hexdigest())
+cfg = {"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": diffs}}
+cd, cn = put(json.dumps(cfg).encode())
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cn},
+     "layers": layers}
+md, mn = put(json.dumps(m).encode())
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": m["mediaType"], "digest": md, "size": mn,
+           "annotations": {"org.opencontainers.image.ref.name": "junk"}}]},
+          open(os.path.join(out, "index.json"), "w"))
+json.dump({"imageLayoutVersion": "1.0.0"}, open(os.path.join(out, "oci-layout"), "w"))
+PY
+reg_push "$T/junkimg" junk "127.0.0.1:$REG_PORT/test/junk:latest"
+junk_digest=sha256:$(sha256sum <"$T/junk.tar.gz" | cut -d' ' -f1)
+assert_status 0 curl -sf -o /dev/null -I "http://127.0.0.1:$REG_PORT/v2/test/junk/blobs/$junk_digest"
+assert_status 125 berth pull "$R/test/junk"
+assert_error pull "a layer that does not decompress"
+assert_contains "$ERR" "layer '$junk_digest': gzip stream" "the error names the layer and its stream"
+assert_eq "$before" "$(reg_store_state)" "undecompressable layer: the store is as it was"
+assert_eq "" "$(temp_files)" "undecompressable layer: no temporary file is left"
 
 # --- a pull killed mid-way leaves a layout that a later pull sweeps -----------------------
 mkdir -p "$T/root/images/pull-dead01/blobs/sha256"

@@ -2,7 +2,8 @@
 # berth pull from a real registry (Debian's docker-registry on 127.0.0.1):
 # images pushed by skopeo are pulled and run; an index picks the host's
 # platform or --platform's; a second image on the same base downloads only
-# its new layer; run pulls a missing image; references are parsed as docker's.
+# its new layer; run pulls a missing image; references are parsed as docker's;
+# gzip, zstd and uncompressed layers are checked against the config's diff_ids.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/registry-lib.sh"
 
@@ -80,6 +81,24 @@ assert_status 0 berth pull --platform linux/arm64 "$R/test/dockermulti"
 assert_status 0 berth run --rm "$R/test/dockermulti" cat /arm64
 assert_eq arm64 "$OUT" "from a Docker manifest list, --platform linux/arm64"
 assert_status 0 berth image rm "$R/test/docker1:v1" "$R/test/dockermulti:latest"
+
+# --- zstd and uncompressed layers: their diff_ids computed as they stream in -------------
+mkdir -p "$T/zl" "$T/pl"
+printf 'zstd\n' >"$T/zl/zstd"
+printf 'plain\n' >"$T/pl/plain"
+tar --numeric-owner -C "$T/zl" -cf "$T/zl.tar" zstd
+zstd -q -19 "$T/zl.tar" -o "$T/zl.tar.zst"
+tar --numeric-owner -C "$T/pl" -cf "$T/pl.tar" plain
+gzip -c "$(busybox_tar)" >"$T/bb.tar.gz"
+make_oci_layout "$T/mixed" mixed "$T/bb.tar.gz" "$T/zl.tar.zst" "$T/pl.tar"
+reg_push "$T/mixed" mixed "127.0.0.1:$REG_PORT/test/mixed:latest" --preserve-digests
+assert_status 0 berth pull "$R/test/mixed"
+assert_status 0 berth image inspect "$R/test/mixed"
+assert_contains "$OUT" "layer.v1.tar+zstd" "a zstd layer is pulled as zstd"
+assert_status 0 berth run --rm "$R/test/mixed" cat /zstd /plain
+assert_eq "zstd
+plain" "$OUT" "the image of gzip, zstd and plain layers runs"
+assert_status 0 berth image rm "$R/test/mixed"
 
 # --- on a terminal: progress lines and a summary ----------------------------------
 assert_status 0 berth image rm "$R/test/app2:latest"

@@ -110,6 +110,90 @@ assert_status 0 berth run --rm --userns=auto -v nv:/etc busybox sh -c \
 assert_eq $'berth-test\nwrote\n0' "$OUT" "a new named volume: filled, writable, owned by root inside"
 assert_status 0 berth volume rm nv
 
+# --- --device: no node can be made in a user namespace, so the host's is
+# bound onto the container path (read-only without w); the devices cgroup
+# rule is the one without a user namespace and still decides.
+assert_status 0 berth run --rm --userns=auto --device /dev/null:/dev/mydev:rw busybox sh -c \
+    'ls -l /dev/mydev; echo x >/dev/mydev && echo written; awk "\$5 == \"/dev/mydev\" { print \$6 }" /proc/self/mountinfo'
+assert_match "$OUT" "^crw-rw-rw- " "--device in a user namespace: the node is the host's /dev/null"
+assert_contains "$OUT" "written" "--device ...:rw can be written"
+assert_match "$OUT" $'\nrw,nosuid,noexec' "a read-write bind, nosuid, noexec (not nodev)"
+assert_status 0 berth run --rm --userns=auto --device /dev/null:/dev/mydev:r busybox sh -c \
+    'cat /dev/mydev && echo read-ok; echo x >/dev/mydev 2>&- && echo written || echo refused;
+     echo x >/dev/null 2>&- && echo null-written || echo null-refused;
+     awk "\$5 == \"/dev/mydev\" { print \$6 }" /proc/self/mountinfo'
+assert_contains "$OUT" "read-ok" "--device ...:r can be read"
+assert_contains "$OUT" "refused" "--device ...:r cannot be written"
+assert_not_contains "$OUT" "written" "no write went through"
+# /dev/null (rw bind, 0666) shares 1:3, whose rule is now read-only: the cgroup refuses.
+assert_contains "$OUT" "null-refused" "the devices cgroup refuses the write, not the mount"
+assert_match "$OUT" $'\nro,nosuid,noexec' "a read-only bind"
+if [[ -e /sys/fs/cgroup/devices/devices.list ]]; then
+    assert_status 0 berth run -d --name ud --userns=auto --device /dev/null:/dev/mydev:r busybox sleep 30
+    dir=$(find /sys/fs/cgroup/devices -type d -name "berth-$OUT*" | head -n 1)
+    assert_true "the container has a devices cgroup" test -n "$dir"
+    list=$(cat "$dir/devices.list")
+    assert_not_contains "$list" "a *:* rwm" "not allow-all"
+    assert_contains "$list" "c 1:3 rm" "the --device rule: read only"
+    assert_not_contains "$list" "b " "no block device allowed"
+    assert_status 0 berth exec ud sh -c 'mknod /tmp/n c 1 3 2>&- && echo made || echo refused'
+    assert_eq "refused" "$OUT" "no node can be made in the user namespace"
+    assert_status 0 berth rm -f ud
+fi
+# A device the container's root may not open on the host stays closed: the
+# bind keeps the host's owner and mode (root's 0600 node is "other"'s).
+mknod "$T/private-null" c 1 3
+chmod 0600 "$T/private-null"
+assert_status 0 berth run --rm --userns=auto --device "$T/private-null:/dev/p:rw" busybox sh -c \
+    'stat -c "%u %a" /dev/p; echo x >/dev/p 2>&- && echo written || echo refused'
+assert_eq $'65534 600\nrefused' "$OUT" "a host root 0600 node: nobody's, not writable"
+chmod 0666 "$T/private-null"
+assert_status 0 berth run --rm --userns=auto --device "$T/private-null:/dev/p:rw" busybox sh -c \
+    'echo x >/dev/p 2>&- && echo written || echo refused'
+assert_eq "written" "$OUT" "the same node made 0666 on the host: writable"
+# --- commit: the writable layer holds host ids (200000…); the layer gets the
+# container's (0, 1000), ids outside the map become 65534 (nobody).
+assert_status 0 berth run -d --name cm --userns=auto busybox sleep 60
+assert_status 0 berth exec cm sh -c 'mkdir -m 1777 /work && echo r >/work/by-root'
+assert_status 0 berth exec --user 1000:1000 cm sh -c 'echo u >/work/by-1000; id -u'
+assert_eq "1000" "$OUT" "exec --user 1000 in the user namespace"
+cm_id=$(berth inspect cm | json_eval 'd[0]["id"]')
+upper=$T/root/plugins/overlay/containers/$cm_id/upper
+assert_eq "201000:201000" "$(stat -c %u:%g "$upper/work/by-1000")" "on disk: host ids"
+# A host root file in the writable layer: outside the container's map.
+echo h >"$upper/work/by-host-root"
+# A file capability set by the container's root is stored by the kernel as
+# revision 3 with its host uid (200000): what setcap in the container leaves.
+python3 -c 'import os, struct, sys
+os.setxattr(sys.argv[1], "security.capability", struct.pack("<6I", 0x03000001, 0x400, 0, 0, 0, 200000))' \
+    "$upper/work/by-root"
+assert_status 0 berth commit cm cm:shifted
+assert_status 0 berth rm -f cm
+shifted='stat -c "%u:%g %n" /work /work/by-root /work/by-1000 /work/by-host-root'
+assert_status 0 berth run --rm cm:shifted sh -c "$shifted"
+assert_eq $'0:0 /work\n0:0 /work/by-root\n1000:1000 /work/by-1000\n65534:65534 /work/by-host-root' \
+    "$OUT" "the committed image without a user namespace: owners 0, 1000, and nobody"
+assert_status 0 berth run --rm --userns=auto cm:shifted sh -c "$shifted"
+assert_eq $'0:0 /work\n0:0 /work/by-root\n1000:1000 /work/by-1000\n65534:65534 /work/by-host-root' \
+    "$OUT" "and the same in a user namespace"
+assert_status 0 berth image save -o "$T/shifted.tar" cm:shifted
+owners=$(python3 - "$T/shifted.tar" <<'PY'
+import io, json, sys, tarfile
+with tarfile.open(sys.argv[1]) as outer:
+    top = json.load(outer.extractfile("manifest.json"))[0]["Layers"][-1]
+    with tarfile.open(fileobj=io.BytesIO(outer.extractfile(top).read())) as layer:
+        for m in sorted(layer.getmembers(), key=lambda m: m.name):
+            if m.name.startswith("work"):
+                print(f"{m.uid}:{m.gid} {m.name}")
+            cap = m.pax_headers.get("SCHILY.xattr.security.capability")
+            if cap is not None:
+                print("capability", m.name, cap.encode("utf-8", "surrogateescape").hex())
+PY
+)
+assert_eq $'0:0 work\n1000:1000 work/by-1000\n65534:65534 work/by-host-root\n0:0 work/by-root\ncapability work/by-root 0100000200040000000000000000000000000000' \
+    "$owners" "image save: the layer tar holds the container's ids, the capability as root's (revision 2)"
+assert_status 0 berth image rm cm:shifted
+
 # --- a network: the namespace made by the driver (owned by the host's user
 # namespace) is entered by berth before the clone, not joined by the child.
 assert_status 0 berth network create --subnet 10.91.7.0/24 unet
@@ -145,6 +229,7 @@ bad "use auto or auto:size=N" --userns=auto:size=0
 bad "need a user namespace" --userns=host --uidmap 0:200000:10
 bad "--gidmap needs --uidmap" --gidmap 0:200000:10
 bad "--privileged" --userns=auto --privileged
+bad "device '/dev/nosuchdev'" --userns=auto --device /dev/nosuchdev
 # The configuration's userns_user: another user's lines.
 printf 'berth:200000:400000\nother:700000:70000\n' >"$T/subuid"
 printf 'berth:200000:400000\nother:700000:70000\n' >"$T/subgid"

@@ -87,15 +87,15 @@ static void test_pack_tree(void **state)
     _cleanup_free_ char *t1 = xasprintf("%s.1.tar", d), *t2 = xasprintf("%s.2.tar", d);
     struct error *err = NULL;
     size_t n = 0;
-    assert_int_equal(layer_pack(d, t1, LAYER_PACK_CHARDEV, &n, &err), 0);
+    assert_int_equal(layer_pack(d, t1, LAYER_PACK_CHARDEV, NULL, &n, &err), 0);
     assert_int_equal(n, 6); /* a, b/, b/.wh.gone, hl, o/, o/.wh..wh..opq */
-    assert_int_equal(layer_pack(d, t2, LAYER_PACK_CHARDEV, NULL, &err), 0);
+    assert_int_equal(layer_pack(d, t2, LAYER_PACK_CHARDEV, NULL, NULL, &err), 0);
     char h1[DIGEST_STR_LEN + 1], h2[DIGEST_STR_LEN + 1];
     assert_int_equal(sha256_file(t1, h1, &err), 0);
     assert_int_equal(sha256_file(t2, h2, &err), 0);
     assert_string_equal(h1, h2);
     /* An existing output is never overwritten. */
-    assert_true(layer_pack(d, t1, LAYER_PACK_CHARDEV, NULL, &err) < 0);
+    assert_true(layer_pack(d, t1, LAYER_PACK_CHARDEV, NULL, NULL, &err) < 0);
     error_free(&err);
     _cleanup_free_ char *cmd = xasprintf("tar -tvf %s | awk '{print $1, $NF}' > %s.list", t2, d);
     assert_int_equal(system(cmd), 0);
@@ -113,6 +113,119 @@ static void test_pack_tree(void **state)
     assert_int_equal(system(rm), 0);
 }
 
+/* A user namespace's host ids 200000.. as 0.., anything else as 65534. */
+static uint32_t shift(const void *ctx, uint32_t id)
+{
+    (void)ctx;
+    return id >= 200000 && id < 265536 ? id - 200000 : 65534;
+}
+
+static void test_pack_owners(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        skip(); /* chown needs root */
+    }
+    char tmpl[] = "/tmp/test-layer-pack-owners.XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    static const struct {
+        const char *name;
+        uid_t uid;
+        gid_t gid;
+    } files[] = {{"root", 200000, 200000}, {"user", 201000, 200005}, {"host", 0, 5}};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        _cleanup_free_ char *p = xasprintf("%s/%s", tmpl, files[i].name);
+        write_file_atomic(p, "x", 1, 0644, NULL);
+        assert_int_equal(chown(p, files[i].uid, files[i].gid), 0);
+    }
+    _cleanup_free_ char *t = xasprintf("%s.tar", tmpl), *l = xasprintf("%s.list", tmpl);
+    const struct layer_pack_owners owners = {.uid = shift, .gid = shift};
+    struct error *err = NULL;
+    assert_int_equal(layer_pack(tmpl, t, LAYER_PACK_CHARDEV, &owners, NULL, &err), 0);
+    _cleanup_free_ char *cmd =
+        xasprintf("tar --numeric-owner -tvf %s | awk '{print $2, $NF}' > %s", t, l);
+    assert_int_equal(system(cmd), 0);
+    _cleanup_free_ char *list = NULL;
+    assert_int_equal(read_file(l, &list, NULL, &err), 0);
+    assert_string_equal(list, "65534/65534 host\n"
+                              "0/0 root\n"
+                              "1000/5 user\n");
+    _cleanup_free_ char *rm = xasprintf("rm -rf %s %s %s", tmpl, t, l);
+    assert_int_equal(system(rm), 0);
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void test_xattr_owners(void **state)
+{
+    (void)state;
+    const struct layer_pack_owners owners = {.uid = shift, .gid = shift};
+    /* A capability set by the container's root (host 200000): revision 2 in the layer. */
+    unsigned char cap[24];
+    put32(cap, 0x03000001); /* revision 3, effective */
+    put32(cap + 4, 0x2000); /* cap_net_bind_service */
+    put32(cap + 8, 0);
+    put32(cap + 12, 0);
+    put32(cap + 16, 0);
+    put32(cap + 20, 200000);
+    assert_int_equal(layer_pack_xattr_owners("security.capability", cap, 24, &owners), 20);
+    assert_int_equal(get32(cap), 0x02000001);
+    assert_int_equal(get32(cap + 4), 0x2000);
+    /* One for another root in the namespace keeps revision 3, with its container uid. */
+    put32(cap, 0x03000001);
+    put32(cap + 20, 201000);
+    assert_int_equal(layer_pack_xattr_owners("security.capability", cap, 24, &owners), 24);
+    assert_int_equal(get32(cap), 0x03000001);
+    assert_int_equal(get32(cap + 20), 1000);
+    /* Revision 2 (no uid) and no owners: untouched. */
+    put32(cap, 0x02000001);
+    assert_int_equal(layer_pack_xattr_owners("security.capability", cap, 20, &owners), 20);
+    assert_int_equal(get32(cap), 0x02000001);
+    put32(cap, 0x03000001);
+    put32(cap + 20, 200000);
+    assert_int_equal(layer_pack_xattr_owners("security.capability", cap, 24, NULL), 24);
+    assert_int_equal(get32(cap + 20), 200000);
+
+    /* An ACL: user::rw- user:201000:r-- group:200005:r-- mask::r-- other::---. */
+    unsigned char acl[4 + 5 * 8];
+    static const struct {
+        unsigned tag, perm;
+        uint32_t id;
+    } e[] = {{0x01, 6, UINT32_MAX},
+             {0x02, 4, 201000},
+             {0x08, 4, 200005},
+             {0x10, 4, UINT32_MAX},
+             {0x20, 0, UINT32_MAX}};
+    put32(acl, 2);
+    for (size_t i = 0; i < 5; i++) {
+        unsigned char *p = acl + 4 + 8 * i;
+        p[0] = (unsigned char)e[i].tag;
+        p[1] = 0;
+        p[2] = (unsigned char)e[i].perm;
+        p[3] = 0;
+        put32(p + 4, e[i].id);
+    }
+    assert_int_equal(layer_pack_xattr_owners("system.posix_acl_access", acl, sizeof(acl), &owners),
+                     sizeof(acl));
+    assert_int_equal(get32(acl + 4 + 4), UINT32_MAX);
+    assert_int_equal(get32(acl + 12 + 4), 1000);
+    assert_int_equal(get32(acl + 20 + 4), 5);
+    assert_int_equal(get32(acl + 28 + 4), UINT32_MAX);
+    /* A value of another shape is left alone. */
+    assert_int_equal(layer_pack_xattr_owners("system.posix_acl_default", acl, 11, &owners), 11);
+    assert_int_equal(get32(acl + 12 + 4), 1000);
+    assert_int_equal(layer_pack_xattr_owners("user.x", acl, sizeof(acl), &owners), sizeof(acl));
+}
+
 static void test_empty_tree(void **state)
 {
     (void)state;
@@ -120,7 +233,7 @@ static void test_empty_tree(void **state)
     assert_non_null(mkdtemp(tmpl));
     _cleanup_free_ char *t = xasprintf("%s.tar", tmpl);
     struct error *err = NULL;
-    assert_int_equal(layer_pack(tmpl, t, LAYER_PACK_CHARDEV, NULL, &err), 0);
+    assert_int_equal(layer_pack(tmpl, t, LAYER_PACK_CHARDEV, NULL, NULL, &err), 0);
     char h[DIGEST_STR_LEN + 1];
     assert_int_equal(sha256_file(t, h, &err), 0);
     /* The usual empty layer: 1024 zero bytes. */
@@ -133,10 +246,9 @@ static void test_empty_tree(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_node_decisions),
-        cmocka_unit_test(test_xattr_decisions),
-        cmocka_unit_test(test_pack_tree),
-        cmocka_unit_test(test_empty_tree),
+        cmocka_unit_test(test_node_decisions), cmocka_unit_test(test_xattr_decisions),
+        cmocka_unit_test(test_pack_tree),      cmocka_unit_test(test_pack_owners),
+        cmocka_unit_test(test_xattr_owners),   cmocka_unit_test(test_empty_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,10 +146,10 @@ static void test_conformance_tar(void **state)
 {
     (void)state;
     static const struct conf_tar_entry entries[] = {
-        {'d', "etc/", NULL, 0755},
-        {'f', "etc/a.txt", "hello\n", 0600},
-        {'l', "link", "etc/a.txt", 0777},
-        {'f', "empty", "", 0644},
+        {'d', 0755, "etc/", NULL},
+        {'f', 0600, "etc/a.txt", "hello\n"},
+        {'l', 0777, "link", "etc/a.txt"},
+        {'f', 0644, "empty", ""},
     };
     _cleanup_free_ char *path = NULL;
     assert_true(asprintf(&path, "%s/layer.tar", dir) > 0);

@@ -162,6 +162,70 @@ static void test_device(void **state)
     }
 }
 
+/* A --device: a node in linux.devices, or with a user namespace a bind of the host's node. */
+static void test_device_apply(void **state)
+{
+    (void)state;
+    struct error *err = NULL;
+    for (int userns = 0; userns < 2; userns++) {
+        cJSON *d = NULL;
+        assert_int_equal(security_device_parse("/dev/null:/dev/mynull:r", &d, &err), 0);
+        cJSON *sec = cJSON_CreateObject();
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(sec, "devices"), d);
+        if (userns)
+            cJSON_AddItemToObject(
+                sec, "userns",
+                cJSON_Parse("{\"mode\":\"map\",\"uid_map\":[{\"containerID\":0,\"hostID\":"
+                            "200000,\"size\":65536}],\"gid_map\":[{\"containerID\":0,"
+                            "\"hostID\":200000,\"size\":65536}]}"));
+        cJSON_AddStringToObject(sec, "seccomp", "unconfined");
+        cJSON *config = cJSON_Parse("{\"process\":{},\"linux\":{\"namespaces\":[]},"
+                                    "\"mounts\":[{\"destination\":\"/dev\"}]}");
+        assert_int_equal(security_oci_apply(config, sec, NULL, &err), 0);
+        cJSON *linux_ = cJSON_GetObjectItem(config, "linux");
+        const cJSON *devs = cJSON_GetObjectItem(linux_, "devices");
+        const cJSON *mounts = cJSON_GetObjectItem(config, "mounts");
+        if (!userns) {
+            assert_int_equal(cJSON_GetArraySize(devs), 1);
+            const cJSON *n = cJSON_GetArrayItem(devs, 0);
+            assert_string_equal(cJSON_GetObjectItem(n, "path")->valuestring, "/dev/mynull");
+            /* Not OCI: only berth's. */
+            assert_null(cJSON_GetObjectItem(n, "hostPath"));
+            assert_null(cJSON_GetObjectItem(n, "access"));
+            assert_int_equal(cJSON_GetArraySize(mounts), 1);
+        } else {
+            assert_null(devs);
+            assert_int_equal(cJSON_GetArraySize(mounts), 2);
+            const cJSON *m = cJSON_GetArrayItem(mounts, 1);
+            assert_string_equal(cJSON_GetObjectItem(m, "destination")->valuestring, "/dev/mynull");
+            assert_string_equal(cJSON_GetObjectItem(m, "source")->valuestring, "/dev/null");
+            assert_string_equal(cJSON_GetObjectItem(m, "type")->valuestring, "bind");
+            char *opts = cJSON_PrintUnformatted(cJSON_GetObjectItem(m, "options"));
+            assert_string_equal(opts, "[\"bind\",\"nosuid\",\"noexec\",\"ro\"]");
+            free(opts);
+        }
+        /* The cgroup rule is the same either way: c 1:3, read (and mknod). */
+        int found = 0;
+        const cJSON *rule;
+        cJSON_ArrayForEach(rule,
+                           cJSON_GetObjectItem(cJSON_GetObjectItem(linux_, "resources"), "devices"))
+        {
+            const cJSON *t = cJSON_GetObjectItem(rule, "type");
+            if (cJSON_IsTrue(cJSON_GetObjectItem(rule, "allow")) && t &&
+                !strcmp(t->valuestring, "c") && cJSON_GetObjectItem(rule, "major")->valueint == 1 &&
+                cJSON_GetObjectItem(rule, "minor") &&
+                cJSON_GetObjectItem(rule, "minor")->valueint == 3) {
+                assert_string_equal(cJSON_GetObjectItem(rule, "access")->valuestring, "rm");
+                found++;
+            }
+        }
+        assert_int_equal(found, 1);
+        cJSON_Delete(config);
+        cJSON_Delete(sec);
+    }
+    assert_null(err);
+}
+
 static void test_build(void **state)
 {
     (void)state;
@@ -218,8 +282,9 @@ static void test_build(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_caps),   cmocka_unit_test(test_sysctl), cmocka_unit_test(test_ulimit),
-        cmocka_unit_test(test_device), cmocka_unit_test(test_build),
+        cmocka_unit_test(test_caps),         cmocka_unit_test(test_sysctl),
+        cmocka_unit_test(test_ulimit),       cmocka_unit_test(test_device),
+        cmocka_unit_test(test_device_apply), cmocka_unit_test(test_build),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,13 @@ static void test_parse(void **state)
     assert_int_equal(id_map_to_host(&m, 65535), 165535);
     assert_int_equal(id_map_to_host(&m, 65536), 300000);
     assert_int_equal(id_map_to_host(&m, 65546), -1);
+    assert_int_equal(id_map_to_container(&m, 100000), 0);
+    assert_int_equal(id_map_to_container(&m, 165535), 65535);
+    assert_int_equal(id_map_to_container(&m, 300009), 65545);
+    assert_int_equal(id_map_to_container(&m, 99999), -1);
+    assert_int_equal(id_map_to_container(&m, 165536), -1);
+    assert_int_equal(id_map_to_container(&m, 300010), -1);
+    assert_int_equal(id_map_to_container(&m, 0), -1);
 
     static const char *const bad[] = {
         "",

@@ -158,8 +158,10 @@ struct berth_services {
      * "trusted.overlay." and "user.overlay." xattrs are dropped, and a
      * redirect or metacopy xattr is refused (-ENOTSUP). With
      * BERTH_WHITEOUT_NONE nothing is converted. The same tree always gives
-     * the same bytes. Returns 0 or a negative errno and fills ERR; on
-     * failure TAR_PATH does not exist.
+     * the same bytes. Called from diff for a container in a user namespace
+     * whose writable directory holds host ids, the host writes them as the
+     * container's ids (docs/security.md). Returns 0 or a negative errno and
+     * fills ERR; on failure TAR_PATH does not exist.
      */
     int (*pack_layer)(struct berth_host *host, const char *dir, const char *tar_path,
                       uint32_t whiteout_mode, struct berth_error *err);
