@@ -57,6 +57,10 @@ if [[ -e /proc/sysrq-trigger ]]; then
     assert_eq "ro" "$(ro_opt /proc/sysrq-trigger)" "/proc/sysrq-trigger is mounted read-only"
 fi
 assert_eq "ro" "$(ro_opt /sys)" "/sys is mounted read-only"
+# As podman's (test-security-vs-podman.sh): masked files are read-only binds,
+# /dev is noexec.
+assert_eq "ro" "$(ro_opt /proc/keys)" "the mask of /proc/keys is read-only"
+assert_match "$(awk '$2 == "/dev" { print $4 }' <<<"$mounts")" '(^|,)noexec(,|$)' "/dev is noexec"
 assert_status 0 berth run --rm busybox sh -c 'touch /sys/x 2>/dev/null && echo writable || echo refused'
 assert_eq "refused" "$OUT" "/sys is not writable"
 assert_match "$mounts" $'(^|\n)[^ ]+ / overlay ' "the root is an overlay inside the container"
