@@ -31,7 +31,7 @@ check() { # check WHAT CMD… : passes when CMD succeeds
 # number or boolean); the JSON may be pretty-printed or on one line.
 jget() {
     tr '\t\n' '  ' | sed 's/, *"/,\n"/g; s/{ *"/{\n"/g' |
-        sed -n "s/^\"$1\": *\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n1
+        sed -n "s/^\"$1\": *\"\{0,1\}\([^\",}]*\).*/\1/p" | sed -n 1p
 }
 wait_state() { # wait_state NAME STATE : up to 10 s
     i=0

@@ -63,8 +63,10 @@ cache=${cache:-$work/cache}
 mkdir -p "$cache"
 
 # --- the kernel: Debian's, unpacked into the cache, never installed ----------
+# (No early exit in the readers of a pipe below: with pipefail, the writer's
+# SIGPIPE would fail the script, as it once did in CI with status 141.)
 pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-    awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+    awk '!found && $1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; found = 1 }')
 [[ -n $pkg ]] || die "apt-cache depends linux-image-amd64 names no versioned kernel package"
 kdir="$cache/$pkg"
 if [[ ! -e $kdir/.done ]]; then
@@ -109,7 +111,7 @@ libs_of() { # libs_of FILE… : absolute paths ldd prints (loader included)
 }
 objs=("$root/berth/berth" "$root/berth/plugins"/*.so)
 for name in libarchive.so.13 libcrypto.so.3; do
-    p=$(ldconfig -p | awk -v n="$name" '$1 == n && /x86-64/ { print $NF; exit }')
+    p=$(ldconfig -p | awk -v n="$name" '!found && $1 == n && /x86-64/ { print $NF; found = 1 }')
     [[ -n $p ]] && objs+=("$p") && copy_lib "$p"
 done
 while read -r lib; do copy_lib "$lib"; done < <(libs_of "${objs[@]}")
@@ -129,7 +131,7 @@ add_module() { # add_module NAME : its dependencies first
     for m in "${modules[@]}"; do [[ $(basename "$m" .ko) == "$name" ]] && return 0; done
     path=$(find_module "$name")
     [[ -n $path ]] || die "kernel module '$name' not found in $moddir"
-    deps=$(tr '\0' '\n' <"$path" | sed -n 's/^depends=//p' | head -n1)
+    deps=$(tr '\0' '\n' <"$path" | sed -n 's/^depends=//p' | sed -n 1p)
     for d in ${deps//,/ }; do add_module "$d"; done
     modules+=("$path")
 }
