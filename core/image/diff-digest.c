@@ -119,6 +119,9 @@ struct diff_digest {
     size_t n_magic;
     /* A compressed stream is complete between members/frames, not inside one. */
     bool in_member;
+    /* How many bytes of the current gzip member's header were looked at
+     * (ISA-L only; zlib checks the flags itself). */
+    size_t header_seen;
     bool failed;
     unsigned char *out;
     struct inflate_state *isal;
@@ -253,11 +256,28 @@ static int start(struct diff_digest *d, struct error **err)
     return 0;
 }
 
+/*
+ * ISA-L ignores the reserved bits of a gzip member's FLG byte (the fourth
+ * of its header) where zlib and libarchive refuse the member: so do we,
+ * or the diff_id would be that of a layer the unpacker refuses
+ * (fuzz-diff-digest found it). Each byte is looked at once: from a
+ * member's start, then from the start of each later chunk.
+ */
+static bool gzip_reserved_flags(struct diff_digest *d, const unsigned char *p, size_t len)
+{
+    for (size_t i = 0; i < len && d->header_seen < 4; i++, d->header_seen++)
+        if (d->header_seen == 3 && (p[i] & 0xe0))
+            return true;
+    return false;
+}
+
 static int feed_isal(struct diff_digest *d, const unsigned char *in, size_t len, struct error **err)
 {
     struct inflate_state *s = d->isal;
     s->next_in = (uint8_t *)in;
     s->avail_in = (uint32_t)len;
+    if (d->in_member && gzip_reserved_flags(d, in, len))
+        return fail(d, err, "gzip", "reserved header flags set");
     for (;;) {
         if (!d->in_member) {
             if (s->avail_in == 0)
@@ -266,6 +286,9 @@ static int feed_isal(struct diff_digest *d, const unsigned char *in, size_t len,
             lib.isal_reset(s);
             s->crc_flag = ISAL_GZIP;
             d->in_member = true;
+            d->header_seen = 0;
+            if (gzip_reserved_flags(d, s->next_in, s->avail_in))
+                return fail(d, err, "gzip", "reserved header flags set");
         }
         s->next_out = d->out;
         s->avail_out = OUT_BLOCK;

@@ -184,6 +184,22 @@ static void gzip_cases(enum diff_gzip_backend be)
     bad.p[bad.len / 2] ^= 0x01;
     assert_true(digest_of(be, &bad, 4096, got) < 0);
 
+    /* A reserved FLG bit (0x20..0x80), in the first member and in the
+     * second, which zlib and libarchive refuse (ISA-L would not), with the
+     * header split across chunks of every size. */
+    for (unsigned bit = 0x20; bit <= 0x80; bit <<= 1) {
+        memcpy(bad.p, g2.p, g2.len);
+        bad.p[3] |= (unsigned char)bit;
+        for (size_t chunk = 1; chunk <= 5; chunk++)
+            assert_true(digest_of(be, &bad, chunk, got) < 0);
+        struct buf second = {0};
+        buf_append(&second, g1.p, g1.len);
+        buf_append(&second, bad.p, bad.len);
+        assert_true(digest_of(be, &second, 3, got) < 0);
+        assert_true(digest_of(be, &second, 4096, got) < 0);
+        buf_free(&second);
+    }
+
     buf_free(&t1);
     buf_free(&t2);
     buf_free(&g1);
