@@ -182,7 +182,6 @@ void net_config_done(struct net_config *cfg)
 {
     if (!cfg)
         return;
-    ipam_free(&cfg->pool);
     cJSON_Delete(cfg->root);
     cfg->root = NULL;
 }
@@ -214,6 +213,9 @@ int join_request_parse(struct bridge *b, const char *json, struct join_request *
     const char *host = get_str(mine, "host_interface");
     if (host && ifname_valid(host) && !strncmp(host, "veth", 4))
         ret->host_interface = host;
+    const char *had = get_str(mine, "ip");
+    if (had && ipam_parse_addr(had, &ret->result_ip) < 0)
+        ret->result_ip = 0;
     ret->netns_teardown = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "netns_teardown"));
     ret->interface = ifname;
     ret->root = root;

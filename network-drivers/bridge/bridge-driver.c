@@ -22,7 +22,7 @@ static int bridge_init(const struct berth_services *services, void **ret_state)
     if (!b)
         return -ENOMEM;
     b->services = services;
-    b->state_fd = b->ipam_fd = -1;
+    b->state_fd = b->addr_fd = b->old_fd = -1;
     int r = 0;
     /* init has no error object: failures are logged, once, here. */
     b->state_fd = open(services->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -32,19 +32,22 @@ static int bridge_init(const struct berth_services *services, void **ret_state)
                       services->state_dir);
         goto fail;
     }
-    if (mkdirat(b->state_fd, "ipam", 0700) < 0 && errno != EEXIST) {
+    if (mkdirat(b->state_fd, "addresses", 0700) < 0 && errno != EEXIST) {
         r = -errno;
-        services->log(services->host, BERTH_LOG_ERROR, "bridge: make '%s/ipam': %m",
+        services->log(services->host, BERTH_LOG_ERROR, "bridge: make '%s/addresses': %m",
                       services->state_dir);
         goto fail;
     }
-    b->ipam_fd = openat(b->state_fd, "ipam", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (b->ipam_fd < 0) {
+    b->addr_fd = openat(b->state_fd, "addresses", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (b->addr_fd < 0) {
         r = -errno;
-        services->log(services->host, BERTH_LOG_ERROR, "bridge: open '%s/ipam': %m",
+        services->log(services->host, BERTH_LOG_ERROR, "bridge: open '%s/addresses': %m",
                       services->state_dir);
         goto fail;
     }
+    /* The former layout, one file per network: moved on each network's
+     * first use (ipam-store.c), the directory removed by gc once empty. */
+    b->old_fd = openat(b->state_fd, "ipam", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     *ret_state = b;
     return 0;
 fail:
@@ -58,7 +61,8 @@ static void bridge_fini(void *state)
     struct bridge *b = state;
     if (!b)
         return;
-    closep(&b->ipam_fd);
+    closep(&b->old_fd);
+    closep(&b->addr_fd);
     closep(&b->state_fd);
     free(b);
 }
@@ -149,7 +153,7 @@ static int bridge_remove(void *state, const struct berth_network_request *req, v
         (r = delete_if_ours(b, sk, cfg.bridge, alias, err)) < 0)
         goto out;
     if ((r = ipam_forget_network(b, cfg.name)) < 0)
-        b->services->set_error(err, -r, "network '%s': remove its ipam file: %s", cfg.name,
+        b->services->set_error(err, -r, "network '%s': remove its addresses: %s", cfg.name,
                                strerror(-r));
 out:
     net_config_done(&cfg);
@@ -161,40 +165,26 @@ static int ipam_take(struct bridge *b, const struct net_config *cfg, const char 
                      uint32_t requested, uint32_t *ret_addr, struct berth_error *err)
 {
     struct ipam_session s;
-    int r = ipam_session_open(b, cfg, &s, err);
+    int r = ipam_session_open(b, cfg->name, 1, &s, err);
     if (r < 0)
         return r;
-    char msg[256];
-    uint32_t addr;
-    const struct ipam_entry *had = ipam_find_owner(&s.pool, container_id);
-    r = ipam_allocate(&s.pool, container_id, requested, &addr, msg, sizeof(msg));
-    if (r < 0) {
-        b->services->set_error(err, -r, "network '%s': %s", cfg->name, msg);
-        goto out;
-    }
-    if (!had || had->addr != addr) {
-        s.changed = 1;
-        if ((r = ipam_session_save(&s, err)) < 0)
-            goto out;
-    }
-    *ret_addr = addr;
-out:
+    r = ipam_session_take(&s, &cfg->pool, container_id, requested, ret_addr, err);
     ipam_session_close(&s);
     return r;
 }
 
-/* Releases the container's addresses; a network without a file holds none. */
+/* Releases the container's address (and ALSO, the one join reported, if it
+ * holds that); a network without a directory holds none. */
 static int ipam_give_back(struct bridge *b, const struct net_config *cfg, const char *container_id,
-                          struct berth_error *err)
+                          uint32_t also, struct berth_error *err)
 {
     struct ipam_session s;
-    int r = ipam_session_open(b, cfg, &s, err);
+    int r = ipam_session_open(b, cfg->name, 0, &s, err);
+    if (r == -ENOENT)
+        return 0;
     if (r < 0)
         return r;
-    if (ipam_release_owner(&s.pool, container_id) > 0) {
-        s.changed = 1;
-        r = ipam_session_save(&s, err);
-    }
+    r = ipam_session_release(&s, container_id, also, err);
     ipam_session_close(&s);
     return r;
 }
@@ -262,8 +252,15 @@ static int make_veth(struct bridge *b, struct nl_sock *sk, const struct net_conf
                                host_name, peer_name, strerror(-r));
         return r;
     }
-    /* The alias first of all, in the same request as hairpin: from here on
-     * gc recognises the pair should berth die. */
+    /* IPv6 off before the host end comes up; berth's networks are IPv4
+     * only, and a bridge port forwards IPv6 frames without IPv6 of its own.
+     * Not fatal: the end then only gets no link-local address (below). */
+    int r6 = host_end_disable_ipv6(host_name);
+    if (r6 < 0 && r6 != -ENOENT)
+        b->services->log(b->services->host, BERTH_LOG_DEBUG, "bridge: disable IPv6 on '%s': %s",
+                         host_name, strerror(-r6));
+    /* The alias first of all, in the same request as hairpin and up: from
+     * here on gc recognises the pair should berth die. */
     if ((r = bridge_port_setup(sk, host_name, alias)) < 0)
         b->services->set_error(err, -r, "network '%s': set up bridge port '%s': %s", cfg->name,
                                host_name, strerror(-r));
@@ -339,7 +336,7 @@ undo:
         if (link_lookup(sk, host_name, &ifindex, NULL, 0) == 0)
             link_delete(sk, ifindex);
     }
-    if (ipam_give_back(b, &cfg, req->container_id, NULL) < 0)
+    if (ipam_give_back(b, &cfg, req->container_id, addr, NULL) < 0)
         sv->log(sv->host, BERTH_LOG_WARNING,
                 "bridge: network '%s': could not release the address of '%s'; gc will", cfg.name,
                 req->container_id);
@@ -383,7 +380,7 @@ static int bridge_leave(void *state, const struct berth_network_request *req, vo
             (r = delete_if_ours(b, sk, host_name, alias, err)) < 0)
             goto out;
     }
-    r = ipam_give_back(b, &cfg, req->container_id, err);
+    r = ipam_give_back(b, &cfg, req->container_id, jr.result_ip, err);
 out:
     join_request_done(&jr);
     net_config_done(&cfg);
@@ -432,12 +429,19 @@ static int gc_link(void *userdata, int ifindex, const char *name, const char *al
     return r;
 }
 
-/* Drops the IPAM entries of unknown containers and the files of unknown
- * networks. */
-static int gc_ipam(struct gc_ctx *g)
+static int gc_keep_container(void *userdata, const char *owner)
+{
+    const struct gc_ctx *g = userdata;
+    return id_listed(g->req->container_ids, g->req->n_container_ids, owner);
+}
+
+/* For every network directory under DIR_FD (or, with SUFFIX, every file
+ * NETWORK SUFFIX of the former layout): the addresses of unknown containers
+ * go, and all of an unknown network's. */
+static int gc_ipam_dir(struct gc_ctx *g, int dir_fd, const char *suffix)
 {
     struct bridge *b = g->b;
-    int dfd = openat(b->ipam_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return -errno;
     DIR *d = fdopendir(dfd);
@@ -445,38 +449,29 @@ static int gc_ipam(struct gc_ctx *g)
         close(dfd);
         return -errno;
     }
+    size_t sl = suffix ? strlen(suffix) : 0;
     int first = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         size_t n = strlen(de->d_name);
-        if (de->d_name[0] == '.' || n <= 5 || strcmp(de->d_name + n - 5, ".json"))
-            continue;
         char network[NETWORK_NAME_MAX];
-        if (n - 5 >= sizeof(network))
+        if (n <= sl || n - sl >= sizeof(network) || (sl && strcmp(de->d_name + n - sl, suffix)))
             continue;
-        memcpy(network, de->d_name, n - 5);
-        network[n - 5] = '\0';
+        memcpy(network, de->d_name, n - sl);
+        network[n - sl] = '\0';
         if (!network_name_valid(network))
             continue;
         int r;
         if (!id_listed(g->req->object_ids, g->req->n_object_ids, network)) {
             r = ipam_forget_network(b, network);
         } else {
+            /* Opening moves a file of the former layout into place. */
             struct ipam_session s;
-            r = ipam_session_open_saved(b, network, &s, NULL);
+            r = ipam_session_open(b, network, 0, &s, NULL);
             if (r == -ENOENT)
                 continue;
-            for (size_t i = 0; r == 0 && i < s.pool.n;) {
-                if (id_listed(g->req->container_ids, g->req->n_container_ids,
-                              s.pool.entries[i].owner)) {
-                    i++;
-                    continue;
-                }
-                ipam_release_addr(&s.pool, s.pool.entries[i].addr);
-                s.changed = 1;
-            }
             if (r == 0)
-                r = ipam_session_save(&s, NULL);
+                r = ipam_session_gc(&s, gc_keep_container, g);
             ipam_session_close(&s);
         }
         if (r < 0 && !first)
@@ -484,6 +479,21 @@ static int gc_ipam(struct gc_ctx *g)
     }
     closedir(d);
     return first;
+}
+
+/* Drops the addresses of unknown containers and networks, in both layouts;
+ * the former layout's directory goes once it is empty. */
+static int gc_ipam(struct gc_ctx *g)
+{
+    struct bridge *b = g->b;
+    int r = 0;
+    if (b->old_fd >= 0) {
+        r = gc_ipam_dir(g, b->old_fd, ".json");
+        if (r == 0)
+            unlinkat(b->state_fd, "ipam", AT_REMOVEDIR); /* ENOTEMPTY: a stray file stays */
+    }
+    int r2 = gc_ipam_dir(g, b->addr_fd, NULL);
+    return r < 0 ? r : r2;
 }
 
 static int bridge_gc(void *state, const struct berth_gc_request *req, void *res,
@@ -505,7 +515,7 @@ static int bridge_gc(void *state, const struct berth_gc_request *req, void *res,
     }
     int ri = gc_ipam(&g);
     if (ri < 0 && g.err) {
-        b->services->set_error(g.err, -ri, "gc: ipam files: %s", strerror(-ri));
+        b->services->set_error(g.err, -ri, "gc: addresses: %s", strerror(-ri));
         g.err = NULL;
     }
     return rl < 0 ? rl : ri;

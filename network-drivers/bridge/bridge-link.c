@@ -296,14 +296,14 @@ int veth_create(struct nl_sock *sk, const char *host_name, const char *peer_name
     _cleanup_link_ struct rtnl_link *peer = rtnl_link_veth_get_peer(veth);
     if (!peer)
         return -ENOMEM;
-    /* Everything in the one RTM_NEWLINK: the kernel applies master, flags
-     * and MTU of both ends while creating them. Not the peer's IFF_UP: the
-     * kernel configures the peer before linking the pair, and veth_open
-     * refuses a device without a peer (ENOTCONN); container_link_setup
-     * brings it up. */
+    /* Everything in the one RTM_NEWLINK: the kernel applies master and MTU
+     * of both ends while creating them. Neither end comes up here: the host
+     * end's IPv6 is turned off first and bridge_port_setup brings it up;
+     * the peer's IFF_UP would be refused anyway (the kernel configures the
+     * peer before linking the pair, and veth_open refuses a device without
+     * a peer, ENOTCONN), container_link_setup brings it up. */
     rtnl_link_set_name(veth, host_name);
     rtnl_link_set_master(veth, bridge_ifindex);
-    rtnl_link_set_flags(veth, IFF_UP);
     rtnl_link_set_name(peer, peer_name);
     rtnl_link_set_ns_fd(peer, netns_fd);
     if (mtu) {
@@ -313,17 +313,30 @@ int veth_create(struct nl_sock *sk, const char *host_name, const char *peer_name
     return nlerr(rtnl_link_add(sk, veth, NLM_F_CREATE | NLM_F_EXCL));
 }
 
+int host_end_disable_ipv6(const char *name)
+{
+    /* Only a sysctl can: IFLA_INET6_CONF is read-only over netlink. The
+     * file is in the network namespace of the caller, the host end's. */
+    char path[80];
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = write(fd, "1", 1);
+    return n == 1 ? 0 : n < 0 ? -errno : -EIO;
+}
+
 static int port_setup(struct nl_sock *sk, const char *name, const char *alias, int no_ipv6)
 {
-    /* `ip link set NAME alias A addrgenmode none type bridge_slave hairpin
-     * on` as one RTM_NEWLINK on the existing device: rtnl_changelink hands
-     * the slave data to the bridge, the rest to do_setlink. libnl has no
-     * call for bridge port attributes in this form, so the message is built
-     * here. */
+    /* `ip link set NAME up alias A addrgenmode none type bridge_slave
+     * hairpin on` as one RTM_NEWLINK on the existing device:
+     * rtnl_changelink hands the slave data to the bridge, the rest to
+     * do_setlink. libnl has no call for bridge port attributes in this
+     * form, so the message is built here. */
     _cleanup_msg_ struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
     if (!msg)
         return -ENOMEM;
-    struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+    struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
     if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
         nla_put_string(msg, IFLA_IFNAME, name) < 0 || nla_put_string(msg, IFLA_IFALIAS, alias) < 0)
         return -EMSGSIZE;
@@ -332,7 +345,9 @@ static int port_setup(struct nl_sock *sk, const char *name, const char *alias, i
          * comes up (no carrier yet, so none was made): a bridge port needs
          * none, and each would add routes to the host's IPv6 table, which
          * the kernel walks whole on every change of any link (fib6_ifdown),
-         * making each join cost more the more containers are attached. */
+         * making each join cost more the more containers are attached.
+         * Where disable_ipv6 could be set first this is moot; where not
+         * (a read-only /proc/sys) it still spares the address. */
         struct nlattr *af = nla_nest_start(msg, IFLA_AF_SPEC);
         struct nlattr *in6 = af ? nla_nest_start(msg, AF_INET6) : NULL;
         if (!in6 || nla_put_u8(msg, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE) < 0)

@@ -10,7 +10,8 @@
  *   veth    host end "veth" + 8 hex of hash(container id, network), on the
  *           bridge, alias "berth-bridge:NETWORK:CONTAINER-ID"; its peer is
  *           made directly inside the container's namespace as eth0
- *   ipam/NETWORK.json  in the state dir: the addresses handed out
+ *   addresses/NETWORK/ in the state dir: one entry per address handed out
+ *           (ipam-store.c)
  *
  * The aliases are what gc reads: a link without one was not made here and is
  * never touched.
@@ -33,7 +34,8 @@ struct nl_sock;
 struct bridge {
     const struct berth_services *services;
     int state_fd; /* the state dir, O_DIRECTORY */
-    int ipam_fd;  /* state_dir/ipam, O_DIRECTORY */
+    int addr_fd;  /* state_dir/addresses, O_DIRECTORY */
+    int old_fd;   /* state_dir/ipam (the former layout), or -1 */
 };
 
 /* Cleanup attributes: the SDK has none and plugins may not use the core's. */
@@ -70,7 +72,7 @@ struct net_config {
     char bridge[IFNAMSIZ];
     uint32_t mtu;     /* 0: the kernel's default */
     int internal;     /* --internal: containers get no default route */
-    struct ipam pool; /* subnet, gateway and range; no allocations */
+    struct ipam pool; /* subnet, gateway and range */
 };
 
 /* What a join asks for and, on leave, what the join reported. */
@@ -79,6 +81,7 @@ struct join_request {
     const char *interface;      /* in the container: "eth0" */
     uint32_t requested_ip;      /* 0: any */
     const char *host_interface; /* leave: from results.bridge, may be NULL */
+    uint32_t result_ip;         /* leave: results.bridge.ip, 0 if none */
     int netns_teardown;         /* leave: the namespace goes right after */
 };
 
@@ -112,7 +115,11 @@ int bridge_ensure(struct nl_sock *sk, const char *name, const char *alias, uint3
  * namespace NETNS_FD (no move: that costs an RCU grace period). */
 int veth_create(struct nl_sock *sk, const char *host_name, const char *peer_name, int netns_fd,
                 int bridge_ifindex, uint32_t mtu);
-/* Alias and hairpin mode of a bridge port, in one request. */
+/* Turns IPv6 off on the host end NAME, before it comes up: no inet6
+ * address, no ff00::/8 route in the host's table (which the kernel walks on
+ * every link change). -ENOENT where the kernel has no IPv6. */
+int host_end_disable_ipv6(const char *name);
+/* Alias and hairpin mode of a bridge port, and up, in one request. */
 int bridge_port_setup(struct nl_sock *sk, const char *name, const char *alias);
 /* Inside the container: address, link up, default route; reports the MAC. */
 int container_link_setup(struct nl_sock *nsk, const char *ifname, uint32_t addr, unsigned prefix,
@@ -122,27 +129,34 @@ int links_foreach_ours(struct nl_sock *sk,
                        int (*fn)(void *userdata, int ifindex, const char *name, const char *alias),
                        void *userdata);
 
-/* ipam-store.c: one network's allocations, loaded and saved under its lock. */
+/* ipam-store.c: one network's allocations, one entry per address, changed
+ * under the network's lock. */
 struct ipam_session {
     struct bridge *b;
-    char file[NETWORK_NAME_MAX + 8];
+    char network[NETWORK_NAME_MAX];
     int lock_token;
     int locked;
-    int changed;
-    struct ipam pool;
+    int dir_fd; /* state_dir/addresses/NETWORK */
 };
-/* Locks and loads the allocations of CFG's network into S->pool. */
-int ipam_session_open(struct bridge *b, const struct net_config *cfg, struct ipam_session *s,
+/* Locks NETWORK's allocations and opens their directory, made if CREATE;
+ * moves a file of the former layout in first. -ENOENT (no error set) when
+ * there is no directory and CREATE is 0: nothing is allocated. */
+int ipam_session_open(struct bridge *b, const char *network, int create, struct ipam_session *s,
                       struct berth_error *err);
-/* The same for a network known only by name (gc): the pool is rebuilt from
- * the subnet saved in the file. -ENOENT if there is no file. */
-int ipam_session_open_saved(struct bridge *b, const char *network, struct ipam_session *s,
-                            struct berth_error *err);
-/* Writes the allocations if they changed (temp file, fsync, rename). */
-int ipam_session_save(struct ipam_session *s, struct berth_error *err);
-/* Unlocks and frees; S may be zeroed or half opened. */
+/* Gives OWNER an address of POOL: the one it holds (a retried join),
+ * REQUESTED if non-zero, else the next free one after the hint. */
+int ipam_session_take(struct ipam_session *s, const struct ipam *pool, const char *owner,
+                      uint32_t requested, uint32_t *ret_addr, struct berth_error *err);
+/* Releases OWNER's address, and ALSO (0: none) if OWNER holds it. */
+int ipam_session_release(struct ipam_session *s, const char *owner, uint32_t also,
+                         struct berth_error *err);
+/* Removes every entry whose owner KEEP refuses, and the halves of entries
+ * a crash left (an address without its owner entry or the reverse). */
+int ipam_session_gc(struct ipam_session *s, int (*keep)(void *userdata, const char *owner),
+                    void *userdata);
+/* Unlocks; S may be zeroed or half opened. */
 void ipam_session_close(struct ipam_session *s);
-/* Deletes a network's file, under its lock. */
+/* Deletes a network's allocations (both layouts), under its lock. */
 int ipam_forget_network(struct bridge *b, const char *network);
 
 /* Reports a failure once: services->set_error when ERR is not NULL. */

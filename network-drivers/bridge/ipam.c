@@ -132,17 +132,7 @@ int ipam_init(struct ipam *pool, const char *subnet, const char *gateway, const 
     pool->gateway = gw;
     pool->first = first;
     pool->last = last;
-    pool->hint = first;
     return 0;
-}
-
-void ipam_free(struct ipam *pool)
-{
-    if (!pool)
-        return;
-    free(pool->entries);
-    pool->entries = NULL;
-    pool->n = pool->cap = 0;
 }
 
 int ipam_usable(const struct ipam *pool, uint32_t addr)
@@ -150,159 +140,59 @@ int ipam_usable(const struct ipam *pool, uint32_t addr)
     return addr > pool->network && addr < pool->broadcast && addr != pool->gateway;
 }
 
-/* Index of the first entry whose address is >= ADDR. */
-static size_t lower_bound(const struct ipam *pool, uint32_t addr)
+int ipam_check_requested(const struct ipam *pool, uint32_t requested, char *errbuf, size_t errlen)
 {
-    size_t lo = 0, hi = pool->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (pool->entries[mid].addr < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-const struct ipam_entry *ipam_find(const struct ipam *pool, uint32_t addr)
-{
-    size_t i = lower_bound(pool, addr);
-    return i < pool->n && pool->entries[i].addr == addr ? &pool->entries[i] : NULL;
-}
-
-const struct ipam_entry *ipam_find_owner(const struct ipam *pool, const char *owner)
-{
-    for (size_t i = 0; i < pool->n; i++)
-        if (strcmp(pool->entries[i].owner, owner) == 0)
-            return &pool->entries[i];
-    return NULL;
-}
-
-int ipam_insert(struct ipam *pool, uint32_t addr, const char *owner)
-{
-    size_t len = owner ? strlen(owner) : 0;
-    if (len == 0 || len >= IPAM_OWNER_MAX)
-        return -EINVAL;
-    if (!ipam_usable(pool, addr))
-        return 0;
-    size_t i = lower_bound(pool, addr);
-    if (i < pool->n && pool->entries[i].addr == addr)
-        return -EEXIST;
-    if (pool->n == pool->cap) {
-        size_t cap = pool->cap ? pool->cap * 2 : 16;
-        struct ipam_entry *e = realloc(pool->entries, cap * sizeof(*e));
-        if (!e)
-            return -ENOMEM;
-        pool->entries = e;
-        pool->cap = cap;
-    }
-    memmove(&pool->entries[i + 1], &pool->entries[i], (pool->n - i) * sizeof(pool->entries[0]));
-    pool->entries[i].addr = addr;
-    memcpy(pool->entries[i].owner, owner, len + 1);
-    pool->n++;
+    char a[IPAM_ADDR_STRLEN], b[IPAM_ADDR_STRLEN];
+    if ((requested & prefix_mask(pool->prefix)) != pool->network)
+        return fail(errbuf, errlen, -EADDRNOTAVAIL, "address %s is outside subnet %s/%u",
+                    ipam_format(requested, a), ipam_format(pool->network, b), pool->prefix);
+    if (!ipam_usable(pool, requested))
+        return fail(errbuf, errlen, -EADDRNOTAVAIL, "address %s is the %s address of %s/%u",
+                    ipam_format(requested, a),
+                    requested == pool->gateway   ? "gateway"
+                    : requested == pool->network ? "network"
+                                                 : "broadcast",
+                    ipam_format(pool->network, b), pool->prefix);
     return 0;
 }
 
-/* The lowest free address of [FROM, TO], walking at most one run of
- * consecutive allocations past each hole-free stretch. */
-static int find_free(const struct ipam *pool, uint32_t from, uint32_t to, uint32_t *ret)
+int ipam_claim_next(const struct ipam *pool, uint32_t hint, ipam_claim_fn claim, void *ctx,
+                    uint32_t *ret_addr, char *errbuf, size_t errlen)
 {
-    size_t i = lower_bound(pool, from);
-    for (uint64_t c = from; c <= to; c++) {
+    char a[IPAM_ADDR_STRLEN], b[IPAM_ADDR_STRLEN], n[IPAM_ADDR_STRLEN];
+    if (hint < pool->first || hint > pool->last)
+        hint = pool->first;
+    /* 64-bit counters: last may be 255.255.255.254 and the walk must end. */
+    uint64_t size = (uint64_t)pool->last - pool->first + 1;
+    for (uint64_t i = 0; i < size; i++) {
+        uint64_t c = (uint64_t)hint + i;
+        if (c > pool->last)
+            c -= size;
         if (c == pool->gateway)
             continue;
-        while (i < pool->n && pool->entries[i].addr < c)
-            i++;
-        if (i < pool->n && pool->entries[i].addr == c)
-            continue;
-        *ret = (uint32_t)c;
-        return 0;
+        int r = claim(ctx, (uint32_t)c);
+        if (r == 0) {
+            *ret_addr = (uint32_t)c;
+            return 0;
+        }
+        if (r != -EEXIST)
+            return r;
     }
-    return -ENOSPC;
+    return fail(errbuf, errlen, -ENOSPC, "no free address left in %s-%s of %s/%u",
+                ipam_format(pool->first, a), ipam_format(pool->last, b),
+                ipam_format(pool->network, n), pool->prefix);
 }
 
-static void short_owner(const char *owner, char buf[static 16])
+uint32_t ipam_next_hint(const struct ipam *pool, uint32_t addr)
+{
+    return addr >= pool->last || addr < pool->first ? pool->first : addr + 1;
+}
+
+void ipam_short_owner(const char *owner, char buf[static 16])
 {
     /* Container ids are long; 12 digits name one as `berth ps` does. */
     if (strlen(owner) > 12)
         snprintf(buf, 16, "%.12s…", owner);
     else
         snprintf(buf, 16, "%s", owner);
-}
-
-int ipam_allocate(struct ipam *pool, const char *owner, uint32_t requested, uint32_t *ret_addr,
-                  char *errbuf, size_t errlen)
-{
-    char a[IPAM_ADDR_STRLEN], b[IPAM_ADDR_STRLEN];
-    const struct ipam_entry *mine = ipam_find_owner(pool, owner);
-    if (mine && (requested == 0 || requested == mine->addr)) {
-        *ret_addr = mine->addr;
-        return 0;
-    }
-    uint32_t addr;
-    if (requested) {
-        uint32_t mask = prefix_mask(pool->prefix);
-        if ((requested & mask) != pool->network)
-            return fail(errbuf, errlen, -EADDRNOTAVAIL, "address %s is outside subnet %s/%u",
-                        ipam_format(requested, a), ipam_format(pool->network, b), pool->prefix);
-        if (!ipam_usable(pool, requested))
-            return fail(errbuf, errlen, -EADDRNOTAVAIL, "address %s is the %s address of %s/%u",
-                        ipam_format(requested, a),
-                        requested == pool->gateway   ? "gateway"
-                        : requested == pool->network ? "network"
-                                                     : "broadcast",
-                        ipam_format(pool->network, b), pool->prefix);
-        const struct ipam_entry *e = ipam_find(pool, requested);
-        if (e) {
-            char o[16];
-            short_owner(e->owner, o);
-            return fail(errbuf, errlen, -EADDRINUSE, "address %s is already in use by container %s",
-                        ipam_format(requested, a), o);
-        }
-        addr = requested;
-    } else {
-        uint32_t hint =
-            pool->hint >= pool->first && pool->hint <= pool->last ? pool->hint : pool->first;
-        if (find_free(pool, hint, pool->last, &addr) < 0 &&
-            (hint == pool->first || find_free(pool, pool->first, hint - 1, &addr) < 0))
-            return fail(errbuf, errlen, -ENOSPC, "no free address left in %s-%s of %s/%u",
-                        ipam_format(pool->first, a), ipam_format(pool->last, b),
-                        ipam_format(pool->network, (char[IPAM_ADDR_STRLEN]){0}), pool->prefix);
-    }
-    if (mine)
-        ipam_release_owner(pool, owner);
-    int r = ipam_insert(pool, addr, owner);
-    if (r < 0)
-        return fail(errbuf, errlen, r, "recording address %s: %s", ipam_format(addr, a),
-                    strerror(-r));
-    if (!requested)
-        pool->hint = addr >= pool->last ? pool->first : addr + 1;
-    *ret_addr = addr;
-    return 0;
-}
-
-size_t ipam_release_owner(struct ipam *pool, const char *owner)
-{
-    size_t kept = 0, released = 0;
-    for (size_t i = 0; i < pool->n; i++) {
-        if (strcmp(pool->entries[i].owner, owner) == 0) {
-            released++;
-            continue;
-        }
-        if (kept != i)
-            pool->entries[kept] = pool->entries[i];
-        kept++;
-    }
-    pool->n = kept;
-    return released;
-}
-
-int ipam_release_addr(struct ipam *pool, uint32_t addr)
-{
-    size_t i = lower_bound(pool, addr);
-    if (i >= pool->n || pool->entries[i].addr != addr)
-        return 0;
-    memmove(&pool->entries[i], &pool->entries[i + 1], (pool->n - i - 1) * sizeof(pool->entries[0]));
-    pool->n--;
-    return 1;
 }

@@ -2,12 +2,14 @@
 /*
  * IPv4 address management of one network, as pure logic: no files, no
  * locks, no netlink, so that every rule is unit-tested (tests/unit/test-ipam.c).
- * ipam-store.c loads and saves it under the network's lock.
+ * ipam-store.c keeps the allocations on disk, one entry per address, and
+ * claims an address through the callback of ipam_claim_next.
  *
- * Addresses are host-order uint32_t. The allocations are kept sorted by
- * address, so a lookup is a binary search and the next free address after
- * the hint is found by walking one run of consecutive allocations: with 300
- * containers attached a join costs about what it costs with one.
+ * Addresses are host-order uint32_t. The search for a free address starts at
+ * a hint (the address after the last one handed out) and asks the store
+ * about one candidate at a time: with addresses handed out in order and
+ * released in any order, the first candidate is almost always free, so a
+ * join costs about the same with 300 containers attached as with one.
  */
 #ifndef BERTH_BRIDGE_IPAM_H
 #define BERTH_BRIDGE_IPAM_H
@@ -21,21 +23,13 @@
 /* "255.255.255.255" and its NUL. */
 #define IPAM_ADDR_STRLEN 16
 
-struct ipam_entry {
-    uint32_t addr;
-    char owner[IPAM_OWNER_MAX];
-};
-
 struct ipam {
-    uint32_t network;           /* first address of the subnet */
-    uint32_t broadcast;         /* last address of the subnet */
-    unsigned prefix;            /* 0..30 */
-    uint32_t gateway;           /* never handed out */
-    uint32_t first;             /* lowest address handed out automatically */
-    uint32_t last;              /* highest one; [first, last] is ip_range ∩ hosts */
-    uint32_t hint;              /* where the next automatic allocation starts looking */
-    struct ipam_entry *entries; /* sorted by addr, n of cap used */
-    size_t n, cap;
+    uint32_t network;   /* first address of the subnet */
+    uint32_t broadcast; /* last address of the subnet */
+    unsigned prefix;    /* 0..30 */
+    uint32_t gateway;   /* never handed out */
+    uint32_t first;     /* lowest address handed out automatically */
+    uint32_t last;      /* highest one; [first, last] is ip_range ∩ hosts */
 };
 
 /* Parses a dotted quad strictly (no shorthand, no leading junk). 0 or -EINVAL. */
@@ -48,43 +42,44 @@ char *ipam_format(uint32_t addr, char buf[static IPAM_ADDR_STRLEN]);
 /*
  * Sets up POOL for SUBNET ("10.88.0.0/16"), GATEWAY (NULL: the first host)
  * and IP_RANGE (NULL: the whole subnet). On failure returns -EINVAL and
- * describes the problem in ERRBUF (one line, no trailing period); POOL is then
- * left empty and safe to ipam_free().
+ * describes the problem in ERRBUF (one line, no trailing period).
  */
 int ipam_init(struct ipam *pool, const char *subnet, const char *gateway, const char *ip_range,
               char *errbuf, size_t errlen);
-/* Frees the entries; POOL may be zeroed or half set up. */
-void ipam_free(struct ipam *pool);
 
 /* Whether ADDR may ever be given to a container (in the subnet and not the
  * network, broadcast or gateway address). */
 int ipam_usable(const struct ipam *pool, uint32_t addr);
-/* The entry holding ADDR, or NULL. */
-const struct ipam_entry *ipam_find(const struct ipam *pool, uint32_t addr);
-/* The first entry held by OWNER, or NULL (linear: only for one-off checks). */
-const struct ipam_entry *ipam_find_owner(const struct ipam *pool, const char *owner);
 
 /*
- * Records ADDR as held by OWNER while loading saved state. An address no
- * longer usable (the subnet changed) is dropped and 0 returned. Returns
- * -EEXIST if ADDR is already recorded, -EINVAL for a bad owner, -ENOMEM.
+ * Whether REQUESTED (asked for with --ip) may be handed out: anywhere in the
+ * subnet, ip range or not, but not its network, broadcast or gateway
+ * address. 0, or -EADDRNOTAVAIL with ERRBUF filled. Whether another
+ * container holds it is the store's to say.
  */
-int ipam_insert(struct ipam *pool, uint32_t addr, const char *owner);
+int ipam_check_requested(const struct ipam *pool, uint32_t requested, char *errbuf, size_t errlen);
 
 /*
- * Gives OWNER an address: REQUESTED if non-zero (anywhere in the subnet,
- * refused if not usable or held by another owner), otherwise the next free
- * one of [first, last] from the hint on. An owner that already holds an
- * address gets it back (a retried join), unless it asks for another one.
- * Returns 0 and stores the address, or -EADDRINUSE, -EADDRNOTAVAIL (outside
- * the subnet or reserved), -ENOSPC (exhausted) with ERRBUF filled.
+ * Claims one address of a candidate: 0 if it is now the caller's, -EEXIST if
+ * someone holds it (the search goes on), any other -errno stops the search.
  */
-int ipam_allocate(struct ipam *pool, const char *owner, uint32_t requested, uint32_t *ret_addr,
-                  char *errbuf, size_t errlen);
+typedef int (*ipam_claim_fn)(void *ctx, uint32_t addr);
 
-/* Releases every address OWNER holds; returns how many. */
-size_t ipam_release_owner(struct ipam *pool, const char *owner);
-/* Releases ADDR; returns 1 if it was held, 0 if not. */
-int ipam_release_addr(struct ipam *pool, uint32_t addr);
+/*
+ * Offers CLAIM the addresses of [first, last] from HINT on (HINT outside the
+ * range: from first), wrapping round to first, skipping the gateway, until
+ * one is claimed. Returns 0 and stores it; -ENOSPC with ERRBUF filled when
+ * every one was taken; or CLAIM's error. Round-robin rather than lowest
+ * first: a released address comes back, but not at once, which spares the
+ * next owner the other containers' stale ARP entries.
+ */
+int ipam_claim_next(const struct ipam *pool, uint32_t hint, ipam_claim_fn claim, void *ctx,
+                    uint32_t *ret_addr, char *errbuf, size_t errlen);
+
+/* The hint to keep after ADDR was handed out: the next address, wrapping. */
+uint32_t ipam_next_hint(const struct ipam *pool, uint32_t addr);
+
+/* OWNER shortened as `berth ps` shows an id: 12 characters and "…". */
+void ipam_short_owner(const char *owner, char buf[static 16]);
 
 #endif

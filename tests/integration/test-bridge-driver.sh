@@ -25,6 +25,15 @@ net_json() { # NAME SUBNET GATEWAY [EXTRA]
 mkns() { touch "$NS/$1" && unshare --net="$NS/$1" ip link set lo up; }
 in_ns() { local n=$1; shift; nsenter --net="$NS/$n" "$@"; }
 cid() { printf '%s' "$1" | sha256sum | cut -c1-64; }
+# The allocations of network $1: "ADDRESS OWNER" per line, from the entries
+# of $ST/addresses/NETWORK (each address a symlink to its owner).
+allocs() {
+    local e
+    for e in "$ST/addresses/$1"/[0-9]*.*.*.*; do
+        [[ -L $e ]] && printf '%s %s\n' "${e##*/}" "$(readlink "$e")"
+    done
+    return 0
+}
 
 NET=$(net_json tnet 10.123.0.0/24 10.123.0.1 ',"options":{"mtu":"1400"}')
 BR=berth-$(printf tnet | sha256sum | cut -c1-8)
@@ -65,6 +74,13 @@ assert_contains "$(in_ns a ip -o link show dev eth0 2>/dev/null)" "mtu 1400" "co
 VA=$(printf '%s' "$JA" | python3 -c 'import json,sys; print(json.load(sys.stdin)["host_interface"])')
 assert_contains "$(ip -d -o link show dev "$VA" 2>/dev/null)" "hairpin on" "hairpin on the host end"
 assert_contains "$(ip -o link show dev "$VA" 2>/dev/null)" "master $BR" "host end on the bridge"
+assert_contains "$(ip -o link show dev "$VA" 2>/dev/null)" ",UP" "host end up"
+if [[ -d /proc/sys/net/ipv6 ]]; then
+    assert_eq 1 "$(cat "/proc/sys/net/ipv6/conf/$VA/disable_ipv6")" "IPv6 off on the host end"
+    assert_eq "" "$(ip -6 route show table all dev "$VA" 2>/dev/null)" \
+        "so the host's IPv6 table holds no route of it (not even ff00::/8)"
+    assert_eq "" "$(ip -6 addr show dev "$VA" 2>/dev/null)" "and it has no IPv6 address"
+fi
 assert_status 0 in_ns a busybox ping -c1 -W2 10.123.0.77
 assert_status 0 in_ns b busybox ping -c1 -W2 10.123.0.2
 assert_status 0 in_ns a busybox ping -c1 -W2 10.123.0.1
@@ -77,7 +93,11 @@ assert_contains "$ERR" "address 10.123.0.77 is already in use by container $(cid
 assert_status 1 h join tnet "$NET" "$(cid c)" "$NS/c" '{"ip":"10.9.0.77"}'
 assert_contains "$ERR" "outside subnet 10.123.0.0/24" "an address outside the subnet is refused"
 assert_eq "" "$(in_ns c ip -o link show 2>/dev/null | grep -v ' lo:' || true)" "a refused join leaves nothing in the namespace"
-assert_not_contains "$(cat "$ST/ipam/tnet.json")" "$(cid c)" "a refused join leaves no address"
+assert_not_contains "$(allocs tnet)" "$(cid c)" "a refused join leaves no address"
+assert_eq "" "$(ls "$ST/addresses/tnet" | grep "$(cid c)" || true)" "nor an owner entry"
+assert_eq "10.123.0.2 $(cid a)
+10.123.0.77 $(cid b)" "$(allocs tnet)" "one entry per address, naming its holder"
+assert_eq "10.123.0.2" "$(readlink "$ST/addresses/tnet/$(cid a)")" "and one per holder, naming the address"
 
 # --- bridge deleted by hand is repaired on the next join --------------------------
 ip link del "$BR"
@@ -90,7 +110,8 @@ assert_status 0 h leave tnet "$NET" "$(cid a)" "$NS/a" "{\"results\":{\"bridge\"
 assert_status 0 h leave tnet "$NET" "$(cid a)" "$NS/a" "{\"results\":{\"bridge\":$JA}}"
 assert_eq "" "$(ip -o link show "$VA" 2>/dev/null || true)" "leave deletes the host end"
 assert_eq "" "$(in_ns a ip -o link show 2>/dev/null | grep -v ' lo:' || true)" "and with it the container end"
-assert_not_contains "$(cat "$ST/ipam/tnet.json")" "$(cid a)" "leave releases the address"
+assert_not_contains "$(allocs tnet)" "$(cid a)" "leave releases the address"
+assert_eq "" "$(ls "$ST/addresses/tnet" | grep "$(cid a)" || true)" "and its owner entry"
 # Half a join: the address taken, no link (leave knows nothing of it).
 assert_status 0 h leave tnet "$NET" "$(cid b)" "$NS/b" '{}'
 assert_eq "" "$(ip -o link show 2>/dev/null | grep veth || true)" "leave without results finds the veth by name"
@@ -105,19 +126,50 @@ done
 wait
 ADDRS=$(cat "$T"/join-*.out | python3 -c 'import json,sys; print("\n".join(json.loads(l)["ip"] for l in sys.stdin))' | sort -u | wc -l)
 assert_eq 50 "$ADDRS" "50 concurrent joins got 50 distinct addresses"
-assert_eq 50 "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["allocations"]))' "$ST/ipam/big.json")" \
-    "50 addresses recorded"
+assert_eq 50 "$(allocs big | wc -l)" "50 addresses recorded"
 assert_status 0 in_ns p1 busybox ping -c1 -W2 "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' "$T/join-50.out")"
 
 # --- gc: leftovers of containers and networks that are gone ------------------------
 KEEP=$(for i in $(seq 1 25); do printf '%s,' "$(cid "p$i")"; done)
 assert_status 0 h gc "big,tnet" "$KEEP"
 assert_eq 25 "$(ip -o link show 2>/dev/null | grep -c 'berth-bridge:big:' || true)" "gc keeps the veths of known containers"
-assert_eq 25 "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["allocations"]))' "$ST/ipam/big.json")" \
-    "gc releases the addresses of unknown containers"
+assert_eq 25 "$(allocs big | wc -l)" "gc releases the addresses of unknown containers"
+assert_eq 25 "$(find "$ST/addresses/big" -type l ! -name '*.*' | wc -l)" "and their owner entries"
 assert_status 0 h gc "" ""
 assert_eq "" "$(ip -o link show 2>/dev/null | grep -E 'berth-|veth' || true)" "gc of everything removes bridges and veths"
-assert_eq "" "$(ls "$ST/ipam")" "and the ipam files"
+assert_eq "" "$(ls "$ST/addresses")" "and the networks' addresses"
+
+# --- the former layout (one JSON file per network) is moved on first use ------------
+mkdir -p "$ST/ipam"
+printf '{"subnet":"10.123.0.0/24","gateway":"10.123.0.1","hint":"10.123.0.9","allocations":{"10.123.0.2":"%s","10.123.0.9":"%s"}}' \
+    "$(cid old1)" "$(cid old2)" >"$ST/ipam/tnet.json"
+mkns m
+assert_status 0 h join tnet "$NET" "$(cid m)" "$NS/m" '{}'
+assert_contains "$OUT" '"ip":"10.123.0.10"' "a moved network keeps its hint and its holders' addresses"
+assert_eq "10.123.0.10 $(cid m)
+10.123.0.2 $(cid old1)
+10.123.0.9 $(cid old2)" "$(allocs tnet)" "the old file's allocations became entries"
+assert_eq "10.123.0.9" "$(readlink "$ST/addresses/tnet/$(cid old2)")" "with their owner entries"
+assert_eq "" "$(ls "$ST/ipam")" "and the old file is gone"
+assert_status 1 h join tnet "$NET" "$(cid c)" "$NS/c" '{"ip":"10.123.0.9"}'
+assert_contains "$ERR" "address 10.123.0.9 is already in use by container $(cid old2 | cut -c1-12)" \
+    "a moved address stays taken"
+# Halves a crash leaves: an address entry without its owner entry, an
+# owner entry naming an address that is not its own.
+ln -s "$(cid m)" "$ST/addresses/tnet/10.123.0.40"
+ln -s 10.123.0.2 "$ST/addresses/tnet/$(cid ghost)"
+printf '{}' >"$ST/ipam/gone.json"
+assert_status 0 h gc "tnet" "$(cid m),$(cid old1),$(cid ghost)"
+assert_eq "10.123.0.10 $(cid m)
+10.123.0.2 $(cid old1)" "$(allocs tnet)" "gc drops unknown holders and halves left by a crash"
+assert_eq "" "$(ls "$ST/addresses/tnet" | grep -c "$(cid ghost)" | grep -v '^0$' || true)" \
+    "and an owner entry naming someone else's address"
+assert_eq "" "$(ls "$ST" | grep -x ipam || true)" "gc removes the old directory once empty"
+assert_status 0 h leave tnet "$NET" "$(cid m)" "$NS/m" '{}'
+assert_eq "10.123.0.2 $(cid old1)" "$(allocs tnet)" "leave without results finds the address by its owner"
+assert_status 0 h remove tnet "$NET"
+assert_eq "" "$(ls "$ST/addresses")" "remove deletes the network's addresses"
+umount "$NS/m" "$NS/c" && rm "$NS/m" "$NS/c"
 
 # --- crash in the middle of a join: the next join cleans up ------------------------
 assert_status 0 h create tnet "$NET"

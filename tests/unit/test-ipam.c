@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -18,14 +19,81 @@ static uint32_t A(const char *s)
     return a;
 }
 
-static uint32_t take(struct ipam *p, const char *owner, uint32_t requested)
+/* A store for the tests: who holds each address of the subnet, and the
+ * hint, as ipam-store.c keeps them in files. */
+struct table {
+    struct ipam pool;
+    uint32_t hint;
+    char (*owner)[16]; /* by offset from the network address */
+    unsigned claims;   /* calls of the claim callback */
+};
+
+static void table_init(struct table *t, const char *subnet, const char *gateway, const char *range)
+{
+    char msg[256];
+    memset(t, 0, sizeof(*t));
+    if (ipam_init(&t->pool, subnet, gateway, range, msg, sizeof(msg)) < 0)
+        fail_msg("init %s: %s", subnet, msg);
+    t->owner = calloc((size_t)(t->pool.broadcast - t->pool.network) + 1, sizeof(*t->owner));
+    assert_non_null(t->owner);
+}
+
+static void table_free(struct table *t)
+{
+    free(t->owner);
+}
+
+static char *slot(struct table *t, uint32_t addr)
+{
+    return t->owner[addr - t->pool.network];
+}
+
+struct claim {
+    struct table *t;
+    const char *owner;
+};
+
+static int claim(void *ctx, uint32_t addr)
+{
+    struct claim *c = ctx;
+    c->t->claims++;
+    assert_true(ipam_usable(&c->t->pool, addr));
+    if (slot(c->t, addr)[0])
+        return -EEXIST;
+    snprintf(slot(c->t, addr), 16, "%s", c->owner);
+    return 0;
+}
+
+static int refuse(void *ctx, uint32_t addr)
+{
+    (void)ctx;
+    (void)addr;
+    return -EIO;
+}
+
+/* An automatic allocation as the store makes it. */
+static int try_take(struct table *t, const char *owner, uint32_t *ret, char *msg, size_t len)
+{
+    struct claim c = {t, owner};
+    int r = ipam_claim_next(&t->pool, t->hint, claim, &c, ret, msg, len);
+    if (r == 0)
+        t->hint = ipam_next_hint(&t->pool, *ret);
+    return r;
+}
+
+static uint32_t take(struct table *t, const char *owner)
 {
     uint32_t a = 0;
     char msg[256] = "";
-    int r = ipam_allocate(p, owner, requested, &a, msg, sizeof(msg));
-    if (r < 0)
+    if (try_take(t, owner, &a, msg, sizeof(msg)) < 0)
         fail_msg("allocate for %s: %s", owner, msg);
     return a;
+}
+
+static void release(struct table *t, uint32_t addr)
+{
+    assert_true(slot(t, addr)[0] != 0);
+    slot(t, addr)[0] = 0;
 }
 
 static void test_parse(void **unused)
@@ -54,7 +122,6 @@ static void test_init_errors(void **unused)
     char msg[256];
     assert_int_equal(ipam_init(&p, "10.88.0.0/16", NULL, NULL, msg, sizeof(msg)), 0);
     assert_int_equal(p.gateway, A("10.88.0.1"));
-    ipam_free(&p);
 
     assert_int_equal(ipam_init(&p, "10.88.0.1/16", NULL, NULL, msg, sizeof(msg)), -EINVAL);
     assert_non_null(strstr(msg, "did you mean '10.88.0.0/16'"));
@@ -76,101 +143,123 @@ static void test_init_errors(void **unused)
     assert_int_equal(ipam_init(&p, "10.88.0.0/16", NULL, "10.88.0.0/8", msg, sizeof(msg)), -EINVAL);
     assert_int_equal(ipam_init(&p, "10.88.0.0/16", NULL, "10.88.1.1/24", msg, sizeof(msg)),
                      -EINVAL);
-    ipam_free(&p);
 }
 
 static void test_slash30(void **unused)
 {
     (void)unused;
-    struct ipam p;
+    struct table t;
     char msg[256];
-    assert_int_equal(ipam_init(&p, "192.168.7.0/30", NULL, NULL, msg, sizeof(msg)), 0);
-    /* .0 network, .1 gateway, .3 broadcast: one address for containers. */
-    assert_int_equal(take(&p, "c1", 0), A("192.168.7.2"));
     uint32_t a;
-    assert_int_equal(ipam_allocate(&p, "c2", 0, &a, msg, sizeof(msg)), -ENOSPC);
-    assert_non_null(strstr(msg, "no free address"));
-    assert_int_equal(ipam_release_owner(&p, "c1"), 1);
-    assert_int_equal(take(&p, "c2", 0), A("192.168.7.2"));
-    ipam_free(&p);
+    table_init(&t, "192.168.7.0/30", NULL, NULL);
+    /* .0 network, .1 gateway, .3 broadcast: one address for containers. */
+    assert_int_equal(take(&t, "c1"), A("192.168.7.2"));
+    assert_int_equal(try_take(&t, "c2", &a, msg, sizeof(msg)), -ENOSPC);
+    assert_string_equal(msg, "no free address left in 192.168.7.1-192.168.7.2 of 192.168.7.0/30");
+    release(&t, A("192.168.7.2"));
+    assert_int_equal(take(&t, "c2"), A("192.168.7.2"));
+    table_free(&t);
 
     /* The gateway may sit anywhere, here at the top. */
-    assert_int_equal(ipam_init(&p, "192.168.7.0/30", "192.168.7.2", NULL, msg, sizeof(msg)), 0);
-    assert_int_equal(take(&p, "c1", 0), A("192.168.7.1"));
-    assert_int_equal(ipam_allocate(&p, "c2", 0, &a, msg, sizeof(msg)), -ENOSPC);
-    ipam_free(&p);
+    table_init(&t, "192.168.7.0/30", "192.168.7.2", NULL);
+    assert_int_equal(take(&t, "c1"), A("192.168.7.1"));
+    assert_int_equal(try_take(&t, "c2", &a, msg, sizeof(msg)), -ENOSPC);
+    table_free(&t);
 }
 
 static void test_exhaust_and_reuse(void **unused)
 {
     (void)unused;
-    struct ipam p;
+    struct table t;
     char msg[256], owner[32];
-    assert_int_equal(ipam_init(&p, "10.0.0.0/24", "10.0.0.1", NULL, msg, sizeof(msg)), 0);
+    table_init(&t, "10.0.0.0/24", "10.0.0.1", NULL);
     for (int i = 0; i < 253; i++) {
         snprintf(owner, sizeof(owner), "c%d", i);
-        uint32_t a = take(&p, owner, 0);
-        assert_int_equal(a, A("10.0.0.2") + (uint32_t)i);
-        assert_true(ipam_usable(&p, a));
+        assert_int_equal(take(&t, owner), A("10.0.0.2") + (uint32_t)i);
     }
     uint32_t a;
-    assert_int_equal(ipam_allocate(&p, "late", 0, &a, msg, sizeof(msg)), -ENOSPC);
-    assert_null(ipam_find(&p, A("10.0.0.0")));
-    assert_null(ipam_find(&p, A("10.0.0.1")));
-    assert_null(ipam_find(&p, A("10.0.0.255")));
-    /* Released addresses come back, lowest after the hint first. */
-    assert_int_equal(ipam_release_owner(&p, "c100"), 1);
-    assert_int_equal(ipam_release_owner(&p, "c7"), 1);
-    assert_int_equal(take(&p, "n1", 0), A("10.0.0.9"));
-    assert_int_equal(take(&p, "n2", 0), A("10.0.0.102"));
-    assert_int_equal(ipam_allocate(&p, "n3", 0, &a, msg, sizeof(msg)), -ENOSPC);
-    ipam_free(&p);
+    assert_int_equal(try_take(&t, "late", &a, msg, sizeof(msg)), -ENOSPC);
+    /* Network, gateway and broadcast were never offered (claim checks). */
+    /* Released addresses come back, the first after the hint first. */
+    release(&t, A("10.0.0.102"));
+    release(&t, A("10.0.0.9"));
+    assert_int_equal(take(&t, "n1"), A("10.0.0.9"));
+    assert_int_equal(take(&t, "n2"), A("10.0.0.102"));
+    assert_int_equal(try_take(&t, "n3", &a, msg, sizeof(msg)), -ENOSPC);
+    table_free(&t);
 }
 
 static void test_round_robin_hint(void **unused)
 {
     (void)unused;
-    struct ipam p;
-    char msg[256];
-    assert_int_equal(ipam_init(&p, "10.0.0.0/24", NULL, NULL, msg, sizeof(msg)), 0);
-    assert_int_equal(take(&p, "a", 0), A("10.0.0.2"));
-    assert_int_equal(take(&p, "b", 0), A("10.0.0.3"));
-    ipam_release_owner(&p, "a");
+    struct table t;
+    table_init(&t, "10.0.0.0/24", NULL, NULL);
+    assert_int_equal(take(&t, "a"), A("10.0.0.2"));
+    assert_int_equal(take(&t, "b"), A("10.0.0.3"));
+    release(&t, A("10.0.0.2"));
     /* Not handed out again at once (stale ARP entries elsewhere)... */
-    assert_int_equal(take(&p, "c", 0), A("10.0.0.4"));
+    assert_int_equal(take(&t, "c"), A("10.0.0.4"));
     /* ...but once the end is reached the search wraps round to it. */
-    p.hint = A("10.0.0.254");
-    assert_int_equal(take(&p, "d", 0), A("10.0.0.254"));
-    assert_int_equal(take(&p, "e", 0), A("10.0.0.2"));
-    /* An owner asking again gets the address it holds. */
-    assert_int_equal(take(&p, "c", 0), A("10.0.0.4"));
-    assert_int_equal(p.n, 4);
-    ipam_free(&p);
+    t.hint = A("10.0.0.254");
+    assert_int_equal(take(&t, "d"), A("10.0.0.254"));
+    assert_int_equal(t.hint, A("10.0.0.1"));
+    assert_int_equal(take(&t, "e"), A("10.0.0.2"));
+    /* A hint outside the range (a damaged hint file) starts at its start. */
+    t.hint = A("10.7.0.9");
+    assert_int_equal(take(&t, "f"), A("10.0.0.5"));
+    t.hint = 0;
+    assert_int_equal(take(&t, "g"), A("10.0.0.6"));
+    table_free(&t);
+}
+
+static void test_constant_cost(void **unused)
+{
+    (void)unused;
+    /* With 300 attached, the next join asks the store about one address,
+     * as with one attached: the cost does not grow with the containers. */
+    struct table t;
+    char owner[32];
+    table_init(&t, "10.88.0.0/16", NULL, NULL);
+    for (int i = 0; i < 300; i++) {
+        snprintf(owner, sizeof(owner), "c%d", i);
+        take(&t, owner);
+    }
+    for (int round = 0; round < 10; round++) {
+        t.claims = 0;
+        uint32_t a = take(&t, "bench");
+        assert_int_equal(t.claims, 1);
+        release(&t, a);
+    }
+    /* Released in any order, the search still starts after the last one. */
+    release(&t, A("10.88.0.7"));
+    t.claims = 0;
+    assert_int_equal(take(&t, "x"), A("10.88.1.56"));
+    assert_int_equal(t.claims, 1);
+    table_free(&t);
 }
 
 static void test_ip_range(void **unused)
 {
     (void)unused;
-    struct ipam p;
+    struct table t;
     char msg[256];
-    assert_int_equal(ipam_init(&p, "10.88.0.0/16", NULL, "10.88.1.0/30", msg, sizeof(msg)), 0);
-    assert_int_equal(take(&p, "a", 0), A("10.88.1.0"));
-    assert_int_equal(take(&p, "b", 0), A("10.88.1.1"));
-    assert_int_equal(take(&p, "c", 0), A("10.88.1.2"));
-    assert_int_equal(take(&p, "d", 0), A("10.88.1.3"));
     uint32_t a;
-    assert_int_equal(ipam_allocate(&p, "e", 0, &a, msg, sizeof(msg)), -ENOSPC);
-    /* A requested address anywhere in the subnet is still honoured. */
-    assert_int_equal(take(&p, "e", A("10.88.7.7")), A("10.88.7.7"));
-    ipam_free(&p);
+    table_init(&t, "10.88.0.0/16", NULL, "10.88.1.0/30");
+    assert_int_equal(take(&t, "a"), A("10.88.1.0"));
+    assert_int_equal(take(&t, "b"), A("10.88.1.1"));
+    assert_int_equal(take(&t, "c"), A("10.88.1.2"));
+    assert_int_equal(take(&t, "d"), A("10.88.1.3"));
+    assert_int_equal(try_take(&t, "e", &a, msg, sizeof(msg)), -ENOSPC);
+    /* A requested address anywhere in the subnet is still allowed. */
+    assert_int_equal(ipam_check_requested(&t.pool, A("10.88.7.7"), msg, sizeof(msg)), 0);
+    table_free(&t);
 
     /* A range at the subnet's edges loses the network and broadcast. */
-    assert_int_equal(ipam_init(&p, "10.88.0.0/24", "10.88.0.2", "10.88.0.0/30", msg, sizeof(msg)),
-                     0);
-    assert_int_equal(take(&p, "a", 0), A("10.88.0.1"));
-    assert_int_equal(take(&p, "b", 0), A("10.88.0.3"));
-    assert_int_equal(ipam_allocate(&p, "c", 0, &a, msg, sizeof(msg)), -ENOSPC);
-    ipam_free(&p);
+    table_init(&t, "10.88.0.0/24", "10.88.0.2", "10.88.0.0/30");
+    assert_int_equal(take(&t, "a"), A("10.88.0.1"));
+    assert_int_equal(take(&t, "b"), A("10.88.0.3"));
+    assert_int_equal(try_take(&t, "c", &a, msg, sizeof(msg)), -ENOSPC);
+    table_free(&t);
 }
 
 static void test_requested(void **unused)
@@ -178,69 +267,61 @@ static void test_requested(void **unused)
     (void)unused;
     struct ipam p;
     char msg[256];
-    uint32_t a;
     assert_int_equal(ipam_init(&p, "10.88.0.0/16", NULL, NULL, msg, sizeof(msg)), 0);
-    assert_int_equal(take(&p, "1234abcd5678ef901234", A("10.88.0.5")), A("10.88.0.5"));
-    assert_int_equal(ipam_allocate(&p, "other", A("10.88.0.5"), &a, msg, sizeof(msg)), -EADDRINUSE);
-    assert_string_equal(msg, "address 10.88.0.5 is already in use by container 1234abcd5678…");
-    assert_int_equal(ipam_allocate(&p, "other", A("10.89.0.5"), &a, msg, sizeof(msg)),
-                     -EADDRNOTAVAIL);
+    assert_int_equal(ipam_check_requested(&p, A("10.88.0.5"), msg, sizeof(msg)), 0);
+    assert_int_equal(ipam_check_requested(&p, A("10.89.0.5"), msg, sizeof(msg)), -EADDRNOTAVAIL);
     assert_string_equal(msg, "address 10.89.0.5 is outside subnet 10.88.0.0/16");
-    assert_int_equal(ipam_allocate(&p, "other", A("10.88.0.1"), &a, msg, sizeof(msg)),
-                     -EADDRNOTAVAIL);
-    assert_non_null(strstr(msg, "gateway"));
-    assert_int_equal(ipam_allocate(&p, "other", A("10.88.255.255"), &a, msg, sizeof(msg)),
+    assert_int_equal(ipam_check_requested(&p, A("10.88.0.1"), msg, sizeof(msg)), -EADDRNOTAVAIL);
+    assert_string_equal(msg, "address 10.88.0.1 is the gateway address of 10.88.0.0/16");
+    assert_int_equal(ipam_check_requested(&p, A("10.88.255.255"), msg, sizeof(msg)),
                      -EADDRNOTAVAIL);
     assert_non_null(strstr(msg, "broadcast"));
-    assert_int_equal(ipam_allocate(&p, "other", A("10.88.0.0"), &a, msg, sizeof(msg)),
-                     -EADDRNOTAVAIL);
-    /* Automatic allocation steps over the requested one. */
-    assert_int_equal(take(&p, "x", 0), A("10.88.0.2"));
-    assert_int_equal(take(&p, "y", 0), A("10.88.0.3"));
-    assert_int_equal(take(&p, "z", 0), A("10.88.0.4"));
-    assert_int_equal(take(&p, "w", 0), A("10.88.0.6"));
-    /* The same owner asking for another address moves to it. */
-    assert_int_equal(take(&p, "w", A("10.88.3.3")), A("10.88.3.3"));
-    assert_null(ipam_find(&p, A("10.88.0.6")));
-    assert_int_equal(ipam_release_addr(&p, A("10.88.3.3")), 1);
-    assert_int_equal(ipam_release_addr(&p, A("10.88.3.3")), 0);
-    ipam_free(&p);
+    assert_int_equal(ipam_check_requested(&p, A("10.88.0.0"), msg, sizeof(msg)), -EADDRNOTAVAIL);
+    assert_non_null(strstr(msg, "network address"));
+
+    char o[16];
+    ipam_short_owner("1234abcd5678ef901234", o);
+    assert_string_equal(o, "1234abcd5678…");
+    ipam_short_owner("c1", o);
+    assert_string_equal(o, "c1");
+
+    /* A claim that fails otherwise than EEXIST stops the search. */
+    uint32_t a = 0;
+    assert_int_equal(ipam_claim_next(&p, 0, refuse, NULL, &a, msg, sizeof(msg)), -EIO);
+    assert_int_equal(a, 0);
 }
 
 static void test_slash16_many(void **unused)
 {
     (void)unused;
-    struct ipam p;
+    struct table t;
     char msg[256], owner[32];
-    assert_int_equal(ipam_init(&p, "10.88.0.0/16", NULL, NULL, msg, sizeof(msg)), 0);
+    table_init(&t, "10.88.0.0/16", NULL, NULL);
     /* Every host address but the gateway: 65533 of them, then none. */
     for (uint32_t i = 0; i < 65533; i++) {
         snprintf(owner, sizeof(owner), "c%u", i);
-        uint32_t a = take(&p, owner, 0);
-        assert_true(a == A("10.88.0.2") + i);
+        assert_true(take(&t, owner) == A("10.88.0.2") + i);
     }
     uint32_t a;
-    assert_int_equal(ipam_allocate(&p, "late", 0, &a, msg, sizeof(msg)), -ENOSPC);
-    assert_int_equal(ipam_release_owner(&p, "c300"), 1);
-    assert_int_equal(take(&p, "late", 0), A("10.88.0.2") + 300);
-    ipam_free(&p);
+    assert_int_equal(try_take(&t, "late", &a, msg, sizeof(msg)), -ENOSPC);
+    release(&t, A("10.88.0.2") + 300);
+    assert_int_equal(take(&t, "late"), A("10.88.0.2") + 300);
+    table_free(&t);
 }
 
-static void test_insert(void **unused)
+static void test_top_of_space(void **unused)
 {
     (void)unused;
-    struct ipam p;
+    /* The last possible range: the walk's counters must not wrap. */
+    struct table t;
     char msg[256];
-    assert_int_equal(ipam_init(&p, "10.88.0.0/24", NULL, NULL, msg, sizeof(msg)), 0);
-    assert_int_equal(ipam_insert(&p, A("10.88.0.9"), "a"), 0);
-    assert_int_equal(ipam_insert(&p, A("10.88.0.9"), "b"), -EEXIST);
-    /* Saved entries no longer in the subnet are dropped quietly. */
-    assert_int_equal(ipam_insert(&p, A("10.99.0.9"), "c"), 0);
-    assert_int_equal(ipam_insert(&p, A("10.88.0.1"), "c"), 0);
-    assert_int_equal(ipam_insert(&p, A("10.88.0.3"), ""), -EINVAL);
-    assert_int_equal(p.n, 1);
-    assert_string_equal(ipam_find_owner(&p, "a")->owner, "a");
-    ipam_free(&p);
+    uint32_t a;
+    table_init(&t, "255.255.255.248/29", NULL, NULL);
+    for (int i = 0; i < 5; i++)
+        take(&t, "x");
+    assert_int_equal(try_take(&t, "late", &a, msg, sizeof(msg)), -ENOSPC);
+    assert_int_equal(ipam_next_hint(&t.pool, A("255.255.255.254")), A("255.255.255.249"));
+    table_free(&t);
 }
 
 int main(void)
@@ -254,7 +335,8 @@ int main(void)
         cmocka_unit_test(test_ip_range),
         cmocka_unit_test(test_requested),
         cmocka_unit_test(test_slash16_many),
-        cmocka_unit_test(test_insert),
+        cmocka_unit_test(test_constant_cost),
+        cmocka_unit_test(test_top_of_space),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
