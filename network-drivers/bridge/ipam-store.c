@@ -367,11 +367,11 @@ int ipam_session_gc(struct ipam_session *s, int (*keep)(void *userdata, const ch
         const char *name = de->d_name;
         if (name[0] == '.')
             continue; /* ".", "..", the hint */
-        char target[IPAM_OWNER_MAX];
         uint32_t addr;
         int valid;
         if (ipam_parse_addr(name, &addr) == 0) {
             /* An address entry: its owner must be known and name it back. */
+            char target[IPAM_OWNER_MAX];
             valid = read_link_at(s->dir_fd, name, target, sizeof(target)) == 0 &&
                     keep(userdata, target) && owner_addr(s->dir_fd, target) == addr;
         } else {
