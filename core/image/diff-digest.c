@@ -113,8 +113,10 @@ enum kind { K_UNKNOWN, K_NONE, K_GZIP_ISAL, K_GZIP_ZLIB, K_ZSTD };
 struct diff_digest {
     enum kind kind;
     enum diff_gzip_backend backend;
-    struct sha256_ctx *hash;
+    struct sha256_ctx *hash;      /* NULL with a sink */
     struct chunk_pipe *hash_pipe; /* or NULL: HASH is updated here */
+    diff_sink_fn sink;            /* or NULL: the bytes are hashed */
+    void *sink_ud;
     unsigned char magic[4];
     size_t n_magic;
     /* A compressed stream is complete between members/frames, not inside one. */
@@ -191,15 +193,38 @@ int diff_digest_new(enum diff_gzip_backend backend, int hash_thread, struct diff
     return 0;
 }
 
-/* The decompressed bytes, to the hash (here or on its thread). */
-static void hash_out(struct diff_digest *d, const void *data, size_t len)
+int diff_digest_new_sink(enum diff_gzip_backend backend, diff_sink_fn sink, void *userdata,
+                         struct diff_digest **ret, struct error **err)
+{
+    struct diff_digest *d = calloc(1, sizeof(*d));
+    if (!d || !(d->out = malloc(OUT_BLOCK))) {
+        free(d);
+        return error_set(err, ENOMEM, "decompress");
+    }
+    d->backend = backend;
+    d->sink = sink;
+    d->sink_ud = userdata;
+    *ret = d;
+    return 0;
+}
+
+/* The decompressed bytes, to the sink or the hash (here or on its thread). */
+static int hash_out(struct diff_digest *d, const void *data, size_t len, struct error **err)
 {
     if (len == 0)
-        return;
-    if (d->hash_pipe)
+        return 0;
+    if (d->sink) {
+        int r = d->sink(d->sink_ud, data, len);
+        if (r < 0) {
+            d->failed = true;
+            return error_set(err, -r, "decompressed stream");
+        }
+    } else if (d->hash_pipe) {
         (void)chunk_pipe_write(d->hash_pipe, data, len); /* hashing never fails */
-    else
+    } else {
         sha256_update(d->hash, data, len);
+    }
+    return 0;
 }
 
 static int fail(struct diff_digest *d, struct error **err, const char *what, const char *why)
@@ -300,7 +325,9 @@ static int feed_isal(struct diff_digest *d, const unsigned char *in, size_t len,
             return fail(d, err, "gzip", "invalid header (or data after the last member)");
         if (r < 0)
             return fail(d, err, "gzip", "invalid compressed data");
-        hash_out(d, d->out, produced);
+        int hr = hash_out(d, d->out, produced, err);
+        if (hr < 0)
+            return hr;
         if (s->block_state == ISAL_BLOCK_FINISH)
             d->in_member = false;
         else if (s->avail_in == 0 && produced < OUT_BLOCK)
@@ -327,7 +354,9 @@ static int feed_zlib(struct diff_digest *d, const unsigned char *in, size_t len,
         size_t produced = OUT_BLOCK - z->avail_out;
         if (r == Z_NEED_DICT || r == Z_DATA_ERROR || r == Z_STREAM_ERROR || r == Z_MEM_ERROR)
             return fail(d, err, "gzip", z->msg ? z->msg : "invalid compressed data");
-        hash_out(d, d->out, produced);
+        int hr = hash_out(d, d->out, produced, err);
+        if (hr < 0)
+            return hr;
         /* Done with this input: all of it consumed with room to spare, or
          * no progress possible (Z_BUF_ERROR) until more comes. */
         if (r == Z_STREAM_END)
@@ -345,7 +374,9 @@ static int feed_zstd(struct diff_digest *d, const unsigned char *in, size_t len,
         size_t r = lib.zstd_decompress(d->zstd, &ob, &ib);
         if (lib.zstd_is_error(r))
             return fail(d, err, "zstd", lib.zstd_error_name(r));
-        hash_out(d, d->out, ob.pos);
+        int hr = hash_out(d, d->out, ob.pos, err);
+        if (hr < 0)
+            return hr;
         /* 0: a frame is complete and flushed. */
         d->in_member = r != 0;
         if (ib.pos == ib.size && ob.pos < ob.size)
@@ -359,8 +390,7 @@ static int feed(struct diff_digest *d, const unsigned char *in, size_t len, stru
         return 0;
     switch (d->kind) {
     case K_NONE:
-        hash_out(d, in, len);
-        return 0;
+        return hash_out(d, in, len, err);
     case K_GZIP_ISAL:
         return feed_isal(d, in, len, err);
     case K_GZIP_ZLIB:
@@ -417,7 +447,9 @@ int diff_digest_finish(struct diff_digest *d, char *ret_diff_id, struct error **
         return fail(d, err, diff_digest_compression(d), "truncated");
     if (d->hash_pipe)
         (void)chunk_pipe_finish(TAKE_PTR(d->hash_pipe)); /* every byte hashed */
-    sha256_finish(d->hash, ret_diff_id);
-    d->hash = NULL;
+    if (d->hash) {
+        sha256_finish(d->hash, ret_diff_id);
+        d->hash = NULL;
+    }
     return 0;
 }
