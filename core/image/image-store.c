@@ -1048,11 +1048,16 @@ static int op_commit(struct image_store *s, struct op *op, const struct new_ref 
      * unchecked without saying so (layer-check.h). */
     for (size_t i = 0; i < op->n_blobs && r == 0; i++) {
         const struct staged *b = &op->blobs[i];
-        if (b->unchecked)
+        if (b->unchecked) {
             r = layer_check_mark_unchecked(s->dir, b->digest, err);
-        else if (b->diff_id[0] &&
-                 layer_check_state(s->dir, b->digest, NULL, err) == LAYER_CHECK_UNCHECKED)
-            r = layer_check_record(s->dir, b->digest, b->diff_id, err);
+        } else if (b->diff_id[0]) {
+            /* Checked here: an unchecked record of the same blob learns it. */
+            int state = layer_check_state(s->dir, b->digest, NULL, err);
+            if (state < 0)
+                r = state;
+            else if (state == LAYER_CHECK_UNCHECKED)
+                r = layer_check_record(s->dir, b->digest, b->diff_id, err);
+        }
     }
     for (size_t i = 0; i < op->n_blobs && r == 0; i++) {
         char *dst = blob_path(s, op->blobs[i].digest);

@@ -714,12 +714,29 @@ static void test_load_owned_verified(void **state)
     assert_true(path_exists(img->layers[0].blob_path));
     assert_int_equal(layer_check_state(dir, b.digest, NULL, &err), LAYER_CHECK_UNCHECKED);
 
+    /* A load of an image listing the same blob checks it: the record learns the truth. */
+    _cleanup_free_ char *lay6 = xasprintf("%s/images/pull-t6", root);
+    make_layout(lay6, "own:6", tars, 1, NULL, truth, NULL);
+    if (image_store_load_owned(s, lay6, NULL, 0, &names, &err) < 0)
+        fail_msg("load: %s", err->msg);
+    strvfreep(&names);
+    assert_int_equal(rm_rf(lay6, &ignored), 0);
+    char known[DIGEST_STR_LEN + 1];
+    assert_int_equal(layer_check_state(dir, b.digest, known, &err), LAYER_CHECK_KNOWN);
+    assert_string_equal(known, truth);
+    struct image_layer *freed6 = NULL;
+    size_t n_freed6 = 0;
+    assert_int_equal(image_store_remove(s, "own:6", &freed6, &n_freed6, &err), 0);
+    image_layers_free(freed6, n_freed6);
+    /* Back to unchecked, as a pull leaves it, for what follows. */
+    _cleanup_free_ char *rec = xasprintf("%s/layer-check/%s", dir, b.digest + 7);
+    assert_int_equal(write_file_atomic(rec, "unchecked\n", 10, 0600, &err), 0);
+
     /* Before its first unpack: decompressed, the lie refused, the truth recorded. */
     assert_true(layer_check_ensure(dir, img->layers[0].blob_path, b.digest, claimed, &err) < 0);
     if (!strstr(err->msg, "config says"))
         fail_msg("error '%s'", err->msg);
     error_free(&err);
-    char known[DIGEST_STR_LEN + 1];
     assert_int_equal(layer_check_state(dir, b.digest, known, &err), LAYER_CHECK_KNOWN);
     assert_string_equal(known, truth);
     assert_int_equal(layer_check_ensure(dir, img->layers[0].blob_path, b.digest, truth, &err), 0);
@@ -748,7 +765,6 @@ static void test_load_owned_verified(void **state)
     size_t n_freed = 0;
     assert_int_equal(image_store_remove(s, "own:3", &freed, &n_freed, &err), 0);
     image_layers_free(freed, n_freed);
-    _cleanup_free_ char *rec = xasprintf("%s/layer-check/%s", dir, b.digest + 7);
     assert_false(path_exists(rec));
     image_store_free(s);
 }
