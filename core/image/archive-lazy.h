@@ -43,6 +43,7 @@ int archive_lazy_load(struct error **err);
     X(archive_read_new)                                                                            \
     X(archive_read_next_header)                                                                    \
     X(archive_read_open)                                                                           \
+    X(archive_read_open_fd)                                                                        \
     X(archive_read_open_filename)                                                                  \
     X(archive_read_support_filter_gzip)                                                            \
     X(archive_read_support_filter_xz)                                                              \
@@ -106,6 +107,7 @@ ARCHIVE_LAZY_FUNCS(ARCHIVE_LAZY_DECLARE)
 #define archive_read_new (*lazy_archive_read_new)
 #define archive_read_next_header (*lazy_archive_read_next_header)
 #define archive_read_open (*lazy_archive_read_open)
+#define archive_read_open_fd (*lazy_archive_read_open_fd)
 #define archive_read_open_filename (*lazy_archive_read_open_filename)
 #define archive_read_support_filter_gzip (*lazy_archive_read_support_filter_gzip)
 #define archive_read_support_filter_xz (*lazy_archive_read_support_filter_xz)

@@ -11,12 +11,15 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "image/gzip-header.h"
 #include "util/chunk-pipe.h"
 #include "util/cleanup.h"
 #include "util/sha256.h"
 
 /* Decompressed bytes are hashed in chunks of this size. */
 #define OUT_BLOCK (256 * 1024)
+/* Deflate's window: what a match may copy from. */
+#define HISTORY (32 * 1024)
 /* What the hashing thread may lag behind the decoder. */
 #define HASH_PIPE_BYTES (4 * 1024 * 1024)
 
@@ -113,15 +116,16 @@ enum kind { K_UNKNOWN, K_NONE, K_GZIP_ISAL, K_GZIP_ZLIB, K_ZSTD };
 struct diff_digest {
     enum kind kind;
     enum diff_gzip_backend backend;
-    struct sha256_ctx *hash;
+    struct sha256_ctx *hash;      /* NULL with a sink */
     struct chunk_pipe *hash_pipe; /* or NULL: HASH is updated here */
+    diff_sink_fn sink;            /* or NULL: the bytes are hashed */
+    void *sink_ud;
     unsigned char magic[4];
     size_t n_magic;
     /* A compressed stream is complete between members/frames, not inside one. */
     bool in_member;
-    /* How many bytes of the current gzip member's header were looked at
-     * (ISA-L only; zlib checks the flags itself). */
-    size_t header_seen;
+    /* The current gzip member's header (ISA-L only; zlib checks it itself). */
+    struct gzip_header_scan header;
     bool failed;
     unsigned char *out;
     struct inflate_state *isal;
@@ -174,7 +178,7 @@ int diff_digest_new(enum diff_gzip_backend backend, int hash_thread, struct diff
                     struct error **err)
 {
     struct diff_digest *d = calloc(1, sizeof(*d));
-    if (!d || !(d->out = malloc(OUT_BLOCK))) {
+    if (!d || !(d->out = calloc(1, HISTORY + OUT_BLOCK))) {
         free(d);
         return error_set(err, ENOMEM, "diff_id");
     }
@@ -191,15 +195,38 @@ int diff_digest_new(enum diff_gzip_backend backend, int hash_thread, struct diff
     return 0;
 }
 
-/* The decompressed bytes, to the hash (here or on its thread). */
-static void hash_out(struct diff_digest *d, const void *data, size_t len)
+int diff_digest_new_sink(enum diff_gzip_backend backend, diff_sink_fn sink, void *userdata,
+                         struct diff_digest **ret, struct error **err)
+{
+    struct diff_digest *d = calloc(1, sizeof(*d));
+    if (!d || !(d->out = calloc(1, HISTORY + OUT_BLOCK))) {
+        free(d);
+        return error_set(err, ENOMEM, "decompress");
+    }
+    d->backend = backend;
+    d->sink = sink;
+    d->sink_ud = userdata;
+    *ret = d;
+    return 0;
+}
+
+/* The decompressed bytes, to the sink or the hash (here or on its thread). */
+static int hash_out(struct diff_digest *d, const void *data, size_t len, struct error **err)
 {
     if (len == 0)
-        return;
-    if (d->hash_pipe)
+        return 0;
+    if (d->sink) {
+        int r = d->sink(d->sink_ud, data, len);
+        if (r < 0) {
+            d->failed = true;
+            return error_set(err, -r, "decompressed stream");
+        }
+    } else if (d->hash_pipe) {
         (void)chunk_pipe_write(d->hash_pipe, data, len); /* hashing never fails */
-    else
+    } else {
         sha256_update(d->hash, data, len);
+    }
+    return 0;
 }
 
 static int fail(struct diff_digest *d, struct error **err, const char *what, const char *why)
@@ -211,7 +238,7 @@ static int fail(struct diff_digest *d, struct error **err, const char *what, con
 static int start_gzip(struct diff_digest *d, struct error **err)
 {
     if (lib.isal && d->backend != DIFF_GZIP_ZLIB) {
-        d->isal = malloc(sizeof(*d->isal));
+        d->isal = calloc(1, sizeof(*d->isal));
         if (!d->isal)
             return error_set(err, ENOMEM, "diff_id");
         lib.isal_init(d->isal);
@@ -257,53 +284,60 @@ static int start(struct diff_digest *d, struct error **err)
 }
 
 /*
- * ISA-L ignores the reserved bits of a gzip member's FLG byte (the fourth
- * of its header) where zlib and libarchive refuse the member: so do we,
- * or the diff_id would be that of a layer the unpacker refuses
- * (fuzz-diff-digest found it). Each byte is looked at once: from a
- * member's start, then from the start of each later chunk.
+ * gzip through ISA-L: the member's header is parsed here (gzip-header.h)
+ * and ISA-L decodes the deflate data and checks the trailer.
  */
-static bool gzip_reserved_flags(struct diff_digest *d, const unsigned char *p, size_t len)
-{
-    for (size_t i = 0; i < len && d->header_seen < 4; i++, d->header_seen++)
-        if (d->header_seen == 3 && (p[i] & 0xe0))
-            return true;
-    return false;
-}
-
 static int feed_isal(struct diff_digest *d, const unsigned char *in, size_t len, struct error **err)
 {
     struct inflate_state *s = d->isal;
-    s->next_in = (uint8_t *)in;
-    s->avail_in = (uint32_t)len;
-    if (d->in_member && gzip_reserved_flags(d, in, len))
-        return fail(d, err, "gzip", "reserved header flags set");
+    const unsigned char *p = in;
+    size_t left = len;
     for (;;) {
         if (!d->in_member) {
-            if (s->avail_in == 0)
+            if (left == 0)
                 return 0;
             /* Another member follows (or bytes that must be one). */
             lib.isal_reset(s);
-            s->crc_flag = ISAL_GZIP;
+            s->crc_flag = ISAL_GZIP_NO_HDR_VER;
             d->in_member = true;
-            d->header_seen = 0;
-            if (gzip_reserved_flags(d, s->next_in, s->avail_in))
-                return fail(d, err, "gzip", "reserved header flags set");
+            /* Nothing of the member before is history of this one. */
+            memset(d->out, 0, HISTORY);
+            gzip_header_scan_start(&d->header);
         }
-        s->next_out = d->out;
+        if (!gzip_header_scan_done(&d->header)) {
+            size_t used = 0;
+            const char *why = gzip_header_scan(&d->header, p, left, &used);
+            if (why)
+                return fail(d, err, "gzip", why);
+            p += used;
+            left -= used;
+            if (!gzip_header_scan_done(&d->header))
+                return 0;
+        }
+        /* ISA-L may copy a match from up to HISTORY bytes before next_out
+         * even across calls: those bytes are kept there, the member's own
+         * last output, so that it never reads outside the buffer (it did,
+         * for a hostile stream: fuzz-diff-digest). */
+        unsigned char *out = d->out + HISTORY;
+        s->next_in = (uint8_t *)p;
+        s->avail_in = (uint32_t)left;
+        s->next_out = out;
         s->avail_out = OUT_BLOCK;
         int r = lib.isal_inflate(s);
         size_t produced = OUT_BLOCK - s->avail_out;
+        p = s->next_in;
+        left = s->avail_in;
         if (r == ISAL_INCORRECT_CHECKSUM)
             return fail(d, err, "gzip", "checksum mismatch");
-        if (r == ISAL_INVALID_WRAPPER)
-            return fail(d, err, "gzip", "invalid header (or data after the last member)");
         if (r < 0)
             return fail(d, err, "gzip", "invalid compressed data");
-        hash_out(d, d->out, produced);
+        int hr = hash_out(d, out, produced, err);
+        if (hr < 0)
+            return hr;
+        memmove(d->out, d->out + produced, HISTORY);
         if (s->block_state == ISAL_BLOCK_FINISH)
             d->in_member = false;
-        else if (s->avail_in == 0 && produced < OUT_BLOCK)
+        else if (left == 0 && produced < OUT_BLOCK)
             return 0;
     }
 }
@@ -327,7 +361,9 @@ static int feed_zlib(struct diff_digest *d, const unsigned char *in, size_t len,
         size_t produced = OUT_BLOCK - z->avail_out;
         if (r == Z_NEED_DICT || r == Z_DATA_ERROR || r == Z_STREAM_ERROR || r == Z_MEM_ERROR)
             return fail(d, err, "gzip", z->msg ? z->msg : "invalid compressed data");
-        hash_out(d, d->out, produced);
+        int hr = hash_out(d, d->out, produced, err);
+        if (hr < 0)
+            return hr;
         /* Done with this input: all of it consumed with room to spare, or
          * no progress possible (Z_BUF_ERROR) until more comes. */
         if (r == Z_STREAM_END)
@@ -345,7 +381,9 @@ static int feed_zstd(struct diff_digest *d, const unsigned char *in, size_t len,
         size_t r = lib.zstd_decompress(d->zstd, &ob, &ib);
         if (lib.zstd_is_error(r))
             return fail(d, err, "zstd", lib.zstd_error_name(r));
-        hash_out(d, d->out, ob.pos);
+        int hr = hash_out(d, d->out, ob.pos, err);
+        if (hr < 0)
+            return hr;
         /* 0: a frame is complete and flushed. */
         d->in_member = r != 0;
         if (ib.pos == ib.size && ob.pos < ob.size)
@@ -359,8 +397,7 @@ static int feed(struct diff_digest *d, const unsigned char *in, size_t len, stru
         return 0;
     switch (d->kind) {
     case K_NONE:
-        hash_out(d, in, len);
-        return 0;
+        return hash_out(d, in, len, err);
     case K_GZIP_ISAL:
         return feed_isal(d, in, len, err);
     case K_GZIP_ZLIB:
@@ -417,7 +454,9 @@ int diff_digest_finish(struct diff_digest *d, char *ret_diff_id, struct error **
         return fail(d, err, diff_digest_compression(d), "truncated");
     if (d->hash_pipe)
         (void)chunk_pipe_finish(TAKE_PTR(d->hash_pipe)); /* every byte hashed */
-    sha256_finish(d->hash, ret_diff_id);
-    d->hash = NULL;
+    if (d->hash) {
+        sha256_finish(d->hash, ret_diff_id);
+        d->hash = NULL;
+    }
     return 0;
 }

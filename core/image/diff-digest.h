@@ -3,8 +3,9 @@
  * are pushed in chunks of any size (as a download delivers them),
  * decompressed on the way (gzip, zstd, or none, told by the stream's magic
  * bytes as libarchive tells them when the layer is unpacked) and the
- * decompressed stream is hashed. A pull checks a layer's diff_id without
- * a second pass over the blob (registry/registry-client.c).
+ * decompressed stream is hashed: a layer's diff_id is checked so before
+ * its first unpack (layer-check.h). The same decoder, given a sink instead
+ * of the hash, feeds the unpacker (layer-unpack.c).
  *
  * gzip goes through ISA-L's inflate (libisal.so.2, about three times
  * zlib's speed here) and falls back to zlib when ISA-L cannot be loaded;
@@ -43,6 +44,15 @@ int diff_digest_load(enum diff_gzip_backend backend, struct error **err);
  */
 int diff_digest_new(enum diff_gzip_backend backend, int hash_thread, struct diff_digest **ret,
                     struct error **err);
+
+/* Where diff_digest_new_sink sends the decompressed bytes, in order; a
+ * negative errno stops the stream (diff_digest_update fails with it). */
+typedef int (*diff_sink_fn)(void *userdata, const void *data, size_t len);
+
+/* A decoder without the hash: the decompressed bytes go to SINK instead.
+ * diff_digest_finish then writes no digest (RET_DIFF_ID may be NULL). */
+int diff_digest_new_sink(enum diff_gzip_backend backend, diff_sink_fn sink, void *userdata,
+                         struct diff_digest **ret, struct error **err);
 
 /* Pushes LEN more bytes of the blob. An error is final: the stream is not valid. */
 int diff_digest_update(struct diff_digest *d, const void *data, size_t len, struct error **err);

@@ -28,6 +28,7 @@
 
 #include "image/docker-archive.h"
 #include "image/image-ref.h"
+#include "image/layer-check.h"
 #include "image/layer-unpack.h"
 #include "image/load-progress.h"
 #include "util/cleanup.h"
@@ -695,6 +696,10 @@ struct op {
         char digest[DIGEST_STR_LEN + 1];
         char *path;
         long long size;
+        /* A layer: its diff_id as checked here, or "" (not a layer, or
+         * UNCHECKED: a pull left its diff_id to the first unpack). */
+        char diff_id[DIGEST_STR_LEN + 1];
+        bool unchecked;
     } * blobs;
     size_t n_blobs;
 };
@@ -781,8 +786,21 @@ static int op_add_blob(struct op *op, const char *digest, char *path, long long 
     memcpy(n[op->n_blobs].digest, digest, DIGEST_STR_LEN + 1);
     n[op->n_blobs].path = path;
     n[op->n_blobs].size = size;
+    n[op->n_blobs].diff_id[0] = '\0';
+    n[op->n_blobs].unchecked = false;
     op->n_blobs++;
     return 0;
+}
+
+/* Notes what was learnt of staged layer DIGEST's diff_id (see struct staged). */
+static void op_note_layer(struct op *op, const char *digest, const char *diff_id)
+{
+    for (size_t i = 0; i < op->n_blobs; i++)
+        if (!strcmp(op->blobs[i].digest, digest)) {
+            if (diff_id)
+                memcpy(op->blobs[i].diff_id, diff_id, DIGEST_STR_LEN + 1);
+            op->blobs[i].unchecked = !diff_id;
+        }
 }
 
 /*
@@ -1026,6 +1044,21 @@ static int op_commit(struct image_store *s, struct op *op, const struct new_ref 
     if (!added)
         return error_set(err, ENOMEM, "commit");
     size_t n_added = 0;
+    /* Layer records before the blobs: a blob is never in the store
+     * unchecked without saying so (layer-check.h). */
+    for (size_t i = 0; i < op->n_blobs && r == 0; i++) {
+        const struct staged *b = &op->blobs[i];
+        if (b->unchecked) {
+            r = layer_check_mark_unchecked(s->dir, b->digest, err);
+        } else if (b->diff_id[0]) {
+            /* Checked here: an unchecked record of the same blob learns it. */
+            int state = layer_check_state(s->dir, b->digest, NULL, err);
+            if (state < 0)
+                r = state;
+            else if (state == LAYER_CHECK_UNCHECKED)
+                r = layer_check_record(s->dir, b->digest, b->diff_id, err);
+        }
+    }
     for (size_t i = 0; i < op->n_blobs && r == 0; i++) {
         char *dst = blob_path(s, op->blobs[i].digest);
         if (path_exists(dst)) {
@@ -1215,10 +1248,11 @@ static long long pre_size(const struct loader *l, const char *src, const char *d
 }
 
 /*
- * The diff_id of layer DIGEST as an image of the store lists it: every
- * image came in with its diff_ids verified (load, pull, import, commit), so
- * a layer the store has needs no second decompression. Only for pulls
- * (L->pre). Writes "" if no image has it.
+ * The diff_id of layer DIGEST as the store knows it: checked since it came
+ * in (layer-check.h), or as the images of the store list it when it came
+ * in checked (load, import, commit), so that a layer the store has needs
+ * no second decompression. Only for pulls (L->pre). Writes "" if the store
+ * does not know it (no such blob, or a pull's blob not checked yet).
  */
 static int store_diff_id(struct loader *l, const char *digest, char *ret, struct error **err)
 {
@@ -1228,6 +1262,9 @@ static int store_diff_id(struct loader *l, const char *digest, char *ret, struct
     _cleanup_free_ char *own = image_store_blob(l->store, digest);
     if (!own)
         return 0;
+    int state = layer_check_state(l->store->dir, digest, ret, err);
+    if (state != LAYER_CHECK_TRUSTED)
+        return state < 0 ? state : 0;
     if (!l->have_read) {
         int r = image_store_list(l->store, &l->have, &l->n_have, err);
         if (r < 0)
@@ -1325,17 +1362,20 @@ static int load_manifest(struct loader *l, const cJSON *desc, const char *name, 
         for (size_t k = 0; k < l->n_verified && !*diff_id; k++)
             if (!strcmp(l->verified[k].digest, ldigest))
                 memcpy(diff_id, l->verified[k].diff_id, sizeof(diff_id));
-        const struct image_verified_blob *pre = loader_pre(l, ldigest);
+        bool unchecked = false;
         if (!*diff_id) {
-            if (pre && pre->diff_id && digest_is_valid(pre->diff_id))
-                /* Computed as the blob streamed in: no second pass. */
-                memcpy(diff_id, pre->diff_id, sizeof(diff_id));
-            else
-                r = store_diff_id(l, ldigest, diff_id, err);
-            if (r == 0 && !*diff_id)
+            r = store_diff_id(l, ldigest, diff_id, err);
+            /* A pull leaves what the store does not know to the first
+             * unpack (layer-check.h). */
+            if (r == 0 && !*diff_id && l->pre && l->move)
+                unchecked = true;
+            else if (r == 0 && !*diff_id)
                 r = layer_verify(staged, diff_id, err);
             if (r < 0)
                 return error_prefix(err, "layer '%s'", ldigest);
+            op_note_layer(l->op, ldigest, unchecked ? NULL : diff_id);
+            if (unchecked)
+                continue;
             struct verified_layer *v =
                 realloc(l->verified, (l->n_verified + 1) * sizeof(*l->verified));
             if (!v)
@@ -1602,6 +1642,24 @@ static int layer_copy(struct image_layer *dst, const struct image_layer *src)
                : -ENOMEM;
 }
 
+/* Deletes the layer records (layer-check.h) of blobs the store lost. */
+static void sweep_layer_checks(struct image_store *s)
+{
+    _cleanup_free_ char *dir = xasprintf("%s/layer-check", s->dir);
+    _cleanup_closedir_ DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        /* Other names are records being written (write_file_atomic). */
+        if (strlen(de->d_name) != 64)
+            continue;
+        _cleanup_free_ char *blob = xasprintf("%s/%s", s->blobs_dir, de->d_name);
+        if (!path_exists(blob))
+            unlinkat(dirfd(d), de->d_name, 0);
+    }
+}
+
 /* Deletes every blob no remaining image references (also what a crash
  * between blob rename and index write left). Under the lock. */
 static void sweep_blobs(struct image_store *s, struct image **keep, size_t n_keep)
@@ -1623,9 +1681,12 @@ static void sweep_blobs(struct image_store *s, struct image **keep, size_t n_kee
             for (size_t j = 0; j < keep[i]->n_layers && !used; j++)
                 used = !strcmp(keep[i]->layers[j].digest, digest);
         }
-        if (!used)
+        if (!used) {
             unlinkat(dirfd(d), de->d_name, 0);
+            layer_check_forget(s->dir, digest);
+        }
     }
+    sweep_layer_checks(s);
 }
 
 int image_store_remove(struct image_store *s, const char *ref, struct image_layer **ret_freed,

@@ -57,17 +57,17 @@ int image_store_load(struct image_store *store, const char *path, char ***ret_na
                      struct error **err);
 /* A blob the caller verified as it streamed in (a pull: registry-client.h). */
 struct image_verified_blob {
-    const char *digest;  /* "sha256:…" of its content */
-    long long size;      /* its size in bytes */
-    const char *diff_id; /* a layer's "sha256:…" of its decompressed content, or NULL */
+    const char *digest; /* "sha256:…" of its content */
+    long long size;     /* its size in bytes */
 };
 /*
  * Like image_store_load, for an OCI layout directory DIR inside the store's
  * directory that the caller owns: its blobs are verified in place and
  * renamed (not copied) into the store. For pulls (registry/image-pull.c).
  * A blob listed in VERIFIED (N_VERIFIED of them) is not read again: its
- * file must be a regular file of that size; a layer listed with a diff_id
- * is not decompressed again, its diff_id is compared with the config's.
+ * file must be a regular file of that size. A layer the store does not
+ * know yet is stored without decompressing it: its diff_id is checked
+ * before its first unpack (image/layer-check.h).
  */
 int image_store_load_owned(struct image_store *store, const char *dir,
                            const struct image_verified_blob *verified, size_t n_verified,

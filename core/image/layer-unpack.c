@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "image/archive-lazy.h"
+#include "image/layer-stream.h"
 #include "util/cleanup.h"
 #include "util/sha256.h"
 
@@ -918,6 +919,7 @@ int layer_unpack(const char *tar_path, const char *dest_dir, unsigned whiteout_m
                          .egid = getegid()};
     int r;
     _cleanup_archive_ struct archive *a = NULL;
+    struct layer_stream *stream = NULL;
     u.root_fd = open(dest_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (u.root_fd < 0) {
         r = error_set(err, errno, "open '%s'", dest_dir);
@@ -937,7 +939,21 @@ int layer_unpack(const char *tar_path, const char *dest_dir, unsigned whiteout_m
         r = error_set(err, ENOMEM, "read '%s'", tar_path);
         goto out;
     }
-    if (archive_read_open_filename(a, tar_path, READ_BLOCK) != ARCHIVE_OK) {
+    /* Decompressed on another core when a decoder loads; else libarchive
+     * decompresses the file itself (its filters stay on for the stream:
+     * xz, and a layer compressed twice, are as before). */
+    int stream_fd = -1;
+    struct error *serr = NULL;
+    int sr = layer_stream_open(tar_path, &stream, &stream_fd, &serr);
+    if (sr == -ENOENT) {
+        error_free(&serr);
+    } else if (sr < 0) {
+        *err = serr;
+        r = sr;
+        goto out;
+    }
+    if ((stream ? archive_read_open_fd(a, stream_fd, READ_BLOCK)
+                : archive_read_open_filename(a, tar_path, READ_BLOCK)) != ARCHIVE_OK) {
         r = error_set(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "read '%s': %s", tar_path,
                       archive_error_string(a));
         goto out;
@@ -957,6 +973,17 @@ int layer_unpack(const char *tar_path, const char *dest_dir, unsigned whiteout_m
     }
     r = finish_dirs(&u, err);
 out:
+    if (stream) {
+        /* The decoder's failure is the cause of the reader's (a stream cut
+         * short), and fails an unpack that read the tar to its end marker. */
+        sr = layer_stream_close(stream, r < 0, &serr);
+        if (sr < 0) {
+            error_free(err);
+            *err = serr;
+            error_prefix(err, "read '%s'", tar_path);
+            r = sr;
+        }
+    }
     unpacker_done(&u);
     return r;
 }

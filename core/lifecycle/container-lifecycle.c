@@ -261,7 +261,7 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
         image_free(img);
         return error_code(*err);
     }
-    r = storage_ensure_layers(t->storage, img, err);
+    r = storage_ensure_layers(t->storage, e->images, img, err);
     if (r < 0) {
         cJSON_Delete(security);
         cJSON_Delete(process);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/layer-check.h"
 #include "plugin/plugin-host.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
@@ -46,7 +47,8 @@ static const struct berth_storage_ops *sops(struct plugin *p)
     return p->desc->ops;
 }
 
-int storage_ensure_layers(struct plugin *p, const struct image *img, struct error **err)
+int storage_ensure_layers(struct plugin *p, const struct image_store *store,
+                          const struct image *img, struct error **err)
 {
     const struct berth_storage_ops *o = sops(p);
     for (size_t i = 0; i < img->n_layers; i++) {
@@ -68,6 +70,9 @@ int storage_ensure_layers(struct plugin *p, const struct image *img, struct erro
         }
         if (r > 0)
             continue;
+        r = layer_check_ensure(image_store_dir(store), l->blob_path, l->digest, l->diff_id, err);
+        if (r < 0)
+            return r;
         r = PLUGIN_RUN(p, "add_layer", &perr, NULL, NULL,
                        o->add_layer(p->state, &req, NULL, &perr));
         if (r < 0) {

@@ -32,8 +32,10 @@ int text_sink_put(void *ctx, const char *text);
 /* The storage plugin NAME, or an error "unknown storage driver 'NAME'". */
 int storage_find(struct plugin_registry *reg, const char *name, struct plugin **ret,
                  struct error **err);
-/* Makes sure every layer of IMG is present in the driver (unpacking once). */
-int storage_ensure_layers(struct plugin *p, const struct image *img, struct error **err);
+/* Makes sure every layer of IMG (from STORE) is present in the driver
+ * (unpacking once), its diff_id checked first (image/layer-check.h). */
+int storage_ensure_layers(struct plugin *p, const struct image_store *store,
+                          const struct image *img, struct error **err);
 /* LAYERS is the record's "layers" array of {diff_id, chain_id}. */
 int storage_prepare(struct plugin *p, const char *id, const cJSON *layers, int read_only,
                     int transient, struct mount_list *ret_mounts, struct error **err);

@@ -466,11 +466,8 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
         _cleanup_free_ char *have = image_store_blob(store, pb[i].digest);
         dests[n_rb] = xasprintf("%s/%s", downloads, pb[i].digest + 7);
         alsos[n_rb] = xasprintf("%s/blobs/sha256/%s", images_dir, pb[i].digest + 7);
-        rb[n_rb] = (struct registry_blob){.digest = pb[i].digest,
-                                          .size = pb[i].size,
-                                          .dest = dests[n_rb],
-                                          .also = alsos[n_rb],
-                                          .want_diff_id = i > 0};
+        rb[n_rb] = (struct registry_blob){
+            .digest = pb[i].digest, .size = pb[i].size, .dest = dests[n_rb], .also = alsos[n_rb]};
         present[n_rb] = have != NULL;
         if (have) {
             rb[n_rb].done = pb[i].size;
@@ -530,10 +527,8 @@ static int pull_from(struct image_store *store, struct registry_client *c, const
         r = error_set(err, ENOMEM, "pull");
     for (size_t i = 0; r == 0 && i < n_want; i++)
         if (want[i].fetched)
-            verified[n_verified++] = (struct image_verified_blob){
-                .digest = want[i].digest,
-                .size = want[i].size,
-                .diff_id = want[i].diff_id[0] ? want[i].diff_id : NULL};
+            verified[n_verified++] =
+                (struct image_verified_blob){.digest = want[i].digest, .size = want[i].size};
     _cleanup_strv_ char **names = NULL;
     if (r == 0)
         r = image_store_load_owned(store, layout, verified, n_verified, &names, err);

@@ -14,10 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image/diff-digest.h"
 #include "registry/curl-lazy.h"
 #include "registry/www-authenticate.h"
-#include "util/chunk-pipe.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/json-util.h"
@@ -30,9 +28,6 @@
 #define RETRY_BASE_MS 200
 #define RETRY_CAP_MS 5000
 #define PARALLEL_MAX 4
-/* A layer's bytes buffered for its decompressing thread: the downloads wait
- * when it is full (the network is ahead of the CPU). */
-#define DIFF_PIPE_BYTES (8 * 1024 * 1024)
 /* Writeback of a blob is started every this many bytes, so that the fsync
  * before its rename has little left to wait for. */
 #define WRITEBACK_BYTES (8LL * 1024 * 1024)
@@ -613,44 +608,7 @@ struct xfer {
     bool reauthed;             /* a 401 already made us fetch a new token once */
     unsigned token_generation; /* of the token this transfer was started with */
     long long written_back;    /* writeback started up to here */
-    /* A layer's diff_id: DD is fed by PIPE's thread only, DIFF_ERR set there
-     * and read once the thread is joined. */
-    struct diff_digest *dd;
-    struct chunk_pipe *pipe;
-    struct error *diff_err;
-    bool diff_failed;
 };
-
-static int diff_consume(void *ud, const void *data, size_t len)
-{
-    struct xfer *x = ud;
-    return diff_digest_update(x->dd, data, len, &x->diff_err);
-}
-
-static void diff_stop(struct xfer *x)
-{
-    chunk_pipe_abort(x->pipe);
-    x->pipe = NULL;
-    diff_digest_free(x->dd);
-    x->dd = NULL;
-    error_free(&x->diff_err);
-    x->diff_failed = false;
-}
-
-/* (Re)starts the diff_id of a layer from its first byte. */
-static int diff_start(struct xfer *x, struct error **err)
-{
-    diff_stop(x);
-    if (!x->blob->want_diff_id)
-        return 0;
-    int r = diff_digest_new(DIFF_GZIP_BEST, 1, &x->dd, err);
-    if (r < 0)
-        return r;
-    r = chunk_pipe_start(DIFF_PIPE_BYTES, diff_consume, x, &x->pipe);
-    if (r < 0)
-        return error_set(err, -r, "blob '%s': start its decompression", x->blob->digest);
-    return 0;
-}
 
 static void xfer_restart_hash(struct xfer *x)
 {
@@ -677,12 +635,6 @@ static size_t on_blob_data(char *data, size_t size, size_t n, void *ud)
             x->blob->done = 0;
             x->written_back = 0;
             xfer_restart_hash(x);
-            struct error *e = NULL;
-            if (diff_start(x, &e) < 0) {
-                error_free(&e);
-                x->diff_failed = true;
-                return 0;
-            }
         } else if (x->status != 200 && x->status != 206) {
             x->discard = true;
         }
@@ -711,10 +663,6 @@ static size_t on_blob_data(char *data, size_t size, size_t n, void *ud)
                               SYNC_FILE_RANGE_WRITE);
         x->written_back = x->blob->done;
     }
-    /* A stream that does not decompress is reported once the download is
-     * complete: if its digest is wrong too, that is the error to report. */
-    if (x->pipe && !x->diff_failed && chunk_pipe_write(x->pipe, data, len) < 0)
-        x->diff_failed = true;
     return len;
 }
 
@@ -739,7 +687,6 @@ static void xfer_release(struct xfer *x, bool keep_partial)
         sha256_finish(x->sha, junk);
         x->sha = NULL;
     }
-    diff_stop(x);
 }
 
 /*
@@ -830,9 +777,6 @@ static int xfer_begin(struct registry_client *c, CURLM *m, const char *repo, con
     x->blob->done = 0;
     x->written_back = 0;
     xfer_restart_hash(x);
-    r = diff_start(x, err);
-    if (r < 0)
-        return r;
     r = xfer_start(c, m, repo, a, x, err);
     return r < 0 ? r : 1;
 }
@@ -886,15 +830,6 @@ static int xfer_finish(struct xfer *x, CURLM *m, CURLcode rc, struct error **err
     x->sha = NULL;
     if (strcmp(got, d))
         return error_set_plain(err, EPROTO, "blob '%s': content has digest '%s'", d, got);
-    if (x->pipe || x->diff_failed) {
-        /* The decompressing thread stops at the first bad byte; its message says why. */
-        int dr = x->pipe ? chunk_pipe_finish(TAKE_PTR(x->pipe)) : -EPROTO;
-        if (dr == 0 && !x->diff_failed)
-            dr = diff_digest_finish(x->dd, x->blob->diff_id, &x->diff_err);
-        if (dr < 0 || x->diff_failed)
-            return error_set_plain(err, EPROTO, "layer '%s': %s", d,
-                                   x->diff_err ? x->diff_err->msg : "cannot decompress");
-    }
     if (fsync(x->fd) < 0 || close(x->fd) < 0) {
         x->fd = -1;
         return error_set(err, errno, "write '%s'", x->partial);
@@ -925,14 +860,6 @@ int registry_fetch_blobs(struct registry_client *c, const char *repo, struct reg
     int r = authorize(c, repo, false, &a, err);
     if (r < 0)
         return r;
-    for (size_t i = 0; i < n; i++)
-        if (blobs[i].want_diff_id) {
-            /* Before any thread starts. */
-            r = diff_digest_load(DIFF_GZIP_BEST, err);
-            if (r < 0)
-                return r;
-            break;
-        }
     _cleanup_(curlm_cleanupp) CURLM *m = curl_multi_init();
     _cleanup_free_ struct xfer *xs = calloc(n, sizeof(*xs));
     if (!m || !xs)
@@ -943,7 +870,6 @@ int registry_fetch_blobs(struct registry_client *c, const char *repo, struct reg
         xs[i].partial = xasprintf("%s.partial", blobs[i].dest);
         blobs[i].done = 0;
         blobs[i].finished = 0;
-        blobs[i].diff_id[0] = '\0';
         blobs[i].fetched = 0;
         if (path_exists(blobs[i].dest)) {
             blobs[i].done = blobs[i].size;

@@ -78,14 +78,10 @@ struct registry_blob {
     const char *dest;   /* final path: written only once verified */
     const char *also;   /* or NULL: if this path exists, the blob is there already
                            (the store's copy, committed by a concurrent pull) */
-    int want_diff_id;   /* a layer: also compute DIFF_ID while it streams in */
     /* Filled in: */
     long long done; /* bytes downloaded (progress) */
     int finished;
     int fetched; /* this call downloaded and verified it (not another pull) */
-    /* "sha256:…" of the decompressed content (image/diff-digest.h) when
-       WANT_DIFF_ID and this pull downloaded it; "" when another pull did. */
-    char diff_id[DIGEST_STR_LEN + 1];
 };
 
 /* Called from the download loop, at most ~10 times a second, and once per blob at its end. */
@@ -94,10 +90,8 @@ typedef void (*registry_progress_fn)(void *userdata, const struct registry_blob 
 /*
  * Downloads the blobs of REPO in parallel (up to 4 at a time) to their DEST
  * paths. Each is streamed into DEST.partial, hashed on the way, and renamed
- * to DEST only when its size and digest match. A layer's bytes also go
- * through a pipe to a thread of its own that decompresses and hashes them
- * (its diff_id), so that a pull reads no blob twice; a stream that does not
- * decompress fails the download. DEST.lock is flock()ed while
+ * to DEST only when its size and digest match (a layer's diff_id is
+ * checked before its first unpack: image/layer-check.h). DEST.lock is flock()ed while
  * a blob downloads, so that concurrent pulls of the same blob wait for one
  * another; a DEST (or ALSO) that exists is taken as done. On failure no DEST.partial
  * remains.

@@ -2,10 +2,12 @@
 # A registry that fails on demand (registry-proxy.py in front of
 # docker-registry): a 503 and a connection dropped mid-blob are retried, the
 # latter resumed with a Range request; a corrupted, truncated or missing blob,
-# a malformed manifest, an unknown media type, a 403, a config whose diff_id
-# of a layer is wrong and a layer that does not decompress are one line,
-# exit 125, and leave the image store exactly as it was; concurrent pulls of
-# one image share the download.
+# a malformed manifest, an unknown media type and a 403 are one line, exit
+# 125, and leave the image store exactly as it was; a config whose diff_id
+# of a layer is wrong and a layer that does not decompress are found before
+# the layer's first unpack (run: one line, exit 125, nothing unpacked), or
+# at pull when the store knows the layer already; concurrent pulls of one
+# image share the download.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/registry-lib.sh"
 
@@ -62,8 +64,9 @@ assert_status 0 berth images --format json
 assert_not_contains "$OUT" "test/app" "no failed pull left a tag"
 
 # --- a config whose diff_id of a layer is wrong (the blob digests are right) ---------------
-# The diff_id is computed as the layer streams in: the pull fails, as docker's
-# does, with one line naming the layer, and stores nothing.
+# A pull checks blob digests; a layer's diff_id is checked before its first
+# unpack (docs/registries.md): the run fails with one line naming the layer
+# and unpacks nothing under the lying diff_id.
 mkdir -p "$T/liar"
 printf 'liar\n' >"$T/liar/liar"
 tar --numeric-owner -C "$T/liar" -czf "$T/liar.tar.gz" liar
@@ -87,35 +90,46 @@ desc["digest"], desc["size"] = put(json.dumps(m).encode())
 json.dump(index, open(os.path.join(out, "index.json"), "w"))
 PY
 }
+# The unpacked layers of the default storage driver, as a listing.
+driver_layers() { find "$T/root" -mindepth 1 -maxdepth 4 -path '*/layers/*' -printf '%P\n' | sort; }
 make_oci_layout "$T/liarimg" liar "$bb_gz" "$T/liar.tar.gz"
 liar_layout "$T/liarimg" 1
 reg_push "$T/liarimg" liar "127.0.0.1:$REG_PORT/test/liar:latest"
 liar_digest=sha256:$(sha256sum <"$T/liar.tar.gz" | cut -d' ' -f1)
 before=$(reg_store_state)
-assert_status 125 berth pull "$R/test/liar"
-assert_error pull "a wrong diff_id in the config"
-assert_contains "$ERR" "layer '$liar_digest'" "the error names the layer"
-assert_contains "$ERR" "config says" "and says the config disagrees"
-assert_eq "$before" "$(reg_store_state)" "wrong diff_id: the store is as it was"
-assert_eq "" "$(temp_files)" "wrong diff_id: no temporary file is left"
+assert_status 0 berth pull "$R/test/liar"
+assert_eq "unchecked" "$(cat "$T/root/images/layer-check/${liar_digest#sha256:}")" \
+    "the pulled layer is recorded unchecked"
+layers_before=$(driver_layers)
 assert_status 125 berth run --rm "$R/test/liar" true
 assert_error run "run of an image with a wrong diff_id"
-assert_eq "$before" "$(reg_store_state)" "wrong diff_id (run): the store is as it was"
+assert_contains "$ERR" "layer '$liar_digest'" "the error names the layer"
+assert_contains "$ERR" "config says" "and says the config disagrees"
+liar_true=sha256:$(gunzip -c "$T/liar.tar.gz" | sha256sum | cut -d' ' -f1)
+assert_eq "$liar_true" "$(cat "$T/root/images/layer-check/${liar_digest#sha256:}")" \
+    "the layer's true diff_id is recorded"
+layers_after=$(driver_layers)
+assert_eq "1" "$(comm -13 <(echo "$layers_before") <(echo "$layers_after") | grep -c .)" \
+    "only the checked base layer was unpacked, not the lying one"
+assert_status 125 berth run --rm "$R/test/liar" true
+assert_contains "$ERR" "config says" "a second run fails the same way"
 
-# A lie about a layer the store already has (the base of test/app): the
-# diff_id the store verified when it came in is the one compared.
-assert_status 0 berth pull "$R/test/app"
+# A lie about a layer the store has checked (the base layer, checked by the
+# run above): the diff_id recorded then is compared at pull.
 make_oci_layout "$T/liar0img" liar0 "$bb_gz" "$T/liar.tar.gz"
 liar_layout "$T/liar0img" 0
 reg_push "$T/liar0img" liar0 "127.0.0.1:$REG_PORT/test/liar0:latest"
 bb_digest=sha256:$(sha256sum <"$bb_gz" | cut -d' ' -f1)
-with_app=$(reg_store_state)
+with_liar=$(reg_store_state)
 assert_status 125 berth pull "$R/test/liar0"
-assert_error pull "a wrong diff_id for a layer the store has"
+assert_error pull "a wrong diff_id for a layer the store has checked"
 assert_contains "$ERR" "layer '$bb_digest'" "the error names the shared layer"
-assert_eq "$with_app" "$(reg_store_state)" "lie about a present layer: the store is as it was"
-assert_status 0 berth image rm "$R/test/app"
-assert_eq "$before" "$(reg_store_state)" "the store is back to before"
+assert_eq "$with_liar" "$(reg_store_state)" "lie about a checked layer: the store is as it was"
+
+assert_status 0 berth image rm "$R/test/liar"
+assert_eq "$before" "$(reg_store_state)" "wrong diff_id: after rmi the store is as before the pull"
+assert_eq "" "$(ls "$T/root/images/layer-check")" "the layer records left with the blobs"
+assert_eq "" "$(temp_files)" "wrong diff_id: no temporary file is left"
 
 # --- a layer whose blob is right but does not decompress ---------------------------------
 # A gzip header (so that skopeo pushes it as it is) before random bytes.
@@ -150,10 +164,12 @@ PY
 reg_push "$T/junkimg" junk "127.0.0.1:$REG_PORT/test/junk:latest"
 junk_digest=sha256:$(sha256sum <"$T/junk.tar.gz" | cut -d' ' -f1)
 assert_status 0 curl -sf -o /dev/null -I "http://127.0.0.1:$REG_PORT/v2/test/junk/blobs/$junk_digest"
-assert_status 125 berth pull "$R/test/junk"
-assert_error pull "a layer that does not decompress"
+assert_status 0 berth pull "$R/test/junk"
+assert_status 125 berth run --rm "$R/test/junk" true
+assert_error run "a layer that does not decompress"
 assert_contains "$ERR" "layer '$junk_digest': gzip stream" "the error names the layer and its stream"
-assert_eq "$before" "$(reg_store_state)" "undecompressable layer: the store is as it was"
+assert_status 0 berth image rm "$R/test/junk"
+assert_eq "$before" "$(reg_store_state)" "undecompressable layer: after rmi the store is as before"
 assert_eq "" "$(temp_files)" "undecompressable layer: no temporary file is left"
 
 # --- a pull killed mid-way leaves a layout that a later pull sweeps -----------------------

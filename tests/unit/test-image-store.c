@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "image/image-store.h"
+#include "image/layer-check.h"
 #include "image/layer-unpack.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
@@ -660,8 +661,9 @@ static struct blob layout_layer(const char *layout)
 
 /*
  * A pull's layout (image_store_load_owned): what the caller verified while
- * downloading is trusted, not read again; the config's diff_ids are still
- * compared with the diff_ids the caller computed.
+ * downloading is trusted, not read again; a layer the store does not know
+ * is stored unchecked and its diff_id checked before its first unpack
+ * (layer-check.h), where a lying config is refused.
  */
 static void test_load_owned_verified(void **state)
 {
@@ -672,42 +674,33 @@ static void test_load_owned_verified(void **state)
     _cleanup_free_ char *t1 = path_in("ow1.tar.gz");
     make_tar(t1, true, l1, 1);
     char *tars[] = {t1};
-    /* A diff_id the content does not have: only the caller's word makes it pass. */
-    _cleanup_free_ char *claimed = xasprintf("sha256:%064d", 42);
+    char truth[DIGEST_STR_LEN + 1];
     struct error *err = NULL;
+    assert_int_equal(layer_verify(t1, truth, &err), 0);
+    /* A diff_id the content does not have. */
+    _cleanup_free_ char *claimed = xasprintf("sha256:%064d", 42);
     char **names = NULL;
+    const char *dir = image_store_dir(s);
 
-    /* The caller's diff_id disagrees with the config: refused, store unchanged. */
+    /* A size that is not the file's: refused, the store as it was. */
     _cleanup_free_ char *before = listing(root);
-    _cleanup_free_ char *lay1 = xasprintf("%s/images/pull-t1", root);
-    make_layout(lay1, "own:1", tars, 1, NULL, claimed, NULL);
-    struct blob b = layout_layer(lay1);
-    _cleanup_free_ char *other = xasprintf("sha256:%064d", 43);
-    struct image_verified_blob v = {.digest = b.digest, .size = b.size, .diff_id = other};
-    assert_true(image_store_load_owned(s, lay1, &v, 1, &names, &err) < 0);
-    if (!strstr(err->msg, "config says"))
-        fail_msg("error '%s'", err->msg);
-    error_free(&err);
-    /* The layout is the caller's to remove; the store is as it was. */
-    struct error *ignored = NULL;
-    assert_int_equal(rm_rf(lay1, &ignored), 0);
-    _cleanup_free_ char *after = listing(root);
-    assert_string_equal(before, after);
-
-    /* A size that is not the file's: refused. */
     _cleanup_free_ char *lay2 = xasprintf("%s/images/pull-t2", root);
     make_layout(lay2, "own:2", tars, 1, NULL, claimed, NULL);
-    v = (struct image_verified_blob){.digest = b.digest, .size = b.size + 1, .diff_id = claimed};
+    struct blob b = layout_layer(lay2);
+    struct image_verified_blob v = {.digest = b.digest, .size = b.size + 1};
     assert_true(image_store_load_owned(s, lay2, &v, 1, &names, &err) < 0);
     if (!strstr(err->msg, "verified as"))
         fail_msg("error '%s'", err->msg);
     error_free(&err);
+    struct error *ignored = NULL;
     assert_int_equal(rm_rf(lay2, &ignored), 0);
+    _cleanup_free_ char *after = listing(root);
+    assert_string_equal(before, after);
 
-    /* The caller's diff_id agrees with the config: taken without decompressing. */
+    /* The lying config is stored without decompressing: the layer unchecked. */
     _cleanup_free_ char *lay3 = xasprintf("%s/images/pull-t3", root);
     make_layout(lay3, "own:3", tars, 1, NULL, claimed, NULL);
-    v = (struct image_verified_blob){.digest = b.digest, .size = b.size, .diff_id = claimed};
+    v = (struct image_verified_blob){.digest = b.digest, .size = b.size};
     if (image_store_load_owned(s, lay3, &v, 1, &names, &err) < 0)
         fail_msg("load owned: %s", err->msg);
     assert_string_equal(names[0], "own:3");
@@ -719,7 +712,44 @@ static void test_load_owned_verified(void **state)
     _cleanup_free_ char *moved = xasprintf("%s/blobs/sha256/%s", lay3, b.digest + 7);
     assert_false(path_exists(moved));
     assert_true(path_exists(img->layers[0].blob_path));
+    assert_int_equal(layer_check_state(dir, b.digest, NULL, &err), LAYER_CHECK_UNCHECKED);
+
+    /* A load of an image listing the same blob checks it: the record learns the truth. */
+    _cleanup_free_ char *lay6 = xasprintf("%s/images/pull-t6", root);
+    make_layout(lay6, "own:6", tars, 1, NULL, truth, NULL);
+    if (image_store_load_owned(s, lay6, NULL, 0, &names, &err) < 0)
+        fail_msg("load: %s", err->msg);
+    strvfreep(&names);
+    assert_int_equal(rm_rf(lay6, &ignored), 0);
+    char known[DIGEST_STR_LEN + 1];
+    assert_int_equal(layer_check_state(dir, b.digest, known, &err), LAYER_CHECK_KNOWN);
+    assert_string_equal(known, truth);
+    struct image_layer *freed6 = NULL;
+    size_t n_freed6 = 0;
+    assert_int_equal(image_store_remove(s, "own:6", &freed6, &n_freed6, &err), 0);
+    image_layers_free(freed6, n_freed6);
+    /* Back to unchecked, as a pull leaves it, for what follows. */
+    _cleanup_free_ char *rec = xasprintf("%s/layer-check/%s", dir, b.digest + 7);
+    assert_int_equal(write_file_atomic(rec, "unchecked\n", 10, 0600, &err), 0);
+
+    /* Before its first unpack: decompressed, the lie refused, the truth recorded. */
+    assert_true(layer_check_ensure(dir, img->layers[0].blob_path, b.digest, claimed, &err) < 0);
+    if (!strstr(err->msg, "config says"))
+        fail_msg("error '%s'", err->msg);
+    error_free(&err);
+    assert_int_equal(layer_check_state(dir, b.digest, known, &err), LAYER_CHECK_KNOWN);
+    assert_string_equal(known, truth);
+    assert_int_equal(layer_check_ensure(dir, img->layers[0].blob_path, b.digest, truth, &err), 0);
     image_free(img);
+
+    /* A second pull claiming the lie again for the now known blob: refused at pull. */
+    _cleanup_free_ char *lay5 = xasprintf("%s/images/pull-t5", root);
+    make_layout(lay5, "own:5", tars, 1, NULL, claimed, NULL);
+    assert_true(image_store_load_owned(s, lay5, &v, 1, &names, &err) < 0);
+    if (!strstr(err->msg, "config says"))
+        fail_msg("error '%s'", err->msg);
+    error_free(&err);
+    assert_int_equal(rm_rf(lay5, &ignored), 0);
 
     /* Without the caller's word the same layout is decompressed and refused. */
     _cleanup_free_ char *lay4 = xasprintf("%s/images/pull-t4", root);
@@ -729,6 +759,13 @@ static void test_load_owned_verified(void **state)
         fail_msg("error '%s'", err->msg);
     error_free(&err);
     assert_int_equal(rm_rf(lay4, &ignored), 0);
+
+    /* The blob's record leaves with the blob. */
+    struct image_layer *freed = NULL;
+    size_t n_freed = 0;
+    assert_int_equal(image_store_remove(s, "own:3", &freed, &n_freed, &err), 0);
+    image_layers_free(freed, n_freed);
+    assert_false(path_exists(rec));
     image_store_free(s);
 }
 

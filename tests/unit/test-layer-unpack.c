@@ -355,6 +355,93 @@ static void test_compression_and_diff_id(void **state)
     error_free(&err);
 }
 
+static void rewrite(const char *path, long truncate_to, const char *append, long flip_from_end)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    if (flip_from_end > 0) {
+        assert_int_equal(fseek(f, -flip_from_end, SEEK_END), 0);
+        int c = fgetc(f);
+        assert_int_equal(fseek(f, -flip_from_end, SEEK_END), 0);
+        fputc(c ^ 0x5a, f);
+    }
+    if (append) {
+        assert_int_equal(fseek(f, 0, SEEK_END), 0);
+        fputs(append, f);
+    }
+    assert_int_equal(fclose(f), 0);
+    if (truncate_to >= 0)
+        assert_int_equal(truncate(path, truncate_to), 0);
+}
+
+/*
+ * The blob is decompressed on a thread of its own (layer-stream.c): a
+ * large layer passes whole through the pipe, and a stream that does not
+ * decompress to its very end fails the unpack with the decoder's reason,
+ * even when the tar itself ended before the damage.
+ */
+static void test_decoder_stream(void **state)
+{
+    (void)state;
+    enum { BIG = 3 * 1024 * 1024 + 17 };
+    char *big = malloc(BIG + 1);
+    assert_non_null(big);
+    uint32_t x = 7;
+    for (size_t i = 0; i < BIG; i++) {
+        x = x * 1103515245u + 12345u;
+        big[i] = (char)('a' + (x >> 16) % 26);
+    }
+    big[BIG] = '\0';
+    const struct ent e[] = {{.name = "big", .data = big}, {.name = "small", .data = "tail\n"}};
+    _cleanup_free_ char *tar = path_in("s.tar.gz");
+    make_tar(tar, GZIP, e, ARRAY_SIZE(e));
+    struct error *err = NULL;
+    _cleanup_free_ char *dest = fresh_dir("s-dest");
+    if (layer_unpack(tar, dest, LAYER_WHITEOUT_CHARDEV, &err) < 0)
+        fail_msg("unpack: %s", err->msg);
+    _cleanup_free_ char *f = xasprintf("%s/big", dest);
+    _cleanup_free_ char *got = read_text(f);
+    assert_int_equal(strlen(got), BIG);
+    assert_memory_equal(got, big, BIG);
+
+    struct stat st;
+    assert_int_equal(stat(tar, &st), 0);
+    struct {
+        long truncate_to;
+        const char *append;
+        long flip_from_end;
+        const char *want;
+    } cases[] = {
+        {-1, "trailing junk after the last member", 0, "gzip stream"},
+        {-1, NULL, 8, "gzip stream: checksum mismatch"},
+        {st.st_size / 2, NULL, 0, "gzip stream: truncated"},
+        {st.st_size - 4, NULL, 0, "gzip stream: truncated"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        _cleanup_free_ char *bad = xasprintf("%s/s-bad-%zu.tar.gz", tmp, i);
+        make_tar(bad, GZIP, e + 1, 1);
+        if (cases[i].truncate_to >= 0)
+            make_tar(bad, GZIP, e, ARRAY_SIZE(e));
+        rewrite(bad, cases[i].truncate_to, cases[i].append, cases[i].flip_from_end);
+        _cleanup_free_ char *d = fresh_dir("s-bad-dest");
+        assert_true(layer_unpack(bad, d, LAYER_WHITEOUT_CHARDEV, &err) < 0);
+        if (!strstr(err->msg, cases[i].want))
+            fail_msg("case %zu: error '%s', want '%s'", i, err->msg, cases[i].want);
+        error_free(&err);
+    }
+    /* The reader refuses an entry while the decoder has megabytes to go:
+     * the decoder is stopped, the entry's error is the one reported. */
+    const struct ent hostile[] = {{.name = "../evil", .data = "x"}, {.name = "big", .data = big}};
+    _cleanup_free_ char *ht = path_in("s-hostile.tar.gz");
+    make_tar(ht, GZIP, hostile, ARRAY_SIZE(hostile));
+    _cleanup_free_ char *hd = fresh_dir("s-hostile-dest");
+    assert_true(layer_unpack(ht, hd, LAYER_WHITEOUT_CHARDEV, &err) < 0);
+    if (!strstr(err->msg, "../evil"))
+        fail_msg("error '%s'", err->msg);
+    error_free(&err);
+    free(big);
+}
+
 static void test_whiteout_chardev(void **state)
 {
     (void)state;
@@ -490,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_refuse_bad_whiteout),
         cmocka_unit_test(test_fidelity),
         cmocka_unit_test(test_compression_and_diff_id),
+        cmocka_unit_test(test_decoder_stream),
         cmocka_unit_test(test_whiteout_chardev),
         cmocka_unit_test(test_whiteout_apply),
         cmocka_unit_test(test_replace_types),
