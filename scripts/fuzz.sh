@@ -67,7 +67,7 @@ for t in "${targets[@]}"; do
     log="$logs/$t.log"
     printf '=== %s: %s s\n' "$t" "$seconds"
     set +e
-    (cd "$work" && "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 \
+    (cd "$work" && TMPDIR="$work" "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 \
         -print_final_stats=1 -artifact_prefix="$crashes/$t-" "$corpus") >"$log" 2>&1
     rc=$?
     set -e

@@ -29,7 +29,7 @@
         }                                                                                          \
     } while (0)
 
-static char fuzz_dir_path[64];
+static char fuzz_dir_path[512];
 
 static int fuzz_rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -59,11 +59,15 @@ static void fuzz_dir_remove(void)
         (void)fuzz_rm_rf_quiet(fuzz_dir_path);
 }
 
-/* The process's private directory, made on first use. */
+/* The process's private directory, made on first use, under $TMPDIR:
+ * scripts/fuzz.sh points it into its own work directory, which goes even
+ * when a crash skips the atexit removal. */
 static inline const char *fuzz_dir(void)
 {
     if (!fuzz_dir_path[0]) {
-        snprintf(fuzz_dir_path, sizeof(fuzz_dir_path), "/tmp/berth-fuzz-XXXXXX");
+        const char *tmp = getenv("TMPDIR");
+        snprintf(fuzz_dir_path, sizeof(fuzz_dir_path), "%s/berth-fuzz-XXXXXX",
+                 tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(fuzz_dir_path)) {
             perror("fuzz: mkdtemp");
             abort();
