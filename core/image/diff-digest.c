@@ -20,6 +20,8 @@
 #define OUT_BLOCK (256 * 1024)
 /* Deflate's window: what a match may copy from. */
 #define HISTORY (32 * 1024)
+/* Input handed to ISA-L at a time. */
+#define INPUT_MAX ((size_t)1 << 30)
 /* What the hashing thread may lag behind the decoder. */
 #define HASH_PIPE_BYTES (4 * 1024 * 1024)
 
@@ -319,14 +321,16 @@ static int feed_isal(struct diff_digest *d, const unsigned char *in, size_t len,
          * last output, so that it never reads outside the buffer (it did,
          * for a hostile stream: fuzz-diff-digest). */
         unsigned char *out = d->out + HISTORY;
+        /* ISA-L counts input in 32 bits. */
+        size_t take = left > INPUT_MAX ? INPUT_MAX : left;
         s->next_in = (uint8_t *)p;
-        s->avail_in = (uint32_t)left;
+        s->avail_in = (uint32_t)take;
         s->next_out = out;
         s->avail_out = OUT_BLOCK;
         int r = lib.isal_inflate(s);
         size_t produced = OUT_BLOCK - s->avail_out;
         p = s->next_in;
-        left = s->avail_in;
+        left = left - take + s->avail_in;
         if (r == ISAL_INCORRECT_CHECKSUM)
             return fail(d, err, "gzip", "checksum mismatch");
         if (r < 0)
