@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct berth_services sv;
     if (!sv.size)
         sv = fuzz_services(fuzz_dir());
-    struct bridge b = {.services = &sv, .state_fd = -1, .ipam_fd = -1};
+    struct bridge b = {.services = &sv, .state_fd = -1, .addr_fd = -1, .old_fd = -1};
     _cleanup_free_ char *net_json = NULL, *join_json = NULL;
     fuzz_split(data, size, &net_json, &join_json);
 
