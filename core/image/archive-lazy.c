@@ -30,3 +30,14 @@ int archive_lazy_load(struct error **err)
     archive_handle = h;
     return 0;
 }
+
+void archive_lazy_unload(void)
+{
+    if (!archive_handle)
+        return;
+    dlclose(archive_handle);
+    archive_handle = NULL;
+#define ARCHIVE_LAZY_CLEAR(f) lazy_##f = NULL;
+    ARCHIVE_LAZY_FUNCS(ARCHIVE_LAZY_CLEAR)
+#undef ARCHIVE_LAZY_CLEAR
+}

@@ -16,6 +16,8 @@
 
 /* Loads libarchive once (RTLD_NOW | RTLD_LOCAL). */
 int archive_lazy_load(struct error **err);
+/* Unloads it (and what it alone needed); the next archive_lazy_load loads it again. */
+void archive_lazy_unload(void);
 
 #define ARCHIVE_LAZY_FUNCS(X)                                                                      \
     X(archive_entry_atime)                                                                         \

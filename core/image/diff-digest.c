@@ -111,6 +111,15 @@ int diff_digest_load(enum diff_gzip_backend backend, struct error **err)
     return 0;
 }
 
+void diff_digest_unload(void)
+{
+    void *handles[] = {lib.isal, lib.z, lib.zstd};
+    for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++)
+        if (handles[i])
+            dlclose(handles[i]);
+    memset(&lib, 0, sizeof(lib));
+}
+
 /* ---- the stream ---- */
 
 enum kind { K_UNKNOWN, K_NONE, K_GZIP_ISAL, K_GZIP_ZLIB, K_ZSTD };

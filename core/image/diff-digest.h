@@ -36,6 +36,9 @@ enum diff_gzip_backend {
 /* Loads the decompression libraries (once). Call before starting threads. */
 int diff_digest_load(enum diff_gzip_backend backend, struct error **err);
 
+/* Unloads them, with no stream alive; the next diff_digest_load loads them again. */
+void diff_digest_unload(void);
+
 /*
  * A new digest computation; diff_digest_load must have succeeded. With
  * HASH_THREAD, the decompressed bytes are hashed on a thread of their own

@@ -7,6 +7,7 @@
 
 #include "config/defaults.h"
 #include "events/event-log.h"
+#include "image/lazy-libs.h"
 #include "lifecycle/container-cgroup.h"
 #include "lifecycle/container-userns.h"
 #include "lifecycle/container-control.h"
@@ -651,6 +652,8 @@ static int detached_start(void *ctx, pid_t *ret_pid, int *ret_tty_fd, struct err
 {
     struct txn *t = ctx;
     struct container_process proc = {.pid = 0, .sync_fd = -1, .terminal_fd = -1};
+    /* In the monitor, which never unpacks: it stays small. */
+    image_lazy_libraries_unload();
     rec_set_int(t->rec, "monitor_pid", getpid());
     rec_set_int(t->rec, "monitor_start", (long long)process_start_time(getpid()));
     int r = do_start(t, &proc, err);
