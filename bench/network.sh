@@ -4,14 +4,17 @@
 #
 #  1. join+leave of one container's network while 1, 100 and 300 containers
 #     are already attached, on bridge+nat with the iptables backend and with
-#     --opt nat=nftables: `berth run --rm --network NET -p 8080:80 busybox
-#     true` minus `berth run --rm --network none busybox true` of the same
-#     round (median over the rounds). The attached containers are
-#     real ones (`berth run --rm --network NET -p 80 busybox cat`, one berth
-#     process and one container process each, on both networks at once),
-#     each publishing one port, so that the firewall holds one DNAT per
-#     container. Target: the cost at 300 at most 1.5x the cost at 1 (judged
-#     on the wall clock, and shown for the CPU time too).
+#     --opt nat=nftables, as berth itself times it: `berth --log-level debug
+#     run --rm --network NET -p 8080:80 busybox true` logs the cost of its
+#     network join (namespace, network load and repair, each driver's join)
+#     and of its leave (each driver's leave, namespace removal); the bench
+#     adds the two and takes the median over the runs. The attached
+#     containers are real ones (`berth run --rm --network NET -p 80 busybox
+#     cat`, one berth process and one container process each, on both
+#     networks at once), each publishing one port, so that the firewall holds
+#     one DNAT per container. Target: the cost at 300 at most 1.5x the cost
+#     at 1 (judged on the wall clock, and shown for the CPU time too). The
+#     whole `run` (wall and CPU) and `run --network none` are shown beside it.
 #  2. `berth run --rm -p 8080:80 busybox true` on the default network
 #     (berth0: bridge + nat, iptables) against `--network none`. Target: <= 2x.
 #  3. `podman run --rm -p 8080:80 busybox true` (Debian's podman, its default
@@ -21,8 +24,7 @@
 #
 # Each timing has a wall-clock median and a CPU median (user + system time of
 # berth and the processes it waited for): on a shared machine the wall
-# clock moves with the load, the CPU time does not. Join+leave is the median
-# over the rounds of each round's difference network - none.
+# clock moves with the load, the CPU time does not.
 #
 #   bench/network.sh [-n RUNS] [--podman-runs N] [--levels "1 100 300"]
 #                    [--no-podman] [--check]
@@ -202,6 +204,10 @@ if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
     mount -t tmpfs -o size=1m tmpfs /sys/fs/cgroup/unified
 fi
 
+# The runroot on a tmpfs, as /run/berth is: what lives there (network
+# namespace files, run directories) is not made on this machine's slow ext4.
+mkdir -p "$W/run"
+mount -t tmpfs -o mode=0700 tmpfs "$W/run"
 b() {
     "$BERTH" --root "$W/root" --runroot "$W/run" --plugin-path "$BERTH_PLUGIN_DIR" "$@"
 }
@@ -304,7 +310,35 @@ run_none() {
     b run --rm --network none busybox true </dev/null >/dev/null
 }
 run_net() { # NETWORK
-    b run --rm --network "$1" -p 8080:80 busybox true </dev/null >/dev/null
+    b --log-level debug run --rm --network "$1" -p 8080:80 busybox true </dev/null >/dev/null \
+        2>"$W/net.err"
+}
+# phases K: appends the join+leave cost the last run_net logged (µs) to K_jw
+# (wall) and K_jc (CPU), and each step's to STEPS[K,step] (wall, space-separated).
+declare -A STEPS
+phases() {
+    local -n jw=${1}_jw jc=${1}_jc
+    local out step w
+    out=$(awk '/^berth: debug: / && / ms \(CPU / {
+        line = $0; sub(/^berth: debug: /, "", line)
+        n = split(line, f, ": "); what = f[1]; for (i = 2; i < n; i++) what = what ": " f[i]
+        split(f[n], v, /[ ()]+/); printf "%s\t%d\t%d\n", what, v[1] * 1000, v[4] * 1000 }' "$W/net.err")
+    local join_w join_c leave_w leave_c
+    join_w=$(awk -F'\t' '$1 == "network join" { print $2 }' <<<"$out")
+    join_c=$(awk -F'\t' '$1 == "network join" { print $3 }' <<<"$out")
+    leave_w=$(awk -F'\t' '$1 == "network leave" { print $2 }' <<<"$out")
+    leave_c=$(awk -F'\t' '$1 == "network leave" { print $3 }' <<<"$out")
+    if [[ -z $join_w || -z $leave_w ]]; then
+        echo "network.sh: no join/leave costs in berth's debug log:" >&2
+        cat "$W/net.err" >&2
+        return 1
+    fi
+    jw+=($((join_w + leave_w)))
+    jc+=($((join_c + leave_c)))
+    while IFS=$'\t' read -r step w _; do
+        step=${step#network \'bench-*\': }
+        STEPS[$1,$step]+="$w "
+    done <<<"$out"
 }
 run_default() {
     b run --rm -p 8080:80 busybox true </dev/null >/dev/null
@@ -438,7 +472,7 @@ attach_to() { # LEVEL: bring both networks to LEVEL attached containers
     done
 }
 
-declare -A M D mem_drop pss_per load_lvl
+declare -A M D S mem_drop pss_per load_lvl
 for level in $levels; do
     attach_to "$level"
     mem1=$(mem_avail_kb)
@@ -452,7 +486,12 @@ for level in $levels; do
     done
     load_lvl[$level]=$(loadavg)
     # shellcheck disable=SC2034 # filled through namerefs by timed
-    n_w=() n_c=() ipt_w=() ipt_c=() nft_w=() nft_c=()
+    n_w=() n_c=() ipt_w=() ipt_c=() nft_w=() nft_c=() ipt_jw=() ipt_jc=() nft_jw=() nft_jc=()
+    for k in ipt nft; do
+        for key in "${!STEPS[@]}"; do
+            [[ $key == "$k,"* ]] && unset "STEPS[$key]"
+        done
+    done
     for ((i = 0; i < runs; i++)); do
         order=(none ipt nft)
         case $((i % 3)) in
@@ -462,8 +501,8 @@ for level in $levels; do
         for what in "${order[@]}"; do
             case $what in
             none) timed n run_none ;;
-            ipt) timed ipt run_net bench-ipt ;;
-            nft) timed nft run_net bench-nft ;;
+            ipt) timed ipt run_net bench-ipt && phases ipt ;;
+            nft) timed nft run_net bench-nft && phases nft ;;
             esac
         done
     done
@@ -475,22 +514,18 @@ for level in $levels; do
             unset -n arr
         done
     done
-    # join+leave: the median of each round's difference network - none
-    # (the three runs of a round are back to back: what else loads the
-    # machine mostly cancels out).
     for k in ipt nft; do
-        for u in w c; do
-            declare -n arr=${k}_$u base=n_$u
-            diffs=()
-            for ((i = 0; i < runs; i++)); do
-                diffs+=($((arr[i] - base[i])))
-            done
-            D[$k,$u,$level]=$(median "${diffs[@]}")
-            unset -n arr base
+        declare -n sumw=${k}_jw sumc=${k}_jc
+        D[$k,w,$level]=$(median "${sumw[@]}")
+        D[$k,c,$level]=$(median "${sumc[@]}")
+        unset -n sumw sumc
+        for key in "${!STEPS[@]}"; do
+            [[ $key == "$k,"* ]] || continue
+            # shellcheck disable=SC2086 # the list is space-separated numbers
+            S[$k,$level,${key#*,}]=$(median ${STEPS[$key]})
         done
     done
 done
-
 # --- report ----------------------------------------------------------------------
 first=${levels%% *}
 last=${levels##* }
@@ -512,7 +547,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else printf 
 echo
 echo "berth network bench, $(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) cores; $runs runs of each berth timing, alternating; medians"
 echo "wall: elapsed time; CPU: user+system time of berth and the processes it waited for"
-echo "join+leave: median over the rounds of (run on the network - run --network none), same round"
+echo "join+leave: berth's own timing of its network join and leave (--log-level debug), median over the runs"
 echo "attached: real containers (berth run --rm --network NET -p 80 busybox cat), one published port each, both networks at once"
 for level in $levels; do
     echo "  $level per network ($((2 * level)) containers): $((pss_per[$level])) kB PSS per container (berth + its container process); MemAvailable $((mem_drop[$level])) MB below the start; load average ${load_lvl[$level]}"
@@ -542,6 +577,19 @@ for backend in ipt nft; do
             line "  join+leave ($name), $level attached" "$(ms "$cw")" "$(ms "$cc")" "$r" "" ""
         fi
     done
+done
+echo
+echo "join and leave step by step (wall, medians):"
+for backend in ipt nft; do
+    for key in "${!S[@]}"; do
+        [[ $key == "$backend,$first,"* ]] || continue
+        step=${key#"$backend,$first,"}
+        row="  $backend  $(printf '%-32s' "$step")"
+        for level in $levels; do
+            row+="  $level: $(awk -v u="${S[$backend,$level,$step]:-0}" 'BEGIN { printf "%.2f ms", u / 1000 }')"
+        done
+        echo "$row"
+    done | sort
 done
 m_none0=$(median "${none0_w[@]}")
 m_def=$(median "${def_w[@]}")

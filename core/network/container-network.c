@@ -1,6 +1,7 @@
 #include "lifecycle/container-network.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "util/fs-util.h"
 #include "util/json-util.h"
 #include "util/log.h"
+#include "util/op-clock.h"
 
 static const char *jstr(const cJSON *o, const char *k)
 {
@@ -104,6 +106,24 @@ static cJSON *join_request(const cJSON *rec, int index, const cJSON *results)
     return j;
 }
 
+/* Each step's cost at --log-level debug: what bench/network.sh reads to time
+ * joins and leaves without the rest of a run. */
+static void log_cost(const struct op_clock *clock, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void log_cost(const struct op_clock *clock, const char *fmt, ...)
+{
+    if (!log_enabled(LOG_LEVEL_DEBUG))
+        return;
+    double wall, cpu;
+    op_clock_read(clock, &wall, &cpu);
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    log_debug("%s: %.3f ms (CPU %.3f ms)", what, wall, cpu);
+}
+
 /* Leaves the first N drivers of NET's chain, newest first. */
 static int leave_drivers(struct engine *e, const cJSON *net, const char *id, const char *netns,
                          cJSON *join, int n, struct error **err)
@@ -114,8 +134,11 @@ static int leave_drivers(struct engine *e, const cJSON *net, const char *id, con
         struct plugin *p = NULL;
         struct error *local = NULL;
         const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(chain, i));
+        struct op_clock clock;
+        op_clock_start(&clock);
         if (network_driver_find(e->plugins, name ? name : "", &p, &local) == 0)
             network_driver_leave(p, net, id, netns, join, &local);
+        log_cost(&clock, "network '%s': driver '%s' leave", jstr(net, "name"), name);
         if (local) {
             if (!failed && err) {
                 error_free(err);
@@ -161,13 +184,18 @@ int container_network_join(struct engine *e, const char *id, cJSON *rec, char **
     const cJSON *names = cJSON_GetObjectItem(rec, "networks");
     if (cJSON_GetArraySize(names) == 0)
         return 0;
+    struct op_clock total;
+    op_clock_start(&total);
     _cleanup_free_ char *dir = xasprintf("%s/netns", e->globals->runroot);
     int r = mkdir_p(dir, 0700, err);
     if (r < 0)
         return r;
     _cleanup_free_ char *path = netns_path_of(e, id);
+    struct op_clock clock;
+    op_clock_start(&clock);
     if ((r = netns_create(path, err)) < 0)
         return r;
+    log_cost(&clock, "network namespace");
     forget_results(rec);
     cJSON *all_results = cJSON_AddObjectToObject(rec, "network_results");
     int index = 0;
@@ -175,11 +203,13 @@ int container_network_join(struct engine *e, const char *id, cJSON *rec, char **
     cJSON_ArrayForEach(name, names)
     {
         _cleanup_json_ cJSON *net = NULL;
+        op_clock_start(&clock);
         r = network_get(e, name->valuestring, &net, err);
         if (r == 0)
             r = network_repair(e, net, err);
         if (r < 0)
             goto fail;
+        log_cost(&clock, "network '%s': load and repair", name->valuestring);
         cJSON *results = cJSON_AddObjectToObject(all_results, name->valuestring);
         const cJSON *chain = cJSON_GetObjectItem(net, "drivers");
         int n = cJSON_GetArraySize(chain);
@@ -188,9 +218,11 @@ int container_network_join(struct engine *e, const char *id, cJSON *rec, char **
             struct plugin *p = NULL;
             _cleanup_json_ cJSON *join = join_request(rec, index, results);
             cJSON *result = NULL;
+            op_clock_start(&clock);
             r = network_driver_find(e->plugins, driver ? driver : "", &p, err);
             if (r == 0)
                 r = network_driver_join(p, net, id, path, join, &result, err);
+            log_cost(&clock, "network '%s': driver '%s' join", name->valuestring, driver);
             if (r < 0) {
                 /* This driver may have half-joined: its leave runs too. */
                 cJSON_Delete(join);
@@ -206,6 +238,7 @@ int container_network_join(struct engine *e, const char *id, cJSON *rec, char **
         index++;
     }
     *ret_netns = TAKE_PTR(path);
+    log_cost(&total, "network join");
     return 0;
 fail:
     /* Networks joined before the failing one are left whole. */
@@ -218,6 +251,8 @@ int container_network_leave(struct engine *e, const char *id, cJSON *rec, struct
     const cJSON *names = cJSON_GetObjectItem(rec, "networks");
     const cJSON *all_results = cJSON_GetObjectItem(rec, "network_results");
     _cleanup_free_ char *path = netns_path_of(e, id);
+    struct op_clock total;
+    op_clock_start(&total);
     int failed = 0;
     for (int i = cJSON_GetArraySize(names) - 1; i >= 0; i--) {
         const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(names, i));
@@ -241,6 +276,8 @@ int container_network_leave(struct engine *e, const char *id, cJSON *rec, struct
     }
     int r = netns_remove(path, err);
     forget_results(rec);
+    if (cJSON_GetArraySize(names) > 0)
+        log_cost(&total, "network leave");
     if (r < 0)
         return r;
     return failed ? error_set_plain(err, EIO, "leaving %d network(s) failed", failed) : 0;

@@ -11,6 +11,11 @@ void log_set_level(enum log_level level)
     current_level = level;
 }
 
+int log_enabled(enum log_level level)
+{
+    return level <= current_level;
+}
+
 int log_parse_level(const char *s)
 {
     static const char *const names[] = {"error", "warning", "info", "debug"};

@@ -10,6 +10,8 @@ enum log_level {
 };
 
 void log_set_level(enum log_level level);
+/* Whether a message of LEVEL would be written: skips costly work for it. */
+int log_enabled(enum log_level level);
 /* Parses "error|warning|warn|info|debug"; returns -1 if unknown. */
 int log_parse_level(const char *s);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

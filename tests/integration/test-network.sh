@@ -78,6 +78,16 @@ udp_image() {
     rm -rf -- "$d"
 }
 
+# veth_count: veth devices in the test's namespace. A container's pair goes
+# with its network namespace, which the kernel tears down asynchronously:
+# veth_settled EXPECTED waits (at most 10 s) for the count to reach it.
+veth_count() { ip -o link show | grep -v hostif | grep -c veth || true; }
+veth_settled() {
+    local deadline=$((SECONDS + 10))
+    while [[ $(veth_count) != "$1" && $SECONDS -lt $deadline ]]; do sleep 0.05; done
+    veth_count
+}
+
 # --- the default network ----------------------------------------------------
 assert_status 0 berth run --rm busybox sh -c 'ip -4 -o addr show eth0; ip route'
 assert_contains "$OUT" "inet 10.88." "the default network gives an address in 10.88.0.0/16"
@@ -157,12 +167,21 @@ iptables-legacy -t nat -F
 iptables-legacy -t nat -X
 iptables-legacy -F
 iptables-legacy -X
-assert_status 0 berth run --rm --network net1 -p 8088:80 busybox true
+capture berth --log-level debug run --rm --network net1 -p 8088:80 busybox true
+assert_eq 0 "$RC" "a run on net1 after the flush"
+debug_log=$ERR
 fetch 127.0.0.1 8080
 assert_contains "$OUT" "root:" "the next join put the rules back after a flush (iptables)"
 br1=$(berth network inspect net1 | json_eval 'd[0]["driver_state"]["bridge"]["bridge"]')
 assert_eq 5 "$(iptables-legacy -S BERTH-FORWARD | grep -c -- "$br1")" \
     "the next join put the network's forward rules back"
+# --log-level debug: what each step of the join and the leave cost.
+for step in "network namespace" "network 'net1': load and repair" \
+    "network 'net1': driver 'bridge' join" "network 'net1': driver 'nat' join" "network join" \
+    "network 'net1': driver 'nat' leave" "network 'net1': driver 'bridge' leave" "network leave"; do
+    assert_match "$debug_log" "berth: debug: $step: [0-9]+\.[0-9]{3} ms \(CPU [0-9]+\.[0-9]{3} ms\)" \
+        "--log-level debug shows the cost of: $step"
+done
 
 # the nftables backend, chosen per network.
 # The nat driver judges its own option; the chain rolls back, nothing is made.
@@ -235,10 +254,10 @@ cfetch inet "$WEB" 80
 
 # a host port already published: nat refuses, bridge is rolled back.
 ipam_before=$(berth network inspect net1 | json_eval 'len(d[0]["containers"])')
-veth_before=$(ip -o link show | grep -v hostif | grep -c veth || true)
+veth_before=$(veth_count)
 refuse "host port already published" "run" berth run --rm --network net1 -p 8080:80 busybox true
 assert_contains "$ERR" "8080" "the error names the port"
-assert_eq "$veth_before" "$(ip -o link show | grep -v hostif | grep -c veth || true)" "the refused run left no veth"
+assert_eq "$veth_before" "$(veth_settled "$veth_before")" "the refused run left no veth"
 assert_eq "$ipam_before" "$(berth network inspect net1 | json_eval 'len(d[0]["containers"])')" \
     "the refused run left no container on the network"
 assert_status 0 berth run --rm --network net1 --ip 10.90.1.51 busybox true
@@ -251,7 +270,7 @@ refuse "network rm while attached" "network rm" berth network rm net1
 assert_status 0 berth rm -f web
 wait_gone web
 wait
-assert_eq 0 "$(ip -o link show | grep -v hostif | grep -c veth || true)" "no veth left after rm"
+assert_eq 0 "$(veth_settled 0)" "no veth left after rm"
 rules=$(iptables-legacy-save 2>/dev/null | grep -c -e '10\.90\.1\.50' || true)
 nft_rules=$(nft list ruleset 2>/dev/null | grep -c -e '10\.90\.1\.50' || true)
 assert_eq "0 0" "$rules $nft_rules" "no rule for the container left"
@@ -275,7 +294,7 @@ capture env BERTH_TEST_KILL_AT=prestart "$BERTH" --root "$T/root" --runroot "$T/
     --plugin-path "$PLUGIN_PATH:$BERTH_TEST_PLUGIN_DIR" run --rm --network net2 busybox true
 assert_eq 137 "$RC" "berth killed at prestart"
 assert_status 0 berth system gc
-assert_eq 0 "$(ip -o link show | grep -v hostif | grep -c veth || true)" "gc removed the orphaned veth"
+assert_eq 0 "$(veth_settled 0)" "gc removed the orphaned veth"
 assert_eq "" "$(find "$T/run/netns" -type f 2>/dev/null)" "gc removed the namespace file"
 assert_eq 0 "$(berth network inspect net2 | json_eval 'len(d[0]["containers"])')" "no container left on net2"
 # ... and with the nat driver's state of it lost too: gc finds the port's
