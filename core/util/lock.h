@@ -9,6 +9,9 @@
 int lock_path(const char *path, struct error **err);
 /* Like lock_path but returns -EWOULDBLOCK at once if another holds it. */
 int try_lock_path(const char *path, struct error **err);
+/* try_lock_path for NAME in the directory DIR_FD, without an error object:
+ * the descriptor, -EWOULDBLOCK if another holds it, or another -errno. */
+int try_lock_at(int dir_fd, const char *name);
 /* Releases a lock returned by lock_path; accepts -1. */
 void unlock_fd(int fd);
 
