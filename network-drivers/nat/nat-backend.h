@@ -33,9 +33,14 @@
 #define NAT_BACKEND_IPTABLES 1
 #define NAT_BACKEND_NFTABLES 2
 
+struct mnl_socket;
+
 struct nat {
     const struct berth_services *services;
     int state_fd; /* services->state_dir, O_DIRECTORY */
+    /* The nftables socket of the last commit that deleted something, closed
+     * later (nat-nftables.c: nft_close_later), or NULL. */
+    struct mnl_socket *lingering;
 };
 
 struct nat_network {
@@ -93,6 +98,8 @@ struct nat_backend_ops {
 
 extern const struct nat_backend_ops nat_iptables_ops;
 extern const struct nat_backend_ops nat_nftables_ops;
+/* Closes the nftables socket left open by the last deleting commit (fini). */
+void nat_nftables_release(struct nat *nat);
 
 /* nat-state.c */
 int nat_state_open(struct nat *nat);

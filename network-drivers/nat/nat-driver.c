@@ -769,6 +769,7 @@ static void nat_fini(void *state)
     struct nat *nat = state;
     if (!nat)
         return;
+    nat_nftables_release(nat);
     if (nat->state_fd >= 0)
         close(nat->state_fd);
     free(nat);

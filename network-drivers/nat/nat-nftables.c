@@ -117,6 +117,30 @@ static void nft_close(struct nft *n)
     n->nl = NULL;
 }
 
+/*
+ * Closing a netfilter socket makes the kernel flush nf_tables' pending
+ * destroy work first (nft_rcv_nl_event), and a commit that deleted
+ * something leaves work that waits for an RCU grace period: 10-13 ms here,
+ * most of a leave. The socket is kept open instead and closed at the next
+ * such commit or at fini, when the grace period has mostly passed while
+ * berth went on with the container's removal.
+ */
+static void nft_close_later(struct nat *nat, struct nft *n)
+{
+    if (nat->lingering)
+        mnl_socket_close(nat->lingering);
+    nat->lingering = n->nl;
+    n->nl = NULL;
+    nft_close(n);
+}
+
+void nat_nftables_release(struct nat *nat)
+{
+    if (nat->lingering)
+        mnl_socket_close(nat->lingering);
+    nat->lingering = NULL;
+}
+
 static int batch_begin(struct nft *n)
 {
     n->batch = nftnl_batch_alloc(MNL_SOCKET_BUFFER_SIZE, MNL_SOCKET_BUFFER_SIZE);
@@ -860,7 +884,10 @@ static int elems_txn(struct nat *nat, const struct nat_endpoint *ep, uint16_t ty
         rc = queue_elems(&n, ep, type, flags);
     if (rc == 0)
         rc = batch_commit(&n);
-    nft_close(&n);
+    if (rc == 0 && (type == NFT_MSG_DELSETELEM || type == NFT_MSG_DESTROYSETELEM))
+        nft_close_later(nat, &n);
+    else
+        nft_close(&n);
     return rc;
 }
 
