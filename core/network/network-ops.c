@@ -286,19 +286,33 @@ int network_get(struct engine *e, const char *name, cJSON **ret, struct error **
         return r;
     }
     error_free(&local);
-    struct network_create_options o = {
-        .name = DEFAULT_NETWORK_NAME,
-        .subnet = DEFAULT_NETWORK_SUBNET,
-    };
-    r = network_create(e, &o, ret, &local);
-    if (r == -EEXIST) {
-        /* Another berth made it meanwhile. */
+    struct error *first = NULL;
+    for (int b = DEFAULT_NETWORK_SUBNET_FIRST; b >= DEFAULT_NETWORK_SUBNET_LAST; b--) {
+        char subnet[32];
+        snprintf(subnet, sizeof(subnet), "10.%d.0.0/16", b);
+        struct network_create_options o = {.name = DEFAULT_NETWORK_NAME, .subnet = subnet};
+        r = network_create(e, &o, ret, &local);
+        if (r != -EEXIST) {
+            error_free(&first);
+            if (r < 0)
+                *err = local;
+            return r;
+        }
+        /* Another berth made it meanwhile, or this subnet is taken. */
+        if (network_store_load(e->globals->root, name, ret, NULL) == 0) {
+            error_free(&local);
+            error_free(&first);
+            return 0;
+        }
+        if (!first)
+            first = TAKE_PTR(local);
         error_free(&local);
-        return network_store_load(e->globals->root, name, ret, err);
     }
-    if (r < 0)
-        *err = local;
-    return r;
+    *err = first;
+    return error_prefix(err,
+                        "default network '%s': 10.%d.0.0/16 to 10.%d.0.0/16 are all taken "
+                        "(make it yourself: berth network create --subnet CIDR %s); the first",
+                        name, DEFAULT_NETWORK_SUBNET_LAST, DEFAULT_NETWORK_SUBNET_FIRST, name);
 }
 
 int network_repair(struct engine *e, cJSON *rec, struct error **err)

@@ -10,7 +10,14 @@
 
 #include "lifecycle/engine.h"
 
-#define DEFAULT_NETWORK_SUBNET "10.88.0.0/16"
+/*
+ * The default network's subnet: the first of 10.87.0.0/16, 10.86.0.0/16, …
+ * 10.80.0.0/16 that no other network and no host route uses when it is
+ * made. Not podman's 10.88.0.0/16 nor docker's 172.17.0.0/16: users run
+ * them side by side.
+ */
+#define DEFAULT_NETWORK_SUBNET_FIRST 87
+#define DEFAULT_NETWORK_SUBNET_LAST 80
 
 struct network_create_options {
     const char *name;

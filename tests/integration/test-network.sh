@@ -89,9 +89,22 @@ veth_settled() {
 }
 
 # --- the default network ----------------------------------------------------
+# berth0 takes the first of 10.87.0.0/16 … 10.80.0.0/16 that nothing uses
+# (not podman's 10.88.0.0/16): with all of them routed elsewhere, the first
+# use fails with the reason and makes nothing.
+for b in $(seq 80 87); do ip route add "10.$b.0.0/16" dev hostif0; done
+refuse "no free subnet for the default network" "run" berth run --rm busybox true
+assert_contains "$ERR" "10.87.0.0/16 overlaps the host's route" "the error says why"
+assert_status 125 berth network inspect berth0
+for b in $(seq 80 86); do ip route del "10.$b.0.0/16" dev hostif0; done
 assert_status 0 berth run --rm busybox sh -c 'ip -4 -o addr show eth0; ip route'
-assert_contains "$OUT" "inet 10.88." "the default network gives an address in 10.88.0.0/16"
-assert_contains "$OUT" "default via 10.88.0.1" "default route via the gateway"
+assert_contains "$OUT" "inet 10.86." "with 10.87.0.0/16 routed elsewhere, the default network is 10.86.0.0/16"
+assert_contains "$OUT" "default via 10.86.0.1" "default route via the gateway"
+ip route del 10.87.0.0/16 dev hostif0
+assert_status 0 berth network rm berth0
+assert_status 0 berth run --rm busybox sh -c 'ip -4 -o addr show eth0; ip route'
+assert_contains "$OUT" "inet 10.87." "the default network gives an address in 10.87.0.0/16"
+assert_contains "$OUT" "default via 10.87.0.1" "default route via the gateway"
 assert_status 0 berth network ls -q
 assert_contains "$OUT" "berth0" "berth0 is made on first use"
 
