@@ -195,7 +195,7 @@ int container_network_join(struct engine *e, const char *id, cJSON *rec, char **
     op_clock_start(&clock);
     if ((r = netns_create(path, err)) < 0)
         return r;
-    log_cost(&clock, "network namespace");
+    log_cost(&clock, "network namespace create");
     forget_results(rec);
     cJSON *all_results = cJSON_AddObjectToObject(rec, "network_results");
     int index = 0;
@@ -274,7 +274,11 @@ int container_network_leave(struct engine *e, const char *id, cJSON *rec, struct
         }
         error_free(&local);
     }
+    struct op_clock clock;
+    op_clock_start(&clock);
     int r = netns_remove(path, err);
+    if (cJSON_GetArraySize(names) > 0)
+        log_cost(&clock, "network namespace remove");
     forget_results(rec);
     if (cJSON_GetArraySize(names) > 0)
         log_cost(&total, "network leave");

@@ -189,9 +189,10 @@ br1=$(berth network inspect net1 | json_eval 'd[0]["driver_state"]["bridge"]["br
 assert_eq 5 "$(iptables-legacy -S BERTH-FORWARD | grep -c -- "$br1")" \
     "the next join put the network's forward rules back"
 # --log-level debug: what each step of the join and the leave cost.
-for step in "network namespace" "network 'net1': load and repair" \
+for step in "network namespace create" "network 'net1': load and repair" \
     "network 'net1': driver 'bridge' join" "network 'net1': driver 'nat' join" "network join" \
-    "network 'net1': driver 'nat' leave" "network 'net1': driver 'bridge' leave" "network leave"; do
+    "network 'net1': driver 'nat' leave" "network 'net1': driver 'bridge' leave" \
+    "network namespace remove" "network leave"; do
     assert_match "$debug_log" "berth: debug: $step: [0-9]+\.[0-9]{3} ms \(CPU [0-9]+\.[0-9]{3} ms\)" \
         "--log-level debug shows the cost of: $step"
 done
