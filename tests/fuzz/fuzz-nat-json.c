@@ -19,6 +19,11 @@ static char fuzz_err_storage;
 const struct nat_backend_ops nat_iptables_ops = {.name = "iptables"};
 const struct nat_backend_ops nat_nftables_ops = {.name = "nftables"};
 
+void nat_nftables_release(struct nat *nat)
+{
+    (void)nat;
+}
+
 /* parse_network asks whether the legacy tables work: say no, without a
  * netfilter socket. */
 struct xtc_handle *iptc_init(const char *tablename)
