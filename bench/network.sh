@@ -501,8 +501,8 @@ for level in $levels; do
         for what in "${order[@]}"; do
             case $what in
             none) timed n run_none ;;
-            ipt) timed ipt run_net bench-ipt && phases ipt ;;
-            nft) timed nft run_net bench-nft && phases nft ;;
+            ipt) timed ipt run_net bench-ipt; phases ipt ;;
+            nft) timed nft run_net bench-nft; phases nft ;;
             esac
         done
     done
