@@ -8,7 +8,7 @@
 /* `network create --driver bridge` (or no --driver) means this chain. */
 #define DEFAULT_NETWORK_DRIVER "bridge"
 #define DEFAULT_NETWORK_CHAIN "bridge,nat"
-#define DEFAULT_NETWORK "berth0" /* bridge + nat, 10.87.0.0/16 (network-ops.h), made on first use */
+#define DEFAULT_NETWORK "berth0" /* bridge + nat, 10.87.0.0/16, made on first use */
 /* docker's name for its default volume driver */
 #define DEFAULT_VOLUME_DRIVER "local"
 
