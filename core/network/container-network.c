@@ -124,6 +124,14 @@ static void log_cost(const struct op_clock *clock, const char *fmt, ...)
     log_debug("%s: %.3f ms (CPU %.3f ms)", what, wall, cpu);
 }
 
+/* Starts CLOCK only when log_cost will show it: every step of every join
+ * and leave has one. */
+static void cost_start(struct op_clock *clock)
+{
+    if (log_enabled(LOG_LEVEL_DEBUG))
+        op_clock_start(clock);
+}
+
 /* Leaves the first N drivers of NET's chain, newest first. */
 static int leave_drivers(struct engine *e, const cJSON *net, const char *id, const char *netns,
                          cJSON *join, int n, struct error **err)
@@ -134,8 +142,8 @@ static int leave_drivers(struct engine *e, const cJSON *net, const char *id, con
         struct plugin *p = NULL;
         struct error *local = NULL;
         const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(chain, i));
-        struct op_clock clock;
-        op_clock_start(&clock);
+        struct op_clock clock = {0};
+        cost_start(&clock);
         if (network_driver_find(e->plugins, name ? name : "", &p, &local) == 0)
             network_driver_leave(p, net, id, netns, join, &local);
         log_cost(&clock, "network '%s': driver '%s' leave", jstr(net, "name"), name);
@@ -184,15 +192,15 @@ int container_network_join(struct engine *e, const char *id, cJSON *rec, char **
     const cJSON *names = cJSON_GetObjectItem(rec, "networks");
     if (cJSON_GetArraySize(names) == 0)
         return 0;
-    struct op_clock total;
-    op_clock_start(&total);
+    struct op_clock total = {0};
+    cost_start(&total);
     _cleanup_free_ char *dir = xasprintf("%s/netns", e->globals->runroot);
     int r = mkdir_p(dir, 0700, err);
     if (r < 0)
         return r;
     _cleanup_free_ char *path = netns_path_of(e, id);
-    struct op_clock clock;
-    op_clock_start(&clock);
+    struct op_clock clock = {0};
+    cost_start(&clock);
     if ((r = netns_create(path, err)) < 0)
         return r;
     log_cost(&clock, "network namespace create");
@@ -203,7 +211,7 @@ int container_network_join(struct engine *e, const char *id, cJSON *rec, char **
     cJSON_ArrayForEach(name, names)
     {
         _cleanup_json_ cJSON *net = NULL;
-        op_clock_start(&clock);
+        cost_start(&clock);
         r = network_get(e, name->valuestring, &net, err);
         if (r == 0)
             r = network_repair(e, net, err);
@@ -218,7 +226,7 @@ int container_network_join(struct engine *e, const char *id, cJSON *rec, char **
             struct plugin *p = NULL;
             _cleanup_json_ cJSON *join = join_request(rec, index, results);
             cJSON *result = NULL;
-            op_clock_start(&clock);
+            cost_start(&clock);
             r = network_driver_find(e->plugins, driver ? driver : "", &p, err);
             if (r == 0)
                 r = network_driver_join(p, net, id, path, join, &result, err);
@@ -251,8 +259,8 @@ int container_network_leave(struct engine *e, const char *id, cJSON *rec, struct
     const cJSON *names = cJSON_GetObjectItem(rec, "networks");
     const cJSON *all_results = cJSON_GetObjectItem(rec, "network_results");
     _cleanup_free_ char *path = netns_path_of(e, id);
-    struct op_clock total;
-    op_clock_start(&total);
+    struct op_clock total = {0};
+    cost_start(&total);
     int failed = 0;
     for (int i = cJSON_GetArraySize(names) - 1; i >= 0; i--) {
         const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(names, i));
@@ -274,14 +282,14 @@ int container_network_leave(struct engine *e, const char *id, cJSON *rec, struct
         }
         error_free(&local);
     }
-    struct op_clock clock;
-    op_clock_start(&clock);
+    struct op_clock clock = {0};
+    cost_start(&clock);
     int r = netns_remove(path, err);
-    if (cJSON_GetArraySize(names) > 0)
+    if (cJSON_GetArraySize(names) > 0) {
         log_cost(&clock, "network namespace remove");
-    forget_results(rec);
-    if (cJSON_GetArraySize(names) > 0)
         log_cost(&total, "network leave");
+    }
+    forget_results(rec);
     if (r < 0)
         return r;
     return failed ? error_set_plain(err, EIO, "leaving %d network(s) failed", failed) : 0;

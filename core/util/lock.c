@@ -5,21 +5,33 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-static int lock_common(const char *path, int flags, struct error **err)
+/* NAME (relative to DIR_FD), made if missing, opened and flock'ed: the
+ * descriptor, or -errno with *RET_STEP naming the step that failed. */
+static int open_locked(int dir_fd, const char *name, int flags, const char **ret_step)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return error_set(err, errno, "open lock '%s'", path);
+    int fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        *ret_step = "open lock";
+        return -errno;
+    }
     while (flock(fd, LOCK_EX | flags) < 0) {
         if (errno == EINTR)
             continue;
         int e = errno;
         close(fd);
-        if (e == EWOULDBLOCK)
-            return -EWOULDBLOCK;
-        return error_set(err, e, "lock '%s'", path);
+        *ret_step = "lock";
+        return -e;
     }
     return fd;
+}
+
+static int lock_common(const char *path, int flags, struct error **err)
+{
+    const char *step = NULL;
+    int fd = open_locked(AT_FDCWD, path, flags, &step);
+    if (fd >= 0 || fd == -EWOULDBLOCK)
+        return fd;
+    return error_set(err, -fd, "%s '%s'", step, path);
 }
 
 int lock_path(const char *path, struct error **err)
@@ -34,17 +46,8 @@ int try_lock_path(const char *path, struct error **err)
 
 int try_lock_at(int dir_fd, const char *name)
 {
-    int fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        if (errno == EINTR)
-            continue;
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    return fd;
+    const char *step = NULL;
+    return open_locked(dir_fd, name, LOCK_NB, &step);
 }
 
 void unlock_fd(int fd)
