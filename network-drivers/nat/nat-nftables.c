@@ -125,20 +125,19 @@ static void nft_close(struct nft *n)
  * such commit or at fini, when the grace period has mostly passed while
  * berth went on with the container's removal.
  */
-static void nft_close_later(struct nat *nat, struct nft *n)
-{
-    if (nat->lingering)
-        mnl_socket_close(nat->lingering);
-    nat->lingering = n->nl;
-    n->nl = NULL;
-    nft_close(n);
-}
-
 void nat_nftables_release(struct nat *nat)
 {
     if (nat->lingering)
         mnl_socket_close(nat->lingering);
     nat->lingering = NULL;
+}
+
+static void nft_close_later(struct nat *nat, struct nft *n)
+{
+    nat_nftables_release(nat);
+    nat->lingering = n->nl;
+    n->nl = NULL;
+    nft_close(n);
 }
 
 static int batch_begin(struct nft *n)
