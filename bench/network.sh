@@ -24,7 +24,10 @@
 #
 # Each timing has a wall-clock median and a CPU median (user + system time of
 # berth and the processes it waited for): on a shared machine the wall
-# clock moves with the load, the CPU time does not.
+# clock moves with the load, the CPU time does not. Before each set of
+# timings the bench waits until the CPUs are idle (the kernel tears the
+# network namespaces of finished containers down in the background, for
+# seconds after a batch of them), and reports how long that took.
 #
 #   bench/network.sh [-n RUNS] [--podman-runs N] [--levels "1 100 300"]
 #                    [--no-podman] [--check]
@@ -34,6 +37,8 @@
 #   --levels LIST    numbers of attached containers for 1. (default "1 100 300")
 #   --no-podman      skip 3.
 #   --check          exit 1 if a target (wall or CPU) is not met
+#   --raw FILE       also write every timed run's steps to FILE (level,
+#                    backend, run, step, wall µs, CPU µs; tab-separated)
 #   BERTH=/path/to/berth  use this binary (and BERTH_PLUGIN_DIR, default its
 #                         dir's plugins/) instead of building build-bench-net/
 #
@@ -59,6 +64,7 @@ podman_runs=
 levels="1 100 300"
 use_podman=1
 check=0
+raw=
 while [[ $# -gt 0 ]]; do
     case $1 in
     -n)
@@ -80,6 +86,11 @@ while [[ $# -gt 0 ]]; do
     --check)
         check=1
         shift
+        ;;
+    --raw)
+        raw=$(realpath -m "$2")
+        : >"$raw"
+        shift 2
         ;;
     -h | --help)
         sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -335,9 +346,12 @@ phases() {
     fi
     jw+=($((join_w + leave_w)))
     jc+=($((join_c + leave_c)))
-    while IFS=$'\t' read -r step w _; do
+    while IFS=$'\t' read -r step w c; do
         step=${step#network \'bench-*\': }
         STEPS[$1,$step]+="$w "
+        if [[ -n $raw ]]; then
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$level" "$1" "$i" "$step" "$w" "$c" >>"$raw"
+        fi
     done <<<"$out"
 }
 run_default() {
@@ -400,8 +414,31 @@ pss_kb() {
     done | awk '/^Pss:/ { s += $2 } END { print s + 0 }'
 }
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
+# settle: waits (at most 60 s) until the CPUs are less than 10 % busy over
+# half a second, and prints how long that took. The kernel tears network
+# namespaces down in a workqueue, after the command that dropped them: the
+# namespaces of the containers a previous bench or level ended keep it busy
+# for seconds, which would be timed as part of the next joins.
+settle() {
+    local t0=$SECONDS a b
+    while ((SECONDS - t0 < 60)); do
+        read -r -a a < <(head -1 /proc/stat)
+        sleep 0.5
+        read -r -a b < <(head -1 /proc/stat)
+        # cpu user nice system idle iowait irq softirq steal
+        if awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
+            split(a, x); split(b, y); t = 0
+            for (i = 2; i <= 9; i++) t += y[i] - x[i]
+            idle = (y[5] - x[5]) + (y[6] - x[6])
+            exit !(t > 0 && (t - idle) / t < 0.10) }'; then
+            break
+        fi
+    done
+    echo "$((SECONDS - t0))"
+}
 
 # --- 2. and 3.: nothing attached, default network, podman ---------------------
+settle0=$(settle)
 for ((i = 0; i < 3; i++)); do
     run_none
     run_default
@@ -472,13 +509,13 @@ attach_to() { # LEVEL: bring both networks to LEVEL attached containers
     done
 }
 
-declare -A M D S mem_drop pss_per load_lvl
+declare -A M D S mem_drop pss_per load_lvl settle_lvl
 for level in $levels; do
     attach_to "$level"
     mem1=$(mem_avail_kb)
     mem_drop[$level]=$(((mem0 - mem1) / 1024))
     pss_per[$level]=$(($(pss_kb "${attached_pids[@]}") / (2 * level)))
-    sleep 1 # let the last joins' and teardowns' work settle
+    settle_lvl[$level]=$(settle)
     for ((i = 0; i < 2; i++)); do
         run_none
         run_net bench-ipt
@@ -550,9 +587,9 @@ echo "wall: elapsed time; CPU: user+system time of berth and the processes it wa
 echo "join+leave: berth's own timing of its network join and leave (--log-level debug), median over the runs"
 echo "attached: real containers (berth run --rm --network NET -p 80 busybox cat), one published port each, both networks at once"
 for level in $levels; do
-    echo "  $level per network ($((2 * level)) containers): $((pss_per[$level])) kB PSS per container (berth + its container process); MemAvailable $((mem_drop[$level])) MB below the start; load average ${load_lvl[$level]}"
+    echo "  $level per network ($((2 * level)) containers): $((pss_per[$level])) kB PSS per container (berth + its container process); MemAvailable $((mem_drop[$level])) MB below the start; load average ${load_lvl[$level]}; settled in ${settle_lvl[$level]} s"
 done
-echo "  nothing attached (2., 3.): load average $load0"
+echo "  nothing attached (2., 3.): load average $load0; settled in $settle0 s"
 echo
 line "what" "wall" "CPU" "ratio" "target" "result"
 line "--------------------------------------------------------" "---------" "---------" "------" "------" "-------"
