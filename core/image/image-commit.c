@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,7 +22,10 @@
 #include "image/archive-lazy.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
+#include "util/json-util.h"
+#include "util/lock.h"
 #include "util/sha256.h"
+#include "util/time-spec.h"
 
 #define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_CONFIG "application/vnd.oci.image.config.v1+json"
@@ -32,13 +34,6 @@
 #define ANNOT_REF_NAME "org.opencontainers.image.ref.name"
 #define COMMIT_BLOCK (128 * 1024)
 
-static void cjson_deletep(cJSON **j)
-{
-    if (*j)
-        cJSON_Delete(*j);
-}
-#define _cleanup_json_ _cleanup_(cjson_deletep)
-
 int commit_dir_new(const char *root, struct commit_dir *ret, struct error **err)
 {
     *ret = (struct commit_dir){.fd = -1};
@@ -46,18 +41,9 @@ int commit_dir_new(const char *root, struct commit_dir *ret, struct error **err)
     int r = mkdir_p(tmp, 0700, err);
     if (r < 0)
         return r;
-    _cleanup_free_ char *dir = xasprintf("%s/commit-XXXXXX", tmp);
-    if (!mkdtemp(dir))
-        return error_set(err, errno, "make temporary directory in '%s'", tmp);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        rmdir(dir);
-        return error_set(err, e, "lock '%s'", dir);
-    }
-    ret->path = TAKE_PTR(dir);
+    int fd = mkdtemp_locked(tmp, "commit", &ret->path, err);
+    if (fd < 0)
+        return fd;
     ret->fd = fd;
     return 0;
 }
@@ -173,16 +159,6 @@ static cJSON *descriptor(const char *media_type, const char *digest, long long s
     return d;
 }
 
-static char *now_rfc3339(void)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    char buf[64];
-    gmtime_r(&t, &tm);
-    (void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return strdup(buf);
-}
-
 /* The parent's config with the new layer and a history entry. */
 static cJSON *make_config(const struct image_commit *c, const char *diff_id, const char *created)
 {
@@ -274,7 +250,7 @@ int image_commit(struct image_store *store, const struct commit_dir *dir,
     }
     cJSON_AddItemToArray(mlayers, descriptor(MT_LAYER_GZIP, layer_digest, layer_size));
 
-    _cleanup_free_ char *created = now_rfc3339();
+    _cleanup_free_ char *created = rfc3339_now();
     _cleanup_json_ cJSON *config = created ? make_config(c, diff_id, created) : NULL;
     _cleanup_free_ char *config_text = config ? cJSON_PrintUnformatted(config) : NULL;
     if (!config_text) {

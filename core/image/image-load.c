@@ -26,6 +26,7 @@
 #include "util/fs-util.h"
 #include "util/json-util.h"
 #include "util/sha256.h"
+#include "util/time-spec.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MAX_INDEX_DEPTH 4
@@ -41,16 +42,6 @@ static const char *layer_media_type(const char *path)
             return MT_LAYER "+zstd";
     }
     return MT_LAYER;
-}
-
-static char *now_rfc3339(void)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    char buf[64];
-    gmtime_r(&t, &tm);
-    (void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return strdup(buf);
 }
 
 int image_store_import(struct image_store *s, const char *tar_path, const char *ref, char **ret_id,
@@ -80,7 +71,7 @@ int image_store_import(struct image_store *s, const char *tar_path, const char *
         return error_prefix(err, "'%s'", tar_path);
     const char *media_type = layer_media_type(layer_path);
 
-    _cleanup_free_ char *created = now_rfc3339();
+    _cleanup_free_ char *created = rfc3339_now();
     _cleanup_json_ cJSON *config = cJSON_CreateObject();
     if (!created || !config)
         return error_set(err, ENOMEM, "import");

@@ -74,18 +74,9 @@ int op_begin(struct image_store *s, struct op *op, struct error **err)
         return lock;
     sweep_tmp(s);
     /* Created and flocked under the store lock, so no sweep sees it unlocked. */
-    _cleanup_free_ char *dir = xasprintf("%s/op-XXXXXX", s->tmp_dir);
-    if (!mkdtemp(dir))
-        return error_set(err, errno, "make temporary directory in '%s'", s->tmp_dir);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        rmdir(dir);
-        return error_set(err, e, "lock '%s'", dir);
-    }
-    op->dir = TAKE_PTR(dir);
+    int fd = mkdtemp_locked(s->tmp_dir, "op", &op->dir, err);
+    if (fd < 0)
+        return fd;
     op->fd = fd;
     return 0;
 }

@@ -2,8 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/file.h>
 #include <unistd.h>
+
+#include "cleanup.h"
+#include "fs-util.h"
 
 /* NAME (relative to DIR_FD), made if missing, opened and flock'ed: the
  * descriptor, or -errno with *RET_STEP naming the step that failed. */
@@ -54,4 +58,21 @@ void unlock_fd(int fd)
 {
     if (fd >= 0)
         close(fd);
+}
+
+int mkdtemp_locked(const char *parent, const char *prefix, char **ret_path, struct error **err)
+{
+    _cleanup_free_ char *dir = xasprintf("%s/%s-XXXXXX", parent, prefix);
+    if (!mkdtemp(dir))
+        return error_set(err, errno, "make temporary directory in '%s'", parent);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        rmdir(dir);
+        return error_set(err, e, "lock '%s'", dir);
+    }
+    *ret_path = TAKE_PTR(dir);
+    return fd;
 }

@@ -196,3 +196,13 @@ void format_rfc3339_nano(int64_t ns, char *buf, size_t len)
     (void)strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, len, "%s.%09lldZ", date, (long long)(ns % NS_PER_SEC));
 }
+
+char *rfc3339_now(void)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    char buf[64];
+    gmtime_r(&t, &tm);
+    (void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return strdup(buf);
+}

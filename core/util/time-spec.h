@@ -19,6 +19,9 @@ int parse_duration(const char *s, int64_t *ret_ns);
  * "1732821622.5"), or a duration meaning that long before NOW_NS.
  */
 int parse_time_spec(const char *s, int64_t now_ns, int64_t *ret_ns);
+/* Now as "2026-11-28T19:20:22Z" (whole seconds, UTC), as image configs
+ * write "created"; the caller frees it. */
+char *rfc3339_now(void);
 /* "2026-11-28T19:20:22.123456789Z" into BUF (at least 40 bytes). */
 void format_rfc3339_nano(int64_t ns, char *buf, size_t len);
 
