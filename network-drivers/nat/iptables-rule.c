@@ -118,41 +118,15 @@ void rule_masquerade(struct rule *r)
 
 void rule_dnat(struct rule *r, uint32_t addr, uint16_t port)
 {
-    /* Revision 0, IPv4's own: the kernel looks every rule's target up by
-     * name on each commit, in the IPv4 list first and only then in the
-     * list of all families, where revisions 1 and 2 are. Over a table of
-     * published ports that lookup is much of the commit (bench/network.sh);
-     * iptables-save prints either revision the same. */
-    struct nf_nat_ipv4_multi_range_compat *m = rule_target(r, "DNAT", 0, sizeof(*m));
-    m->rangesize = 1;
-    m->range[0].flags = NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED;
-    m->range[0].min_ip = m->range[0].max_ip = addr;
-    m->range[0].min.tcp.port = m->range[0].max.tcp.port = htons(port);
-}
-
-/* Where DNAT target T sends, revision 0 (berth's) or 2 (berth's before
- * 2026-11-29, and iptables 1.8's). */
-static int dnat_destination(const struct xt_entry_target *t, uint32_t *addr, uint16_t *port)
-{
-    if (strcmp(t->u.user.name, "DNAT") != 0)
-        return -EINVAL;
-    if (t->u.user.revision == 0 &&
-        t->u.target_size >= XT_ALIGN(sizeof(*t) + sizeof(struct nf_nat_ipv4_multi_range_compat))) {
-        const struct nf_nat_ipv4_multi_range_compat *m = (const void *)t->data;
-        if (m->rangesize != 1)
-            return -EINVAL;
-        *addr = m->range[0].min_ip;
-        *port = ntohs(m->range[0].min.tcp.port);
-        return 0;
-    }
-    if (t->u.user.revision == 2 &&
-        t->u.target_size >= XT_ALIGN(sizeof(*t) + sizeof(struct nf_nat_range2))) {
-        const struct nf_nat_range2 *m = (const void *)t->data;
-        *addr = m->min_addr.ip;
-        *port = ntohs(m->min_proto.tcp.port);
-        return 0;
-    }
-    return -EINVAL;
+    /* Revision 2, the one iptables 1.8 writes. Revision 0, IPv4's own, would
+     * make every commit cheaper (the kernel looks each rule's target up by
+     * name, in the IPv4 list first) but iptables 1.8 prints it as
+     * "[unsupported revision]", and iptables-restore then refuses the
+     * whole saved ruleset. */
+    struct nf_nat_range2 *m = rule_target(r, "DNAT", 2, sizeof(*m));
+    m->flags = NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED;
+    m->min_addr.ip = m->max_addr.ip = addr;
+    m->min_proto.tcp.port = m->max_proto.tcp.port = htons(port);
 }
 
 int dnat_parse(const struct ipt_entry *e, struct dnat_key *ret)
@@ -180,8 +154,12 @@ int dnat_parse(const struct ipt_entry *e, struct dnat_key *ret)
         off += m->u.match_size;
     }
     const struct xt_entry_target *t = (const void *)((const char *)e + e->target_offset);
-    if (!have_port || dnat_destination(t, &k.to_addr, &k.to_port) < 0)
+    if (!have_port || strcmp(t->u.user.name, "DNAT") != 0 || t->u.user.revision != 2 ||
+        t->u.target_size < XT_ALIGN(sizeof(*t) + sizeof(struct nf_nat_range2)))
         return -EINVAL;
+    const struct nf_nat_range2 *r = (const void *)t->data;
+    k.to_addr = r->min_addr.ip;
+    k.to_port = ntohs(r->min_proto.tcp.port);
     *ret = k;
     return 0;
 }

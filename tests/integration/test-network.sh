@@ -323,22 +323,6 @@ assert_status 0 berth system gc
 assert_eq 0 "$(iptables-legacy -t nat -S BERTH-PREROUTING | grep -c -e '--dport 8099 ')" \
     "gc removed the port rule that no state backs"
 
-# A port rule as berth wrote it before 2026-11-29 (DNAT revision 2, as
-# iptables 1.8 writes it; berth writes revision 0 now) is still its
-# container's: leave removes it.
-bg_run oldrule --network net1 -p 8098:80 busybox sleep 30
-wait_running oldrule
-n=$(iptables-legacy -t nat -L BERTH-PREROUTING -n --line-numbers | awk '/dpt:8098 / { print $1 }')
-assert_true "the container's port rule is there" test -n "$n"
-iptables-legacy -t nat -D BERTH-PREROUTING "$n"
-iptables-legacy -t nat -A BERTH-PREROUTING -p tcp -m tcp --dport 8098 -j DNAT --to-destination "$IP:80"
-assert_eq 1 "$(iptables-legacy -t nat -S BERTH-PREROUTING | grep -c -e '--dport 8098 ')" \
-    "the rule is the one iptables wrote"
-assert_status 0 berth kill oldrule
-wait_gone oldrule
-assert_eq 0 "$(iptables-legacy -t nat -S BERTH-PREROUTING | grep -c -e '--dport 8098 ')" \
-    "leave removed the revision-2 rule"
-
 # a bridge deleted by hand is repaired on next use.
 br=$(berth network inspect net1 | json_eval 'd[0]["driver_state"]["bridge"]["bridge"]')
 ip link del "$br"

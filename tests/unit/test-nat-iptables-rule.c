@@ -3,8 +3,7 @@
  * Unit tests of the nat driver's iptables rules (network-drivers/nat/
  * iptables-rule.c): a DNAT rule as berth writes it reads back to the same
  * publication, with or without a host address, tcp or udp, and an old rule
- * that still carries a comment or DNAT's revision 2; other rules are not
- * taken for one; and the
+ * that still carries a comment; other rules are not taken for one; and the
  * matching that finds a container's rules without a comment.
  */
 #include <arpa/inet.h>
@@ -19,8 +18,6 @@
 #include <cmocka.h>
 
 #include "iptables-rule.h"
-
-#include <linux/netfilter/nf_nat.h>
 
 static uint32_t addr(const char *text)
 {
@@ -89,38 +86,6 @@ static void test_smaller_without_comment(void **s)
     assert_true(plain.len * 2 < tagged.len);
 }
 
-static void test_revision_2_reads_back(void **s)
-{
-    (void)s;
-    /* Written as revision 0, IPv4's own, which the kernel finds first. */
-    const struct port_map m = {.host_port = 8080, .container_port = 80, .proto = IPPROTO_TCP};
-    struct rule r;
-    build_dnat(&r, &m, addr("10.88.0.5"), NULL);
-    const struct xt_entry_target *t = (const void *)((const char *)&r.u.e + r.u.e.target_offset);
-    assert_string_equal(t->u.user.name, "DNAT");
-    assert_int_equal(t->u.user.revision, 0);
-
-    /* An older berth wrote revision 2: its rules are still found. */
-    rule_init(&r);
-    rule_dport(&r, IPPROTO_UDP, 5353);
-    struct nf_nat_range2 *n = rule_target(&r, "DNAT", 2, sizeof(*n));
-    n->flags = NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED;
-    n->min_addr.ip = n->max_addr.ip = addr("10.88.0.7");
-    n->min_proto.udp.port = n->max_proto.udp.port = htons(53);
-    struct dnat_key k;
-    assert_int_equal(dnat_parse(&r.u.e, &k), 0);
-    assert_int_equal(k.proto, IPPROTO_UDP);
-    assert_int_equal(k.host_port, 5353);
-    assert_int_equal(k.to_addr, addr("10.88.0.7"));
-    assert_int_equal(k.to_port, 53);
-
-    /* Revision 1 is not berth's. */
-    rule_init(&r);
-    rule_dport(&r, IPPROTO_TCP, 8080);
-    rule_target(&r, "DNAT", 1, sizeof(struct nf_nat_range));
-    assert_int_equal(dnat_parse(&r.u.e, &k), -EINVAL);
-}
-
 static void test_not_dnat(void **s)
 {
     (void)s;
@@ -183,7 +148,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_smaller_without_comment),
-        cmocka_unit_test(test_revision_2_reads_back),
         cmocka_unit_test(test_not_dnat),
         cmocka_unit_test(test_matches),
     };
