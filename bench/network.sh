@@ -12,8 +12,10 @@
 #     containers are real ones (`berth run --rm --network NET -p 80 busybox
 #     cat`, one berth process and one container process each, on both
 #     networks at once), each publishing one port, so that the firewall holds
-#     one DNAT per container. Target: the cost at 300 at most 1.5x the cost
-#     at 1 (judged on the wall clock, and shown for the CPU time too). The
+#     one DNAT per container. Each level is timed 65 s after its containers
+#     were attached (--fs-wait, why below). Target: the cost at 300 at most
+#     1.5x the cost at 1 (judged on the wall clock, and shown for the CPU
+#     time too). The
 #     whole `run` (wall and CPU) and `run --network none` are shown beside it.
 #  2. `berth run --rm -p 8080:80 busybox true` on the default network
 #     (berth0: bridge + nat, iptables) against `--network none`. Target: <= 2x.
