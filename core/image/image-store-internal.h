@@ -61,6 +61,9 @@ int store_read_index(struct image_store *s, cJSON **ret, struct error **err);
 int store_write_index(struct image_store *s, cJSON *index, struct error **err);
 /* Readers take the lock too: a manifest may not vanish between index and blob. */
 int store_lock(struct image_store *s, struct error **err);
+/* Takes the store lock and reads the index under it: the lock's descriptor
+ * (closing it releases the lock) and *RET_INDEX, or a negative errno. */
+int store_lock_index(struct image_store *s, cJSON **ret_index, struct error **err);
 
 /* A writer's private directory under tmp/, flocked while it lives. */
 struct op {

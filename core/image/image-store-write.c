@@ -325,13 +325,11 @@ static void index_add(cJSON *manifests, const struct new_ref *ref)
 int op_commit(struct image_store *s, struct op *op, const struct new_ref *refs, size_t n_refs,
               struct error **err)
 {
-    _cleanup_close_ int lock = store_lock(s, err);
+    _cleanup_json_ cJSON *index = NULL;
+    _cleanup_close_ int lock = store_lock_index(s, &index, err);
     if (lock < 0)
         return lock;
-    _cleanup_json_ cJSON *index = NULL;
-    int r = store_read_index(s, &index, err);
-    if (r < 0)
-        return r;
+    int r = 0;
     _cleanup_free_ char **added = calloc(op->n_blobs + 1, sizeof(*added));
     if (!added)
         return error_set(err, ENOMEM, "commit");

@@ -545,52 +545,57 @@ int store_lock(struct image_store *s, struct error **err)
     return fd < 0 ? error_prefix(err, "image store") : fd;
 }
 
-int image_store_resolve(struct image_store *s, const char *ref, struct image **ret,
-                        struct error **err)
+int store_lock_index(struct image_store *s, cJSON **ret_index, struct error **err)
 {
     _cleanup_close_ int lock = store_lock(s, err);
     if (lock < 0)
         return lock;
+    int r = store_read_index(s, ret_index, err);
+    return r < 0 ? r : TAKE_FD(lock);
+}
+
+/* store_lock_index, and the index's images grouped (collect_entries). */
+static int lock_entries(struct image_store *s, cJSON **ret_index, struct entry **ret_e,
+                        size_t *ret_n, struct error **err)
+{
+    _cleanup_close_ int lock = store_lock_index(s, ret_index, err);
+    if (lock < 0)
+        return lock;
+    int r = collect_entries(s, *ret_index, ret_e, ret_n, err);
+    return r < 0 ? r : TAKE_FD(lock);
+}
+
+int image_store_resolve(struct image_store *s, const char *ref, struct image **ret,
+                        struct error **err)
+{
     _cleanup_json_ cJSON *index = NULL;
-    int r = store_read_index(s, &index, err);
-    if (r < 0)
-        return r;
     struct entry *e = NULL;
     size_t n = 0;
-    r = collect_entries(s, index, &e, &n, err);
-    if (r < 0)
-        return r;
+    _cleanup_close_ int lock = lock_entries(s, &index, &e, &n, err);
+    if (lock < 0)
+        return lock;
     bool by_name;
     int i = find_entry(e, n, ref, &by_name, NULL, err);
-    if (i >= 0)
-        r = image_from_entry(s, &e[i], ret, err);
-    else
-        r = i;
+    int r = i >= 0 ? image_from_entry(s, &e[i], ret, err) : i;
     entries_free(e, n);
     return r;
 }
 
 int image_store_list(struct image_store *s, struct image ***ret, size_t *ret_n, struct error **err)
 {
-    _cleanup_close_ int lock = store_lock(s, err);
-    if (lock < 0)
-        return lock;
     _cleanup_json_ cJSON *index = NULL;
-    int r = store_read_index(s, &index, err);
-    if (r < 0)
-        return r;
     struct entry *e = NULL;
     size_t n = 0;
-    r = collect_entries(s, index, &e, &n, err);
-    if (r < 0)
-        return r;
+    _cleanup_close_ int lock = lock_entries(s, &index, &e, &n, err);
+    if (lock < 0)
+        return lock;
     struct image **imgs = calloc(n + 1, sizeof(struct image *));
     if (!imgs) {
         entries_free(e, n);
         return error_set(err, ENOMEM, "list images");
     }
     for (size_t i = 0; i < n; i++) {
-        r = image_from_entry(s, &e[i], &imgs[i], err);
+        int r = image_from_entry(s, &e[i], &imgs[i], err);
         if (r < 0) {
             image_list_free(imgs, i);
             entries_free(e, n);
@@ -756,18 +761,13 @@ static void sweep_blobs(struct image_store *s, struct image **keep, size_t n_kee
 int image_store_remove(struct image_store *s, const char *ref, struct image_layer **ret_freed,
                        size_t *ret_n_freed, struct error **err)
 {
-    _cleanup_close_ int lock = store_lock(s, err);
-    if (lock < 0)
-        return lock;
     _cleanup_json_ cJSON *index = NULL;
-    int r = store_read_index(s, &index, err);
-    if (r < 0)
-        return r;
     struct entry *e = NULL;
     size_t n = 0;
-    r = collect_entries(s, index, &e, &n, err);
-    if (r < 0)
-        return r;
+    _cleanup_close_ int lock = lock_entries(s, &index, &e, &n, err);
+    if (lock < 0)
+        return lock;
+    int r = 0;
     struct image **keep = calloc(n + 1, sizeof(struct image *));
     struct image **gone = calloc(n + 1, sizeof(struct image *));
     struct image_layer *freed = NULL;
