@@ -554,29 +554,21 @@ int store_lock_index(struct image_store *s, cJSON **ret_index, struct error **er
     return r < 0 ? r : TAKE_FD(lock);
 }
 
-/* store_lock_index, and the index's images grouped (collect_entries). */
-static int lock_entries(struct image_store *s, cJSON **ret_index, struct entry **ret_e,
-                        size_t *ret_n, struct error **err)
-{
-    _cleanup_close_ int lock = store_lock_index(s, ret_index, err);
-    if (lock < 0)
-        return lock;
-    int r = collect_entries(s, *ret_index, ret_e, ret_n, err);
-    return r < 0 ? r : TAKE_FD(lock);
-}
-
 int image_store_resolve(struct image_store *s, const char *ref, struct image **ret,
                         struct error **err)
 {
     _cleanup_json_ cJSON *index = NULL;
-    struct entry *e = NULL;
-    size_t n = 0;
-    _cleanup_close_ int lock = lock_entries(s, &index, &e, &n, err);
+    _cleanup_close_ int lock = store_lock_index(s, &index, err);
     if (lock < 0)
         return lock;
+    struct entry *e = NULL;
+    size_t n = 0;
+    int r = collect_entries(s, index, &e, &n, err);
+    if (r < 0)
+        return r;
     bool by_name;
     int i = find_entry(e, n, ref, &by_name, NULL, err);
-    int r = i >= 0 ? image_from_entry(s, &e[i], ret, err) : i;
+    r = i >= 0 ? image_from_entry(s, &e[i], ret, err) : i;
     entries_free(e, n);
     return r;
 }
@@ -584,18 +576,21 @@ int image_store_resolve(struct image_store *s, const char *ref, struct image **r
 int image_store_list(struct image_store *s, struct image ***ret, size_t *ret_n, struct error **err)
 {
     _cleanup_json_ cJSON *index = NULL;
-    struct entry *e = NULL;
-    size_t n = 0;
-    _cleanup_close_ int lock = lock_entries(s, &index, &e, &n, err);
+    _cleanup_close_ int lock = store_lock_index(s, &index, err);
     if (lock < 0)
         return lock;
+    struct entry *e = NULL;
+    size_t n = 0;
+    int r = collect_entries(s, index, &e, &n, err);
+    if (r < 0)
+        return r;
     struct image **imgs = calloc(n + 1, sizeof(struct image *));
     if (!imgs) {
         entries_free(e, n);
         return error_set(err, ENOMEM, "list images");
     }
     for (size_t i = 0; i < n; i++) {
-        int r = image_from_entry(s, &e[i], &imgs[i], err);
+        r = image_from_entry(s, &e[i], &imgs[i], err);
         if (r < 0) {
             image_list_free(imgs, i);
             entries_free(e, n);
@@ -762,12 +757,14 @@ int image_store_remove(struct image_store *s, const char *ref, struct image_laye
                        size_t *ret_n_freed, struct error **err)
 {
     _cleanup_json_ cJSON *index = NULL;
-    struct entry *e = NULL;
-    size_t n = 0;
-    _cleanup_close_ int lock = lock_entries(s, &index, &e, &n, err);
+    _cleanup_close_ int lock = store_lock_index(s, &index, err);
     if (lock < 0)
         return lock;
-    int r = 0;
+    struct entry *e = NULL;
+    size_t n = 0;
+    int r = collect_entries(s, index, &e, &n, err);
+    if (r < 0)
+        return r;
     struct image **keep = calloc(n + 1, sizeof(struct image *));
     struct image **gone = calloc(n + 1, sizeof(struct image *));
     struct image_layer *freed = NULL;
