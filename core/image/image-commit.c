@@ -50,14 +50,7 @@ int commit_dir_new(const char *root, struct commit_dir *ret, struct error **err)
 
 void commit_dir_end(struct commit_dir *d)
 {
-    if (d->path) {
-        struct error *ignored = NULL;
-        rm_rf(d->path, &ignored);
-        error_free(&ignored);
-        free(d->path);
-    }
-    if (d->fd >= 0)
-        close(d->fd);
+    rmdir_locked(d->path, d->fd);
     *d = (struct commit_dir){.fd = -1};
 }
 

@@ -27,14 +27,7 @@
 
 void op_end(struct op *op)
 {
-    if (op->dir) {
-        struct error *ignored = NULL;
-        rm_rf(op->dir, &ignored);
-        error_free(&ignored);
-        free(op->dir);
-    }
-    if (op->fd >= 0)
-        close(op->fd);
+    rmdir_locked(op->dir, op->fd);
     for (size_t i = 0; i < op->n_blobs; i++)
         free(op->blobs[i].path);
     free(op->blobs);

@@ -76,3 +76,15 @@ int mkdtemp_locked(const char *parent, const char *prefix, char **ret_path, stru
     *ret_path = TAKE_PTR(dir);
     return fd;
 }
+
+void rmdir_locked(char *path, int fd)
+{
+    if (path) {
+        struct error *ignored = NULL;
+        rm_rf(path, &ignored);
+        error_free(&ignored);
+        free(path);
+    }
+    if (fd >= 0)
+        close(fd);
+}

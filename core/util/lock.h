@@ -17,6 +17,9 @@ int try_lock_at(int dir_fd, const char *name);
  * one's. Returns the descriptor holding the lock and sets *RET_PATH (the
  * caller's to free), or a negative errno with nothing left behind. */
 int mkdtemp_locked(const char *parent, const char *prefix, char **ret_path, struct error **err);
+/* Removes what mkdtemp_locked made (PATH and all below it, ignoring
+ * errors), frees PATH and closes FD, dropping the lock; accepts NULL and -1. */
+void rmdir_locked(char *path, int fd);
 /* Releases a lock returned by lock_path; accepts -1. */
 void unlock_fd(int fd);
 
