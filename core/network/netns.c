@@ -37,55 +37,40 @@ int netns_create(const char *path, struct error **err)
         return error_set(err, errno, "create network namespace file '%s'", path);
     close(fd);
     /*
-     * A child makes the namespace: unshare() in berth itself would move
-     * berth into it. The child waits on a pipe until the parent has bound
-     * /proc/CHILD/ns/net onto the file, then exits.
+     * A child makes the namespace (unshare() in berth itself would move
+     * berth into it) and binds it onto the file itself, as `ip netns add`
+     * does; the mount is in the mount namespace it shares with berth. It
+     * names its namespace through /proc/self: /proc/CHILD-PID would be
+     * another process's where /proc belongs to an outer pid namespace
+     * (berth run in `unshare --pid --fork` without --mount-proc), and the
+     * container would get that process's network, the host's perhaps.
+     * /proc/self resolves to the caller in any /proc that shows it.
      */
-    int to_child[2], to_parent[2];
-    if (pipe2(to_child, O_CLOEXEC) < 0 || pipe2(to_parent, O_CLOEXEC) < 0) {
+    int status[2];
+    if (pipe2(status, O_CLOEXEC) < 0) {
         int e = errno;
         unlink(path);
         return error_set(err, e, "network namespace: pipe");
     }
     pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(to_child[0]);
-        close(to_child[1]);
-        close(to_parent[0]);
-        close(to_parent[1]);
-        unlink(path);
-        return error_set(err, e, "network namespace: fork");
-    }
     if (pid == 0) {
-        close(to_child[1]);
-        close(to_parent[0]);
+        close(status[0]);
         int r = unshare(CLONE_NEWNET) < 0 ? -errno : 0;
         if (r == 0)
             r = loopback_up();
-        if (write(to_parent[1], &r, sizeof(r)) != sizeof(r))
-            _exit(1);
-        char c;
-        if (read(to_child[0], &c, 1) < 0)
-            _exit(1);
-        _exit(0);
-    }
-    close(to_child[0]);
-    close(to_parent[1]);
-    int r = 0;
-    if (read(to_parent[0], &r, sizeof(r)) != sizeof(r))
-        r = -EIO;
-    if (r == 0) {
-        char src[64];
-        snprintf(src, sizeof(src), "/proc/%d/ns/net", (int)pid);
-        if (mount(src, path, NULL, MS_BIND, NULL) < 0)
+        if (r == 0 && mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
             r = -errno;
+        _exit(write(status[1], &r, sizeof(r)) == sizeof(r) ? 0 : 1);
     }
-    close(to_child[1]);
-    close(to_parent[0]);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    close(status[1]);
+    int r = pid < 0 ? -errno : 0;
+    if (r == 0 && read(status[0], &r, sizeof(r)) != sizeof(r))
+        r = -EIO;
+    close(status[0]);
+    while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
     if (r < 0) {
+        umount2(path, MNT_DETACH);
         unlink(path);
         return error_set(err, -r, "make network namespace '%s'", path);
     }

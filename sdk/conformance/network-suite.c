@@ -261,43 +261,31 @@ static int netns_make(const char *path)
     if (fd < 0)
         return -errno;
     close(fd);
-    int ready[2], done[2];
-    if (pipe2(ready, O_CLOEXEC) < 0)
+    /* The child binds its own namespace, named through /proc/self (not
+     * /proc/PID, which is another process's where /proc is an outer pid
+     * namespace's). */
+    int status[2];
+    if (pipe2(status, O_CLOEXEC) < 0)
         return -errno;
-    if (pipe2(done, O_CLOEXEC) < 0) {
-        close(ready[0]);
-        close(ready[1]);
-        return -errno;
-    }
     pid_t pid = fork();
     if (pid == 0) {
-        close(ready[0]);
-        close(done[1]);
+        close(status[0]);
         int r = unshare(CLONE_NEWNET) < 0 ? -errno : 0;
-        if (write(ready[1], &r, sizeof(r)) != sizeof(r))
-            _exit(1);
-        char ch;
-        if (read(done[0], &ch, 1) < 0)
-            _exit(1);
-        _exit(0);
-    }
-    close(ready[1]);
-    close(done[0]);
-    int r = pid < 0 ? -errno : 0;
-    if (r == 0 && read(ready[0], &r, sizeof(r)) != sizeof(r))
-        r = -EIO;
-    if (r == 0) {
-        char src[64];
-        snprintf(src, sizeof(src), "/proc/%d/ns/net", (int)pid);
-        if (mount(src, path, NULL, MS_BIND, NULL) < 0)
+        if (r == 0 && mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
             r = -errno;
+        _exit(write(status[1], &r, sizeof(r)) == sizeof(r) ? 0 : 1);
     }
-    close(ready[0]);
-    close(done[1]);
+    close(status[1]);
+    int r = pid < 0 ? -errno : 0;
+    if (r == 0 && read(status[0], &r, sizeof(r)) != sizeof(r))
+        r = -EIO;
+    close(status[0]);
     if (pid > 0)
         waitpid(pid, NULL, 0);
-    if (r < 0)
+    if (r < 0) {
+        umount2(path, MNT_DETACH);
         unlink(path);
+    }
     return r;
 }
 

@@ -329,6 +329,17 @@ ip link del "$br"
 assert_status 0 berth run --rm --network net1 busybox true
 assert_true "the bridge '$br' is back" ip link show "$br"
 
+# berth in a pid namespace whose /proc is its parent's (`unshare --pid` without
+# --mount-proc): the namespace berth makes must still be a new one. The outer
+# pid namespace is the test's own, so that a berth naming the namespace by a
+# pid of its own could only ever pick one of the test's processes.
+capture unshare --pid --fork --mount-proc bash -c 'unshare --pid --fork "$@"' _ \
+    "$BERTH" --root "$T/root" --runroot "$T/run" --plugin-path "$PLUGIN_PATH" \
+    run --rm --network net1 busybox sh -c 'readlink /proc/self/ns/net; ip -o -4 addr show dev eth0'
+assert_eq 0 "$RC" "run inside a pid namespace that kept its parent's /proc"
+assert_contains "$OUT" "inet 10.90." "... the container has its address on net1"
+assert_not_contains "$OUT" "$(readlink /proc/self/ns/net)" "... in a network namespace of its own"
+
 # networks go; nothing of them stays.
 assert_status 0 berth network rm net1 net2 inet berth0
 assert_eq "" "$(ip -o link show | awk -F': ' '{print $2}' | grep -v -e '^lo$' -e '^hostif' || true)" \
