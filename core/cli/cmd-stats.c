@@ -22,6 +22,7 @@
 #include "store/container-store.h"
 #include "util/cleanup.h"
 #include "util/json-util.h"
+#include "util/proc-path.h"
 #include "util/time-spec.h"
 
 struct sample {
@@ -38,8 +39,8 @@ static void net_io(pid_t pid, uint64_t *rx, uint64_t *tx)
 {
     *rx = *tx = 0;
     char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)pid);
-    _cleanup_fclose_ FILE *f = fopen(path, "re");
+    _cleanup_fclose_ FILE *f =
+        proc_pid_path(pid, "net/dev", path, sizeof(path)) == 0 ? fopen(path, "re") : NULL;
     char line[512];
     while (f && fgets(line, sizeof(line), f)) {
         char *colon = strchr(line, ':');

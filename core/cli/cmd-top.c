@@ -14,12 +14,16 @@
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/json-util.h"
+#include "util/proc-path.h"
 
 /* uid, CPU time and command line of PID; 0, or -errno when it is gone. */
 static int process_info(pid_t pid, char *user, size_t ulen, char *cpu, size_t clen, char **ret_cmd)
 {
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    char dir[64], path[80];
+    int r = proc_pid_path(pid, "", dir, sizeof(dir));
+    if (r < 0)
+        return r;
+    snprintf(path, sizeof(path), "%sstatus", dir);
     _cleanup_fclose_ FILE *f = fopen(path, "re");
     if (!f)
         return -errno;
@@ -34,7 +38,7 @@ static int process_info(pid_t pid, char *user, size_t ulen, char *cpu, size_t cl
     else
         snprintf(user, ulen, "%ld", uid);
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    snprintf(path, sizeof(path), "%sstat", dir);
     _cleanup_free_ char *stat = NULL;
     struct error *local = NULL;
     if (read_file(path, &stat, NULL, &local) < 0) {
@@ -51,7 +55,7 @@ static int process_info(pid_t pid, char *user, size_t ulen, char *cpu, size_t cl
     unsigned long long secs = (utime + stime) / (unsigned long long)(hz > 0 ? hz : 100);
     snprintf(cpu, clen, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
 
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    snprintf(path, sizeof(path), "%scmdline", dir);
     _cleanup_free_ char *cmd = NULL;
     size_t len = 0;
     if (read_file(path, &cmd, &len, &local) < 0)

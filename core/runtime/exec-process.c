@@ -27,6 +27,7 @@
 #include "seccomp.h"
 #include "terminal.h"
 #include "util/cleanup.h"
+#include "util/proc-path.h"
 
 #define JOINED_NAMESPACES                                                                          \
     (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
@@ -45,8 +46,8 @@ static int user_ns_differs(pid_t pid)
 {
     char path[64];
     struct stat theirs, ours;
-    snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-    if (stat(path, &theirs) < 0 || stat("/proc/self/ns/user", &ours) < 0)
+    if (proc_pid_path(pid, "ns/user", path, sizeof(path)) < 0 || stat(path, &theirs) < 0 ||
+        stat("/proc/self/ns/user", &ours) < 0)
         return 0;
     return theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev;
 }

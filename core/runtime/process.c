@@ -19,6 +19,7 @@
 #include "runtime-internal.h"
 #include "terminal.h"
 #include "util/cleanup.h"
+#include "util/proc-path.h"
 
 static int exit_status_of(int wstatus)
 {
@@ -41,7 +42,8 @@ static int reap(pid_t pid)
 unsigned long long process_start_time(pid_t pid)
 {
     char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (proc_pid_path(pid, "stat", path, sizeof(path)) < 0)
+        return 0;
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;

@@ -35,6 +35,7 @@
 #include "runtime/userns-map.h"
 #include "runtime/userns-opts.h"
 #include "util/cleanup.h"
+#include "util/proc-path.h"
 
 static int write_map(pid_t pid, const char *file, const struct id_map *map, struct error **err)
 {
@@ -43,7 +44,9 @@ static int write_map(pid_t pid, const char *file, const struct id_map *map, stru
     for (size_t i = 0; i < map->n; i++)
         len += (size_t)snprintf(text + len, sizeof(text) - len, "%u %u %u\n",
                                 map->ranges[i].container, map->ranges[i].host, map->ranges[i].size);
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+    int r = proc_pid_path(pid, file, path, sizeof(path));
+    if (r < 0)
+        return error_set(err, -r, "/proc of process %d", (int)pid);
     _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return error_set(err, errno, "open '%s'", path);
@@ -234,7 +237,8 @@ int userns_parent_setup(const struct oci_config *cfg, pid_t pid, int sync_fd, st
         (r = write_map(pid, "gid_map", cfg->gid_map, err)) < 0)
         return error_prefix(err, "user namespace");
     char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+    if ((r = proc_pid_path(pid, "ns/user", path, sizeof(path))) < 0)
+        return error_set(err, -r, "/proc of process %d", (int)pid);
     _cleanup_close_ int userns_fd = open(path, O_RDONLY | O_CLOEXEC);
     if (userns_fd < 0)
         return error_set(err, errno, "open '%s'", path);

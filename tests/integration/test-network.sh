@@ -339,6 +339,16 @@ capture unshare --pid --fork --mount-proc bash -c 'unshare --pid --fork "$@"' _ 
 assert_eq 0 "$RC" "run inside a pid namespace that kept its parent's /proc"
 assert_contains "$OUT" "inet 10.90." "... the container has its address on net1"
 assert_not_contains "$OUT" "$(readlink /proc/self/ns/net)" "... in a network namespace of its own"
+# ... and the commands that look a container's processes up in /proc.
+cat >"$T/in-pidns.sh" <<EOF
+b() { "$BERTH" --root "$T/root" --runroot "$T/run" --plugin-path "$PLUGIN_PATH" "\$@"; }
+b run -d --name pidns-c --network net1 busybox sleep 300 >/dev/null || exit 1
+b top pidns-c
+b stop -t 1 pidns-c >/dev/null && b rm pidns-c >/dev/null
+EOF
+capture unshare --pid --fork --mount-proc unshare --pid --fork bash "$T/in-pidns.sh"
+assert_eq 0 "$RC" "run -d, top, stop and rm inside that pid namespace"
+assert_contains "$OUT" "sleep 300" "... top shows the container's own process"
 
 # networks go; nothing of them stays.
 assert_status 0 berth network rm net1 net2 inet berth0
