@@ -53,9 +53,10 @@ int netns_create(const char *path, struct error **err)
         return error_set(err, e, "network namespace: pipe");
     }
     pid_t pid = fork();
+    int r = pid < 0 ? -errno : 0;
     if (pid == 0) {
         close(status[0]);
-        int r = unshare(CLONE_NEWNET) < 0 ? -errno : 0;
+        r = unshare(CLONE_NEWNET) < 0 ? -errno : 0;
         if (r == 0)
             r = loopback_up();
         if (r == 0 && mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
@@ -63,7 +64,6 @@ int netns_create(const char *path, struct error **err)
         _exit(write(status[1], &r, sizeof(r)) == sizeof(r) ? 0 : 1);
     }
     close(status[1]);
-    int r = pid < 0 ? -errno : 0;
     if (r == 0 && read(status[0], &r, sizeof(r)) != sizeof(r))
         r = -EIO;
     close(status[0]);

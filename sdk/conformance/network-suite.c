@@ -268,15 +268,15 @@ static int netns_make(const char *path)
     if (pipe2(status, O_CLOEXEC) < 0)
         return -errno;
     pid_t pid = fork();
+    int r = pid < 0 ? -errno : 0;
     if (pid == 0) {
         close(status[0]);
-        int r = unshare(CLONE_NEWNET) < 0 ? -errno : 0;
+        r = unshare(CLONE_NEWNET) < 0 ? -errno : 0;
         if (r == 0 && mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
             r = -errno;
         _exit(write(status[1], &r, sizeof(r)) == sizeof(r) ? 0 : 1);
     }
     close(status[1]);
-    int r = pid < 0 ? -errno : 0;
     if (r == 0 && read(status[0], &r, sizeof(r)) != sizeof(r))
         r = -EIO;
     close(status[0]);
