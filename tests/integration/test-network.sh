@@ -337,7 +337,7 @@ assert_true "the bridge '$br' is back" ip link show "$br"
 # through /proc/PID/task of its own pid, which this /proc shows as another
 # process, and dies at exit (exit 99, unflushed output lost).
 pidns_asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-capture env ASAN_OPTIONS="$pidns_asan" unshare --pid --fork --mount-proc bash -c 'unshare --pid --fork "$@"' _ \
+capture env ASAN_OPTIONS="$pidns_asan" unshare --pid --fork --mount-proc unshare --pid --fork \
     "$BERTH" --root "$T/root" --runroot "$T/run" --plugin-path "$PLUGIN_PATH" \
     run --rm --network net1 busybox sh -c 'readlink /proc/self/ns/net; ip -o -4 addr show dev eth0'
 assert_eq 0 "$RC" "run inside a pid namespace that kept its parent's /proc"
