@@ -83,6 +83,8 @@ int parse_cpus(const char *s, int64_t *ret_millicpus)
     int64_t v = whole * 1000 + frac;
     if (v == 0)
         return -EINVAL;
+    if (v > INT64_C(1000000) * 1000) /* "1000000.5" passes the loop's check on the whole part */
+        return -ERANGE;
     *ret_millicpus = v;
     return 0;
 }

@@ -52,6 +52,10 @@ static void cpus(void **state)
     assert_int_equal(parse_cpus(".5", &v), -EINVAL);
     assert_int_equal(parse_cpus("two", &v), -EINVAL);
     assert_int_equal(parse_cpus("-1", &v), -EINVAL);
+    assert_int_equal(parse_cpus("1000000", &v), 0);
+    assert_int_equal(v, 1000000000);
+    assert_int_equal(parse_cpus("1000000.001", &v), -ERANGE);
+    assert_int_equal(parse_cpus("1000001", &v), -ERANGE);
 }
 
 static void uints_and_cpusets(void **state)
