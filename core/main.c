@@ -37,6 +37,7 @@ static const struct verb verbs[] = {
     {"inspect", cmd_inspect, 0, "print containers' records as JSON"},
     {"stats", cmd_stats, 0, "show containers' CPU, memory, pids and I/O"},
     {"top", cmd_top, 0, "list the processes of a container"},
+    {"cp", cmd_cp, 0, "copy files between a container and the host"},
     {"pause", cmd_pause, 0, "freeze the processes of containers"},
     {"unpause", cmd_unpause, 0, "thaw paused containers"},
     {"events", cmd_events, 0, "print lifecycle events, past and live"},

@@ -41,6 +41,7 @@ int cmd_network(struct cli_globals *g, int argc, char **argv);
 int cmd_port(struct cli_globals *g, int argc, char **argv);
 int cmd_stats(struct cli_globals *g, int argc, char **argv);
 int cmd_top(struct cli_globals *g, int argc, char **argv);
+int cmd_cp(struct cli_globals *g, int argc, char **argv);
 int cmd_pause(struct cli_globals *g, int argc, char **argv);
 int cmd_unpause(struct cli_globals *g, int argc, char **argv);
 int cmd_events(struct cli_globals *g, int argc, char **argv);

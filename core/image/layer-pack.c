@@ -143,6 +143,7 @@ struct packer {
     size_t n_links;
     char *buf;
     size_t n_entries;
+    bool copy;           /* berth cp: any name, and the top entry under another name */
     char path[PATH_MAX]; /* of the directory being walked, "" or "a/b/" */
 };
 
@@ -380,7 +381,9 @@ static int remember_link(struct packer *p, const struct stat *st, const char *pa
 
 static int pack_dir(struct packer *p, int dfd, struct error **err);
 
-static int pack_node(struct packer *p, int dfd, const char *name, struct error **err)
+/* NAME in DFD, as AS in the tar (AS is NAME but at the top of a copy). */
+static int pack_node(struct packer *p, int dfd, const char *name, const char *as,
+                     struct error **err)
 {
     struct stat st;
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -393,13 +396,13 @@ static int pack_node(struct packer *p, int dfd, const char *name, struct error *
     case PACK_NODE_ENTRY:
         break;
     }
-    if (!strncmp(name, WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX)))
+    if (!p->copy && !strncmp(name, WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX)))
         return error_set(err, EINVAL,
                          "'%s%s': a file name starting with '.wh.' cannot be in a layer", p->path,
                          name);
     char path[PATH_MAX];
     bool is_dir = S_ISDIR(st.st_mode);
-    if ((size_t)snprintf(path, sizeof(path), "%s%s%s", p->path, name, is_dir ? "/" : "") >=
+    if ((size_t)snprintf(path, sizeof(path), "%s%s%s", p->path, as, is_dir ? "/" : "") >=
         sizeof(path))
         return error_set(err, ENAMETOOLONG, "'%s%s'", p->path, name);
     archive_entry_clear(p->e);
@@ -451,7 +454,7 @@ static int pack_node(struct packer *p, int dfd, const char *name, struct error *
         return 0;
 
     size_t saved = strlen(p->path);
-    snprintf(p->path + saved, sizeof(p->path) - saved, "%s/", name);
+    snprintf(p->path + saved, sizeof(p->path) - saved, "%s/", as);
     if (opaque && (r = write_marker(p, "", OPAQUE_NAME, err)) < 0)
         return r;
     _cleanup_close_ int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -471,7 +474,7 @@ static int pack_dir(struct packer *p, int dfd, struct error **err)
     if (r < 0)
         return error_prefix(err, "'%s'", p->path);
     for (size_t i = 0; i < n && r == 0; i++)
-        r = pack_node(p, dfd, names[i], err);
+        r = pack_node(p, dfd, names[i], names[i], err);
     names_free(names, n);
     return r;
 }
@@ -530,4 +533,37 @@ out:
     if (ret_n_entries)
         *ret_n_entries = p.n_entries;
     return 0;
+}
+
+int layer_pack_copy(int dir_fd, const char *name, const char *as, int out_fd, struct error **err)
+{
+    int r = archive_lazy_load(err);
+    if (r < 0)
+        return r;
+    struct packer p = {.wmode = LAYER_PACK_PLAIN, .copy = true};
+    p.a = archive_write_new();
+    p.e = archive_entry_new();
+    p.buf = malloc(PACK_BLOCK);
+    if (!p.a || !p.e || !p.buf) {
+        r = error_set(err, ENOMEM, "pack '%s'", name);
+        goto out;
+    }
+    if (archive_write_set_format_pax_restricted(p.a) != ARCHIVE_OK ||
+        archive_write_open_fd(p.a, out_fd) != ARCHIVE_OK) {
+        r = archive_fail(&p, "open", err);
+        goto out;
+    }
+    r = pack_node(&p, dir_fd, name, as, err);
+    if (r == 0 && archive_write_close(p.a) != ARCHIVE_OK)
+        r = archive_fail(&p, "finish", err);
+out:
+    if (p.a)
+        archive_write_free(p.a);
+    if (p.e)
+        archive_entry_free(p.e);
+    free(p.buf);
+    for (size_t i = 0; i < p.n_links; i++)
+        free(p.links[i].path);
+    free(p.links);
+    return r;
 }

@@ -51,6 +51,14 @@ size_t layer_pack_xattr_owners(const char *name, void *value, size_t len,
 int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode,
                const struct layer_pack_owners *owners, size_t *ret_n_entries, struct error **err);
 
+/*
+ * berth cp's side of a copy: writes NAME of the directory DIR_FD, and all
+ * below it, as a tar to OUT_FD, its top entry named AS ("." for a
+ * directory's contents: "./", "./a"…). Nothing is converted: names
+ * starting with ".wh." and character devices are ordinary entries.
+ */
+int layer_pack_copy(int dir_fd, const char *name, const char *as, int out_fd, struct error **err);
+
 /* What a node becomes in the layer. */
 enum pack_node {
     PACK_NODE_ENTRY,    /* itself */

@@ -178,6 +178,23 @@ int layer_check_entry_name(const char *name)
     return normalize_name(name, buf);
 }
 
+char *layer_copy_rename(const char *path, const char *top, const char *as)
+{
+    const char *rest = path;
+    if (strcmp(top, ".") != 0) {
+        size_t n = strlen(top);
+        if (strncmp(path, top, n) != 0 || (path[n] != '\0' && path[n] != '/'))
+            return NULL;
+        rest = path[n] ? path + n + 1 : "";
+    }
+    if (!strcmp(as, "."))
+        return strdup(rest);
+    char *s = NULL;
+    if (asprintf(&s, "%s%s%s", as, *rest ? "/" : "", rest) < 0)
+        return NULL;
+    return s;
+}
+
 /* Length of the parent part of normalized PATH ("a/b/c" → 3, "c" → 0). */
 static size_t parent_len(const char *path)
 {
@@ -223,6 +240,16 @@ struct unpacker {
 
     struct dir_meta *dirs;
     size_t n_dirs, cap_dirs;
+
+    /* berth cp (layer_unpack_copy): the first path component TOP becomes AS
+     * ("." for either: the copied directory itself), every owner becomes
+     * OWNER_UID:OWNER_GID when FORCE_OWNER, and an existing directory is
+     * never replaced by a non-directory nor the reverse. */
+    bool copy;
+    char *top, *as;
+    bool force_owner;
+    uid_t owner_uid;
+    gid_t owner_gid;
 };
 
 static void cache_drop(struct unpacker *u)
@@ -243,6 +270,8 @@ static void unpacker_done(struct unpacker *u)
     for (size_t i = 0; i < u->n_dirs; i++)
         free(u->dirs[i].path);
     free(u->dirs);
+    free(u->top);
+    free(u->as);
 }
 
 static int entry_error(struct unpacker *u, struct error **err, int errnum, const char *fmt, ...)
@@ -403,6 +432,10 @@ static int remove_at(int dfd, const char *name)
 /* Clears the way for a new non-directory NAME in DIRFD. */
 static int replace_existing(struct unpacker *u, int dfd, const char *name, struct error **err)
 {
+    struct stat st;
+    if (u->copy && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+        return entry_error(u, err, EISDIR, "cannot overwrite directory '%s' with a non-directory",
+                           name);
     int r = remove_at(dfd, name);
     if (r < 0)
         return entry_error(u, err, -r, "replace existing");
@@ -457,8 +490,8 @@ static int set_xattrs(struct unpacker *u, struct archive_entry *ae, int fd, int 
 static int set_owner(struct unpacker *u, struct archive_entry *ae, int fd, int dfd,
                      const char *name, struct error **err)
 {
-    uid_t uid = (uid_t)archive_entry_uid(ae);
-    gid_t gid = (gid_t)archive_entry_gid(ae);
+    uid_t uid = u->force_owner ? u->owner_uid : (uid_t)archive_entry_uid(ae);
+    gid_t gid = u->force_owner ? u->owner_gid : (gid_t)archive_entry_gid(ae);
     /* A new object already has our uid and the parent's group: save the call. */
     if (uid == u->euid && gid == u->parent_gid)
         return 0;
@@ -576,8 +609,8 @@ static int record_dir(struct unpacker *u, const char *path, struct archive_entry
     if (!d->path)
         return -ENOMEM;
     d->mode = archive_entry_perm(ae) & 07777;
-    d->uid = (uid_t)archive_entry_uid(ae);
-    d->gid = (gid_t)archive_entry_gid(ae);
+    d->uid = u->force_owner ? u->owner_uid : (uid_t)archive_entry_uid(ae);
+    d->gid = u->force_owner ? u->owner_gid : (gid_t)archive_entry_gid(ae);
     entry_times(ae, d->times);
     u->n_dirs++;
     return 0;
@@ -595,6 +628,9 @@ static int make_dir(struct unpacker *u, struct archive_entry *ae, const char *pa
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             return entry_error(u, err, errno, "stat");
         if (!S_ISDIR(st.st_mode)) {
+            if (u->copy)
+                return entry_error(u, err, ENOTDIR,
+                                   "cannot overwrite non-directory '%s' with a directory", name);
             int r = replace_existing(u, dfd, name, err);
             if (r < 0)
                 return r;
@@ -674,6 +710,15 @@ static int make_hardlink(struct unpacker *u, const char *path, const char *raw_t
         return entry_error(u, err, ENOMEM, "hardlink");
     if (normalize_name(raw_target, target) < 0 || !*target)
         return entry_error(u, err, 0, "hardlink target '%s' leaves the layer", raw_target);
+    if (u->top) {
+        char *renamed = layer_copy_rename(target, u->top, u->as);
+        if (!renamed || !*renamed) {
+            free(renamed);
+            return entry_error(u, err, 0, "hardlink target '%s' is not in the copy", raw_target);
+        }
+        free(target);
+        target = renamed;
+    }
     if (!strcmp(target, path))
         return 0;
     size_t tplen = parent_len(target);
@@ -824,6 +869,13 @@ static int extract_entry(struct unpacker *u, struct archive *a, struct archive_e
         return entry_error(u, err, ENOMEM, "extract");
     if (normalize_name(u->entry, path) < 0)
         return entry_error(u, err, 0, "path leaves the layer");
+    if (u->top) {
+        char *renamed = layer_copy_rename(path, u->top, u->as);
+        if (!renamed)
+            return entry_error(u, err, 0, "not below '%s', the copy's top", u->top);
+        free(path);
+        path = renamed;
+    }
     if (!*path)
         return 0; /* "./": the layer root is the caller's directory, as containerd does */
 
@@ -1133,5 +1185,88 @@ out:
     sha256_finish(v->hash, digest);
     if (r == 0)
         memcpy(ret_diff_id, digest, sizeof(digest));
+    return r;
+}
+
+/* The first entry names the copy's top: its first component, or "." for
+ * a tar of a directory's contents ("./", "./a"…). */
+static int choose_root(struct unpacker *u, struct archive_entry *ae,
+                       const struct layer_copy_target *t, struct error **err)
+{
+    const char *raw = archive_entry_pathname(ae);
+    u->entry = raw ? raw : "";
+    _cleanup_free_ char *path = malloc(strlen(u->entry) + 1);
+    if (!path)
+        return entry_error(u, err, ENOMEM, "extract");
+    if (normalize_name(u->entry, path) < 0)
+        return entry_error(u, err, 0, "path leaves the copy");
+    char *slash = strchr(path, '/');
+    if (slash)
+        *slash = '\0';
+    int is_dir = slash || !*path || archive_entry_filetype(ae) == AE_IFDIR;
+    const char *top = *path ? path : ".";
+    int dir_fd = -1;
+    const char *as = NULL;
+    int r = t->choose(t->ctx, top, is_dir, &dir_fd, &as, err);
+    if (r < 0)
+        return r;
+    u->root_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+    if (u->root_fd < 0)
+        return error_set(err, errno, "extract");
+    if (as && (!(u->top = strdup(top)) || !(u->as = strdup(as))))
+        return error_set(err, ENOMEM, "extract");
+    struct stat st;
+    if (fstat(u->root_fd, &st) < 0)
+        return error_set(err, errno, "stat the destination");
+    u->root_gid = (st.st_mode & S_ISGID) ? st.st_gid : u->egid;
+    return 0;
+}
+
+int layer_unpack_copy(int tar_fd, const struct layer_copy_target *t, struct error **err)
+{
+    if (archive_lazy_load(err) < 0)
+        return error_code(*err);
+    struct unpacker u = {.root_fd = -1,
+                         .cache_fd = -1,
+                         .have_openat2 = true,
+                         .euid = geteuid(),
+                         .egid = getegid(),
+                         .copy = true,
+                         .force_owner = t->force_owner,
+                         .owner_uid = t->uid,
+                         .owner_gid = t->gid};
+    u.umask = umask(0);
+    umask(u.umask);
+    int r = 0;
+    _cleanup_archive_ struct archive *a = archive_read_new();
+    if (!a || add_filters(a) < 0 || archive_read_support_format_tar(a) != ARCHIVE_OK) {
+        r = error_set(err, ENOMEM, "read the copy");
+        goto out;
+    }
+    if (archive_read_open_fd(a, tar_fd, READ_BLOCK) != ARCHIVE_OK) {
+        r = error_set(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "read the copy: %s",
+                      archive_error_string(a));
+        goto out;
+    }
+    for (;;) {
+        struct archive_entry *ae;
+        int ar = archive_read_next_header(a, &ae);
+        if (ar == ARCHIVE_EOF)
+            break;
+        if (ar < ARCHIVE_WARN) {
+            r = error_set(err, 0, "read the copy: %s", archive_error_string(a));
+            goto out;
+        }
+        if (u.root_fd < 0 && (r = choose_root(&u, ae, t, err)) < 0)
+            goto out;
+        if ((r = extract_entry(&u, a, ae, err)) < 0)
+            goto out;
+    }
+    if (u.root_fd < 0)
+        r = error_set(err, ENOENT, "nothing to copy: the archive is empty");
+    else
+        r = finish_dirs(&u, err);
+out:
+    unpacker_done(&u);
     return r;
 }

@@ -28,6 +28,32 @@ int layer_unpack(const char *tar_path, const char *dest_dir, unsigned whiteout_m
 int layer_verify(const char *tar_path, char *ret_diff_id, struct error **err);
 
 /*
+ * berth cp's side of a copy: where the tar read from TAR_FD goes. CHOOSE is
+ * called once, at the first entry, with TOP, the first component of its
+ * name ("." for a tar of a directory's contents: "./", "./a"…), and whether
+ * it is a directory; it returns the directory to extract into (a borrowed
+ * descriptor) and the name TOP takes there ("." for that directory itself),
+ * then every entry must be below TOP; or NULL: every name as it is. Nothing is written outside that
+ * directory; an existing directory is never replaced by a file nor the reverse. FORCE_OWNER gives
+ * every node UID:GID instead of the entry's.
+ */
+struct layer_copy_target {
+    int (*choose)(void *ctx, const char *top, int is_dir, int *ret_dir_fd, const char **ret_as,
+                  struct error **err);
+    void *ctx;
+    int force_owner;
+    unsigned uid, gid;
+};
+int layer_unpack_copy(int tar_fd, const struct layer_copy_target *t, struct error **err);
+
+/*
+ * Pure (exposed for unit tests): normalized PATH with its first component
+ * TOP replaced by AS ("." for either: no component), or NULL if PATH is
+ * not below TOP (or no memory).
+ */
+char *layer_copy_rename(const char *path, const char *top, const char *as);
+
+/*
  * Pure check of one entry name (exposed for unit tests): 0 if NAME is a
  * relative path with no ".." component once "./" prefixes are stripped,
  * -EINVAL otherwise.

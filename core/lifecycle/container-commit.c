@@ -28,11 +28,8 @@ static void cjson_deletep(cJSON **j)
         cJSON_Delete(*j);
 }
 
-/* Finds REF and takes its record lock unless a running berth holds it:
- * *RET_FD is the lock's descriptor, or -1 when the container runs; *RET_REC
- * is the record, reloaded under the lock when it was taken. */
-static int find_and_lock(struct engine *e, const char *ref, cJSON **ret_rec, int *ret_fd,
-                         struct error **err)
+int container_find_and_lock(struct engine *e, const char *ref, cJSON **ret_rec, int *ret_fd,
+                            struct error **err)
 {
     cJSON *rec = NULL;
     int r = container_store_find(e->containers, ref, &rec, err);
@@ -69,7 +66,7 @@ int container_commit(struct engine *e, const struct commit_options *o, char **re
         return error_set_plain(err, EINVAL, "invalid image name '%s'", o->image_ref);
     _cleanup_(cjson_deletep) cJSON *rec = NULL;
     int lock_fd = -1;
-    int r = find_and_lock(e, o->container, &rec, &lock_fd, err);
+    int r = container_find_and_lock(e, o->container, &rec, &lock_fd, err);
     if (r < 0)
         return r;
     const char *id = rec_str(rec, "id");
@@ -123,7 +120,7 @@ int container_snapshot(struct engine *e, enum storage_snapshot_op op, const char
                                name);
     _cleanup_(cjson_deletep) cJSON *rec = NULL;
     int lock_fd = -1;
-    int r = find_and_lock(e, ref, &rec, &lock_fd, err);
+    int r = container_find_and_lock(e, ref, &rec, &lock_fd, err);
     if (r < 0)
         return r;
     struct plugin *p = NULL;

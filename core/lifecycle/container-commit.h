@@ -6,6 +6,8 @@
 #ifndef BERTH_CONTAINER_COMMIT_H
 #define BERTH_CONTAINER_COMMIT_H
 
+#include <cjson/cJSON.h>
+
 #include "lifecycle/engine.h"
 #include "lifecycle/storage-calls.h"
 
@@ -15,6 +17,15 @@ struct commit_options {
     const char *message;   /* -m, may be NULL */
     const char *author;    /* --author, may be NULL */
 };
+
+/*
+ * Finds REF and takes its record lock unless a running berth holds it
+ * (commit, snapshots, cp): *RET_FD is the lock's descriptor, or -1 when the
+ * container runs; *RET_REC is the record, reloaded under the lock when it
+ * was taken.
+ */
+int container_find_and_lock(struct engine *e, const char *ref, cJSON **ret_rec, int *ret_fd,
+                            struct error **err);
 
 /*
  * Commits the container (running or not) as image IMAGE_REF. Stores the new

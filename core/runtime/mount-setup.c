@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "runtime-internal.h"
+#include "runtime.h"
 #include "util/cleanup.h"
 
 #define FD_PATH_MAX 32
@@ -446,5 +447,53 @@ int mounts_finish(const struct oci_config *cfg, struct error **err)
     for (char **p = cfg->readonly_paths; p && *p; p++)
         if ((r = readonly_path(*p, err)) < 0)
             return r;
+    return 0;
+}
+
+/* One entry of the storage or volume plugins as the runtime's mount. */
+static int oci_mount_from_entry(const struct mount_entry *e, struct oci_mount *m,
+                                struct error **err)
+{
+    *m = (struct oci_mount){.detached_fd = -1};
+    m->type = (char *)(e->type ? e->type : "bind");
+    m->source = e->source;
+    m->destination = e->target;
+    _cleanup_free_ char *copy = e->options ? strdup(e->options) : NULL;
+    const char *optv[64];
+    size_t n = 0;
+    char *save = NULL;
+    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && n < ARRAY_SIZE(optv);
+         tok = strtok_r(NULL, ",", &save))
+        optv[n++] = tok;
+    int r = mount_options_parse(m, optv, n, err);
+    m->copy_up = 0; /* a copy never fills a volume from the image */
+    return r;
+}
+
+int mounts_setup_copy_view(const struct mount_entry *root, const struct mount_entry *extra,
+                           size_t n_extra, const char *dir, int *ret_rootfd, struct error **err)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return error_set(err, errno, "make '/' a private mount");
+    struct oci_mount m;
+    int r = oci_mount_from_entry(root, &m, err);
+    if (r == 0 && (r = mount_at(&m, dir, err)) == 0)
+        r = mount_after(&m, dir, err);
+    free(m.data);
+    if (r < 0)
+        return error_prefix(err, "the root filesystem");
+    _cleanup_close_ int rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return error_set(err, errno, "open '%s'", dir);
+    for (size_t i = 0; i < n_extra; i++) {
+        if (extra[i].type && !strcmp(extra[i].type, "tmpfs"))
+            continue; /* exists only while the container runs */
+        if ((r = oci_mount_from_entry(&extra[i], &m, err)) == 0)
+            r = mount_in_root(rootfd, &m, err);
+        free(m.data);
+        if (r < 0)
+            return error_prefix(err, "mount '%s'", extra[i].target);
+    }
+    *ret_rootfd = TAKE_FD(rootfd);
     return 0;
 }

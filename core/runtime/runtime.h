@@ -78,6 +78,15 @@ void runtime_kill_if_alive(pid_t pid, unsigned long long start_time);
 unsigned long long process_start_time(pid_t pid);
 
 /*
+ * berth cp on a container that does not run: in the caller's own mount
+ * namespace (made private here), ROOT (the storage driver's "/") at DIR and
+ * the EXTRA mounts (volumes, binds; tmpfs left out) inside it, as the
+ * container would see them. Stores a descriptor of the root in *RET_ROOTFD.
+ */
+int mounts_setup_copy_view(const struct mount_entry *root, const struct mount_entry *extra,
+                           size_t n_extra, const char *dir, int *ret_rootfd, struct error **err);
+
+/*
  * Re-executes berth from a sealed in-memory copy of its binary (as crun's
  * cloned_binary.c), so that a container can never write to the host's
  * berth through /proc/self/exe. Returns 0 when already running sealed;

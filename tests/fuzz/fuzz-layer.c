@@ -1,8 +1,9 @@
 /*
  * The layer extractor: the input is a layer (tar, gzip or zstd). It is
- * verified, then unpacked in both whiteout modes, each into a fresh
- * directory inside an otherwise empty parent; anything the layer wrote
- * beside its destination is a crash.
+ * verified, then unpacked in both whiteout modes and as berth cp extracts
+ * a copy (its top entry renamed), each into a fresh directory inside an
+ * otherwise empty parent; anything the layer wrote beside its destination
+ * is a crash.
  */
 #include "fuzz-util.h"
 #include "util/cleanup.h"
@@ -11,6 +12,18 @@
 #include "util/sha256.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* berth cp's choice: into DEST (the context), the top renamed "copied". */
+static int choose_dest(void *ctx, const char *top, int is_dir, int *ret_dir_fd, const char **ret_as,
+                       struct error **err)
+{
+    (void)top;
+    (void)is_dir;
+    (void)err;
+    *ret_dir_fd = *(int *)ctx;
+    *ret_as = "copied";
+    return 0;
+}
 
 static void unpack_into(const char *tar, unsigned mode, int populate)
 {
@@ -26,7 +39,15 @@ static void unpack_into(const char *tar, unsigned mode, int populate)
         fuzz_write_file(passwd, "root:x:0:0::/root:/bin/sh\n", 26);
     }
     struct error *err = NULL;
-    (void)layer_unpack(tar, dest, mode, &err);
+    if (mode != 0) {
+        (void)layer_unpack(tar, dest, mode, &err);
+    } else {
+        _cleanup_close_ int in = open(tar, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        FUZZ_ASSERT(in >= 0 && dfd >= 0);
+        struct layer_copy_target t = {.choose = choose_dest, .ctx = &dfd};
+        (void)layer_unpack_copy(in, &t, &err);
+    }
     error_free(&err);
     char name[256];
     FUZZ_ASSERT(fuzz_dir_entries(parent, name) == 1 && !strcmp(name, "root"));
@@ -45,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     error_free(&err);
     unpack_into(tar, LAYER_WHITEOUT_CHARDEV, 0);
     unpack_into(tar, LAYER_WHITEOUT_APPLY, 1);
+    unpack_into(tar, 0, 1); /* berth cp */
     FUZZ_ASSERT(unlink(tar) == 0);
     return 0;
 }
