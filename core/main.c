@@ -42,6 +42,7 @@ static const struct verb verbs[] = {
     {"unpause", cmd_unpause, 0, "thaw paused containers"},
     {"events", cmd_events, 0, "print lifecycle events, past and live"},
     {"rm", cmd_rm, 0, "remove containers"},
+    {"container", cmd_container, 0, "the verbs above as 'container VERB'; container prune"},
     {"image", cmd_image, 0, "import, load, save, tag, list, inspect, push and remove images"},
     {"images", cmd_image, 0, "same as 'image ls'"},
     {"load", cmd_load, 0, "same as 'image load'"},
@@ -52,7 +53,7 @@ static const struct verb verbs[] = {
     {"network", cmd_network, 0, "create, list, inspect and remove networks"},
     {"port", cmd_port, 0, "print a container's published ports"},
     {"plugin", cmd_plugin, 0, "list, inspect and check plugins"},
-    {"system", cmd_system, 0, "gc and info"},
+    {"system", cmd_system, 0, "gc, info and prune"},
     {"info", cmd_system, 0, "same as 'system info': configuration, each storage driver's mode"},
     {"volume", cmd_volume, 0, "create, list, inspect and remove volumes"},
     {"pull", cmd_pull, 0, "download an image from a registry"},
@@ -191,7 +192,15 @@ int main(int argc, char **argv)
         int verb_argc = argc - p.index;
         char **verb_argv = argv + p.index;
         int wants_help = verb_argc > 1 && !strcmp(verb_argv[1], "--help");
-        if (verbs[i].runs_containers && !wants_help) {
+        int runs_containers = verbs[i].runs_containers;
+        if (!strcmp(name, "container") && verb_argc > 1) {
+            /* "container run" is "run": sealed as it is. */
+            for (size_t k = 0; k < ARRAY_SIZE(verbs); k++)
+                if (!strcmp(verbs[k].name, verb_argv[1]))
+                    runs_containers = verbs[k].runs_containers;
+            wants_help = verb_argc > 2 && !strcmp(verb_argv[2], "--help");
+        }
+        if (runs_containers && !wants_help) {
             struct error *err _cleanup_error_ = NULL;
             if (sealed_binary_ensure(argc, argv, &err) < 0)
                 return cli_report(name, err);

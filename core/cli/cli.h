@@ -42,6 +42,8 @@ int cmd_port(struct cli_globals *g, int argc, char **argv);
 int cmd_stats(struct cli_globals *g, int argc, char **argv);
 int cmd_top(struct cli_globals *g, int argc, char **argv);
 int cmd_cp(struct cli_globals *g, int argc, char **argv);
+int cmd_container(struct cli_globals *g, int argc, char **argv);
+int cmd_system_prune(struct cli_globals *g, int argc, char **argv);
 int cmd_pause(struct cli_globals *g, int argc, char **argv);
 int cmd_unpause(struct cli_globals *g, int argc, char **argv);
 int cmd_events(struct cli_globals *g, int argc, char **argv);

@@ -90,11 +90,16 @@ static int system_info(struct engine *e)
 
 int cmd_system(struct cli_globals *g, int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "prune"))
+        return cmd_system_prune(g, argc - 1, argv + 1);
     if (argc < 2 || cli_is_help(argv[1]) || (argc > 2 && cli_is_help(argv[2]))) {
         fputs("Usage: berth system COMMAND\n\n"
               "Commands:\n"
               "  gc     roll back what killed berth processes left, then ask every plugin\n"
               "         to remove what no container, image or object still uses\n"
+              "  prune [-a] [--volumes] [-f]\n"
+              "         remove stopped containers, unused networks, dangling images\n"
+              "         (-a: unused ones) and, with --volumes, unused volumes\n"
               "  info [--format json]\n"
               "         print, as JSON, the effective configuration (config_file, root,\n"
               "         runroot, storage_driver, default_network, each plugin's enabled,\n"

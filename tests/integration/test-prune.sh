@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# berth container COMMAND (the verbs under docker's management name),
+# container prune and system prune: what is not running or not used goes,
+# what runs or is used stays; the confirmation; bad input is one line.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+setup_busybox busybox
+
+# A second image, and a third that replaces it under the same name: dangling.
+mkdir -p "$T/tiny"
+echo 1 >"$T/tiny/f"
+tar -C "$T/tiny" -cf "$T/tiny1.tar" .
+echo 2 >"$T/tiny/f"
+tar -C "$T/tiny" -cf "$T/tiny2.tar" .
+assert_status 0 berth image import "$T/tiny1.tar" tiny:v1
+assert_status 0 berth image inspect tiny:v1
+old_tiny=$(json_eval 'd[0]["Id"]' <<<"$OUT")
+assert_status 0 berth image import "$T/tiny2.tar" tiny:v1
+assert_status 0 berth image import "$T/tiny2.tar" unused:v1
+
+# --- container VERB is VERB -----------------------------------------------------
+assert_status 0 berth container create --name made --network none busybox true
+assert_status 0 berth container ls -a -q
+assert_eq "1" "$(grep -c '' <<<"$OUT")" "container ls -a -q lists the created container"
+assert_status 0 berth container run --name ran --network none busybox true
+assert_status 0 berth container run -d --name up --network none -v keep:/keep busybox sleep 600
+assert_status 0 berth network create used
+assert_status 0 berth network create unused
+assert_status 0 berth container run -d --name netuser --network used busybox sleep 600
+assert_status 0 berth volume create spare
+assert_status 0 berth container inspect made
+made_id=$(json_eval 'd[0]["id"]' <<<"$OUT")
+assert_status 0 berth container inspect ran
+ran_id=$(json_eval 'd[0]["id"]' <<<"$OUT")
+assert_status 125 berth container bogus
+assert_error container "an unknown container command"
+
+# --- container prune ----------------------------------------------------------------
+capture_in() { # capture_in INPUT CMD… : capture with INPUT on stdin
+    local input=$1
+    shift
+    set +e
+    OUT=$(printf '%s\n' "$input" | "$@" 2>"$T/err")
+    RC=$?
+    set -e
+    ERR=$(<"$T/err")
+}
+capture_in n berth container prune
+assert_eq "0" "$RC" "answering no exits 0"
+assert_contains "$ERR" "Are you sure you want to continue? [y/N]" "prune asks first"
+assert_status 0 berth ps -a -q
+assert_eq "4" "$(grep -c '' <<<"$OUT")" "answering no removes nothing"
+capture_in y berth container prune
+assert_eq "0" "$RC" "answering yes prunes"
+assert_eq $'Deleted Containers:\n'"$(printf '%s\n' "$made_id" "$ran_id" | LC_ALL=C sort)" \
+    "$(head -1 <<<"$OUT"; tail -n +2 <<<"$OUT" | LC_ALL=C sort)" \
+    "the created and the exited container go, their ids printed"
+assert_status 0 berth ps -a --format json
+assert_eq "netuser up" "$(json_eval '" ".join(sorted(c["name"] for c in d))' <<<"$OUT")" \
+    "the running containers stay"
+assert_status 0 berth container prune -f
+assert_eq "" "$OUT" "nothing more to prune: nothing printed"
+assert_status 125 berth container prune extra
+assert_error "container prune" "container prune takes no arguments"
+
+# --- system prune -------------------------------------------------------------------
+assert_status 0 berth run --rm busybox true # makes the default network, berth0
+assert_status 0 berth create --name stopped --network used busybox true
+assert_status 0 berth system prune -f
+assert_contains "$OUT" "Deleted Containers:" "system prune removes containers"
+assert_contains "$OUT" $'Deleted Networks:\nunused' "and the unused network"
+assert_contains "$OUT" "deleted: $old_tiny" "and the dangling image"
+assert_status 0 berth network ls -q
+assert_eq $'berth0\nused' "$(LC_ALL=C sort <<<"$OUT")" "the used network and berth0 stay"
+assert_status 0 berth volume ls -q
+assert_eq $'keep\nspare' "$(LC_ALL=C sort <<<"$OUT")" "volumes stay without --volumes"
+assert_status 0 berth image inspect unused:v1
+assert_status 0 berth system prune -f -a --volumes
+assert_contains "$OUT" $'Deleted Volumes:\nspare' "--volumes removes the unused volume"
+assert_status 0 berth volume ls -q
+assert_eq "keep" "$OUT" "the used volume stays"
+assert_status 0 berth image ls --format json
+assert_eq "busybox:latest" "$(json_eval '" ".join(sorted(n for i in d for n in i["RepoTags"]))' <<<"$OUT" | sed 's|^.*/||')" \
+    "-a removes every image no container uses; the running containers' stays"
+assert_status 125 berth system prune --bogus
+assert_error "system prune" "an unknown option"
+
+assert_status 0 berth rm -f up netuser
+assert_status 0 berth network rm used
+assert_status 0 berth volume rm keep
+finish
