@@ -23,6 +23,7 @@
 
 #include "image/archive-lazy.h"
 #include "util/cleanup.h"
+#include "util/kernel-fs.h"
 #include "util/fs-util.h"
 
 #define PACK_BLOCK ((size_t)128 * 1024)
@@ -460,7 +461,7 @@ static int pack_node(struct packer *p, int dfd, const char *name, const char *as
     _cleanup_close_ int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0)
         r = error_set(err, errno, "open '%s'", p->path);
-    else
+    else if (!(p->copy && fd_on_kernel_fs(sub))) /* a running container's /proc: an empty dir */
         r = pack_dir(p, sub, err);
     p->path[saved] = '\0';
     return r;

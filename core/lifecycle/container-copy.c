@@ -25,6 +25,7 @@
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/json-util.h"
+#include "util/kernel-fs.h"
 #include "util/lock.h"
 #include "util/log.h"
 #include "util/proc-path.h"
@@ -120,6 +121,14 @@ static int produce(const struct side *s, const char *path, int follow, int out_f
     }
     if (!S_ISDIR(st.st_mode) && (!strcmp(as, ".") || slash))
         return error_set(err, ENOTDIR, "'%s'", path);
+    _cleanup_close_ int src = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (src < 0)
+        return error_set(err, errno, "'%s'", path);
+    if (fd_on_kernel_fs(src))
+        return error_set_plain(err, EPERM,
+                               "'%s' is on a kernel file system (proc, sysfs…): "
+                               "not copied",
+                               path);
     return layer_pack_copy(dfd, name, as, out_fd, err);
 }
 
@@ -152,13 +161,8 @@ static int choose_dest(void *ctx, const char *top, int is_dir, int *ret_fd, cons
         if (!S_ISDIR(st.st_mode))
             return error_set(err, ENOTDIR, "'%s'", d->path);
         d->fd = side_open(d->s, d->path, O_RDONLY | O_DIRECTORY);
-        if (d->as_is) {
-            /* The user's tar may hold several trees: each goes in as named. */
-            *ret_fd = d->fd;
-            *ret_as = NULL;
-            return d->fd < 0 ? error_set(err, errno, "'%s'", d->path) : 0;
-        }
-        d->as = strdup(top);
+        /* The user's tar may hold several trees: each goes in as named. */
+        d->as = d->as_is ? NULL : strdup(top);
     } else {
         /* PATH itself: made, or a file replaced. */
         if (exists && is_dir)
@@ -173,7 +177,12 @@ static int choose_dest(void *ctx, const char *top, int is_dir, int *ret_fd, cons
     }
     if (d->fd < 0)
         return error_set(err, errno, "'%s'", d->path);
-    if (!d->as)
+    if (fd_on_kernel_fs(d->fd))
+        return error_set_plain(err, EPERM,
+                               "'%s' is on a kernel file system (proc, sysfs…): "
+                               "nothing is written there",
+                               d->path);
+    if (!d->as && !d->as_is)
         return error_set(err, ENOMEM, "'%s'", d->path);
     *ret_fd = d->fd;
     *ret_as = d->as;

@@ -107,6 +107,27 @@ assert_eq "secret" "$(cat "$T/hostonly/secret")" "copying onto a symlink replace
 assert_status 0 berth exec web cat /tmp/escape-file
 assert_eq "one" "$OUT" "the container has the file in the link's place"
 
+# The kernel's views (proc, sysfs, cgroup…) are not content: never copied, never written.
+rc=0
+berth cp web:/ - >"$T/root.tar" || rc=$?
+assert_eq 0 "$rc" "the whole root of a running container as a tar"
+tar -tf "$T/root.tar" >"$T/root.list"
+assert_true "it holds the image's files" grep -qx './bin/busybox' "$T/root.list"
+assert_true "and the volume's" grep -qx './data/in-volume' "$T/root.list"
+assert_true "/proc is there, as an empty directory" grep -qx './proc/' "$T/root.list"
+assert_eq "0 0" "$(grep -c '^\./proc/.' "$T/root.list") $(grep -c '^\./sys/.' "$T/root.list")" \
+    "nothing below /proc and /sys"
+assert_status 125 berth cp web:/proc/cpuinfo "$T/out/kcore"
+assert_error cp "a file of /proc is refused"
+assert_contains "$ERR" "kernel file system" "it says why"
+assert_true "and not made" test ! -e "$T/out/kcore"
+assert_status 125 berth cp "$T/src/file.txt" web:/proc/
+assert_error cp "nothing is written into /proc"
+assert_contains "$ERR" "kernel file system" "it says why"
+assert_status 125 berth cp "$T/src/dir" web:/sys/fs/cgroup/newgroup
+assert_error cp "nor into a cgroup file system"
+assert_contains "$ERR" "kernel file system" "it says why"
+
 # --- bad input: one line, exit 125, nothing changed ------------------------------
 assert_status 125 berth cp "$T/src/file.txt" "$T/out/x"
 assert_error cp "neither side is a container"

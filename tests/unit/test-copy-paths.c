@@ -1,5 +1,6 @@
-/* berth cp's naming: docker's path rules (copy_path_split) and the renaming
- * of a copy's top entry (layer_copy_rename). */
+/* berth cp's naming: docker's path rules (copy_path_split), the renaming of
+ * a copy's top entry (layer_copy_rename), and what it never copies
+ * (kernel_fs_type). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 
 #include "image/layer-unpack.h"
 #include "lifecycle/container-copy.h"
+#include "util/kernel-fs.h"
 
 static void split(const char *path, const char *dir, const char *name, int contents, int slash)
 {
@@ -75,11 +77,24 @@ static void renames(void **state)
     rename_one("sit", "site", "www", NULL);
 }
 
+static void kernel_file_systems(void **state)
+{
+    (void)state;
+    assert_true(kernel_fs_type(0x9fa0));            /* proc */
+    assert_true(kernel_fs_type(0x62656572));        /* sysfs */
+    assert_true(kernel_fs_type(0x63677270));        /* cgroup2 */
+    assert_true(kernel_fs_type((long)0xf97cff8cu)); /* selinuxfs, above 2^31 */
+    assert_false(kernel_fs_type(0xef53));           /* ext4 */
+    assert_false(kernel_fs_type(0x01021994));       /* tmpfs: a container's /dev, its data */
+    assert_false(kernel_fs_type(0x794c7630));       /* overlay */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(paths),
         cmocka_unit_test(renames),
+        cmocka_unit_test(kernel_file_systems),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
