@@ -1,4 +1,5 @@
 /* berth run and berth create: parse the container's flags into create_options. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +26,11 @@ enum {
     OPT_WORKDIR,
     OPT_USER,
     OPT_HOSTNAME,
+    OPT_ENTRYPOINT,
+    OPT_DNS,
+    OPT_DNS_SEARCH,
+    OPT_DNS_OPTION,
+    OPT_ADD_HOST,
     OPT_STORAGE,
     OPT_NETWORK,
     OPT_VOLUME,
@@ -69,6 +75,11 @@ static const struct cli_option run_options[] = {
     {"workdir", 'w', 1, OPT_WORKDIR},
     {"user", 'u', 1, OPT_USER},
     {"hostname", 'h', 1, OPT_HOSTNAME},
+    {"entrypoint", 0, 1, OPT_ENTRYPOINT},
+    {"dns", 0, 1, OPT_DNS},
+    {"dns-search", 0, 1, OPT_DNS_SEARCH},
+    {"dns-option", 0, 1, OPT_DNS_OPTION},
+    {"add-host", 0, 1, OPT_ADD_HOST},
     {"storage-driver", 0, 1, OPT_STORAGE},
     {"network", 0, 1, OPT_NETWORK},
     {"net", 0, 1, OPT_NETWORK},
@@ -121,6 +132,12 @@ static const char run_help[] =
     "  -u, --user UID[:GID]        user to run as: numeric, or a name from the image's\n"
     "                              /etc/passwd\n"
     "  -h, --hostname NAME         container host name (default: the short id)\n"
+    "      --entrypoint CMD        run CMD instead of the image's entrypoint, without\n"
+    "                              the image's command ('': no entrypoint)\n"
+    "      --dns IP                a nameserver for /etc/resolv.conf (replaces the host's)\n"
+    "      --dns-search DOMAIN     a search domain ('.': none)\n"
+    "      --dns-option OPT        a resolver option (ndots:2, edns0…)\n"
+    "      --add-host HOST:IP      a line of /etc/hosts\n"
     "      --storage-driver NAME   storage plugin for the root filesystem (default: the\n"
     "                              configuration's storage_driver, else overlay)\n"
     "      --network NAME          network: none (own namespace, loopback only), host\n"
@@ -184,6 +201,7 @@ struct strv_builder {
 
 struct run_lists {
     struct strv_builder env, args, volumes, mounts, tmpfs, publish;
+    struct strv_builder dns, dns_search, dns_options, add_hosts;
     struct security_flags security;
     struct cgroup_limits limits;
     int detach;     /* -d */
@@ -238,6 +256,13 @@ static int read_env_file(struct strv_builder *b, const char *path, struct error 
     return 0;
 }
 
+/* An IPv4 or IPv6 address, as text. */
+static bool ip_address_valid(const char *s)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
 static int parse_run(const char *verb, int argc, char **argv, struct create_options *o,
                      struct run_lists *l, int *ret_help)
 {
@@ -279,6 +304,28 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
                 return cli_usage_error(verb, "hostname '%s': must be 1 to 64 bytes", v);
             o->hostname = v;
             break;
+        case OPT_ENTRYPOINT:
+            o->entrypoint = v;
+            break;
+        case OPT_DNS:
+            if (!ip_address_valid(v))
+                return cli_usage_error(verb, "--dns '%s': not an IP address", v);
+            strv_push(&l->dns, v);
+            break;
+        case OPT_DNS_SEARCH:
+        case OPT_DNS_OPTION:
+            if (!*v || v[strcspn(v, " \t\n")])
+                return cli_usage_error(verb, "%s '%s': one word expected",
+                                       id == OPT_DNS_SEARCH ? "--dns-search" : "--dns-option", v);
+            strv_push(id == OPT_DNS_SEARCH ? &l->dns_search : &l->dns_options, v);
+            break;
+        case OPT_ADD_HOST: {
+            const char *sep = strchr(v, ':');
+            if (!sep || sep == v || v[strcspn(v, " \t\n")] || !ip_address_valid(sep + 1))
+                return cli_usage_error(verb, "--add-host '%s': expected HOST:IP", v);
+            strv_push(&l->add_hosts, v);
+            break;
+        }
         case OPT_STORAGE:
             o->storage_driver = v;
             break;
@@ -396,6 +443,10 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
     o->mount_specs = l->mounts.v;
     o->tmpfs = l->tmpfs.v;
     o->publish = l->publish.v;
+    o->dns = l->dns.v;
+    o->dns_search = l->dns_search.v;
+    o->dns_options = l->dns_options.v;
+    o->extra_hosts = l->add_hosts.v;
     o->security = security_flags_request(&l->security, o->network);
     o->limits = &l->limits;
     return 0;
@@ -478,6 +529,10 @@ out:
     strvfreep(&lists.mounts.v);
     strvfreep(&lists.tmpfs.v);
     strvfreep(&lists.publish.v);
+    strvfreep(&lists.dns.v);
+    strvfreep(&lists.dns_search.v);
+    strvfreep(&lists.dns_options.v);
+    strvfreep(&lists.add_hosts.v);
     security_flags_free(&lists.security);
     free(lists.log_opts);
     cgroup_limits_clear(&lists.limits);

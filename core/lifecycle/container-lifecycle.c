@@ -14,6 +14,7 @@
 #include "lifecycle/container-control.h"
 #include "lifecycle/container-mounts.h"
 #include "lifecycle/container-network.h"
+#include "lifecycle/etc-files.h"
 #include "lifecycle/init-binary.h"
 #include "lifecycle/journal.h"
 #include "lifecycle/lifecycle.h"
@@ -164,6 +165,16 @@ static char **strv_from_json(const cJSON *arr)
     return v;
 }
 
+/* OBJ[KEY] = the strings of V, when V has any. */
+static void add_strings(cJSON *obj, const char *key, char *const *v)
+{
+    if (!v || !v[0])
+        return;
+    cJSON *a = cJSON_AddArrayToObject(obj, key);
+    for (size_t i = 0; v[i]; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+}
+
 /* Image env overridden by the user's, key by key. */
 static cJSON *merge_env(char *const *image_env, char *const *user_env)
 {
@@ -188,9 +199,12 @@ static cJSON *build_process(const struct image *img, const struct create_options
                             struct error **err)
 {
     cJSON *args = cJSON_CreateArray();
-    for (size_t i = 0; img->entrypoint && img->entrypoint[i]; i++)
+    /* --entrypoint replaces the image's and, as docker, drops its cmd too. */
+    if (o->entrypoint && *o->entrypoint)
+        cJSON_AddItemToArray(args, cJSON_CreateString(o->entrypoint));
+    for (size_t i = 0; !o->entrypoint && img->entrypoint && img->entrypoint[i]; i++)
         cJSON_AddItemToArray(args, cJSON_CreateString(img->entrypoint[i]));
-    char *const *cmd = o->args && o->args[0] ? o->args : img->cmd;
+    char *const *cmd = o->args && o->args[0] ? o->args : o->entrypoint ? NULL : img->cmd;
     for (size_t i = 0; cmd && cmd[i]; i++)
         cJSON_AddItemToArray(args, cJSON_CreateString(cmd[i]));
     if (cJSON_GetArraySize(args) == 0) {
@@ -293,6 +307,13 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
     snprintf(hostname, sizeof(hostname), "%.12s", t->id);
     rec_set_str(t->rec, "hostname", o->hostname ? o->hostname : hostname);
     cJSON_AddBoolToObject(t->rec, "auto_remove", o->auto_remove != 0);
+    if (o->dns || o->dns_search || o->dns_options) {
+        cJSON *dns = cJSON_AddObjectToObject(t->rec, "dns");
+        add_strings(dns, "servers", o->dns);
+        add_strings(dns, "search", o->dns_search);
+        add_strings(dns, "options", o->dns_options);
+    }
+    add_strings(t->rec, "extra_hosts", o->extra_hosts);
     /* What the monitor of a detached start needs (core/monitor/). */
     if (o->restart)
         rec_set_str(t->rec, "restart_policy", o->restart);
@@ -374,15 +395,26 @@ static int write_bundle(struct txn *t, struct error **err)
     _cleanup_strv_ char **args = strv_from_json(cJSON_GetObjectItem(process, "args"));
     _cleanup_strv_ char **env = strv_from_json(cJSON_GetObjectItem(process, "env"));
     _cleanup_free_ char *seccomp_cache = xasprintf("%s/seccomp", t->e->globals->runroot);
+    int r = mkdir_p(t->bundle, 0700, err);
+    if (r < 0)
+        return r;
+    /* /etc/hosts, resolv.conf and hostname, bind-mounted from the bundle. */
+    _cleanup_free_ struct mount_entry *with_etc = NULL;
+    size_t n_etc = 0;
+    if ((r = etc_files_prepare(t->rec, t->bundle, t->extra_mounts.items, t->extra_mounts.n,
+                               &with_etc, &n_etc, err)) < 0)
+        return r;
+    const struct mount_entry *extra = with_etc;
+    size_t n_extra = n_etc;
     /* --init: berth-init as pid 1, bind-mounted (lifecycle/init-binary.h). */
     _cleanup_free_ struct mount_entry *with_init = NULL;
     _cleanup_free_ char *init_path = NULL;
-    const struct mount_entry *extra = t->extra_mounts.items;
-    size_t n_extra = t->extra_mounts.n;
     if (cJSON_IsTrue(cJSON_GetObjectItem(t->rec, "init"))) {
-        int r = init_binary_apply(&args, extra, n_extra, &with_init, &init_path, err);
-        if (r < 0)
+        r = init_binary_apply(&args, extra, n_extra, &with_init, &init_path, err);
+        if (r < 0) {
+            etc_files_free_sources(with_etc, t->extra_mounts.n, n_etc);
             return r;
+        }
         extra = with_init;
         n_extra++;
     }
@@ -404,10 +436,9 @@ static int write_bundle(struct txn *t, struct error **err)
         .seccomp_cache_dir = seccomp_cache,
         .cgroup = t->cgroup,
     };
-    int r = mkdir_p(t->bundle, 0700, err);
-    if (r < 0)
-        return r;
-    return bundle_write(t->bundle, &spec, err);
+    r = bundle_write(t->bundle, &spec, err);
+    etc_files_free_sources(with_etc, t->extra_mounts.n, n_etc);
+    return r;
 }
 
 /* Everything from the prepared storage to a running process. */

@@ -27,6 +27,10 @@ struct create_options {
     const char *cwd;
     const char *user;
     const char *hostname;
+    const char *entrypoint; /* --entrypoint: replaces the image's and drops its cmd; "" none */
+    /* /etc/resolv.conf and /etc/hosts (lifecycle/etc-files.h); each may be NULL. */
+    char **dns, **dns_search, **dns_options; /* --dns, --dns-search, --dns-option */
+    char **extra_hosts;                      /* --add-host HOST:IP */
     /* Storage of the container's data: each NULL-terminated, may be NULL. */
     char **volumes;     /* -v SOURCE:TARGET[:OPTIONS] */
     char **mount_specs; /* --mount type=…,source=…,target=…[,readonly] */

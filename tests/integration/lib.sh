@@ -394,6 +394,7 @@ setup_busybox() {
 # REF (org.opencontainers.image.ref.name) with the given layers, bottom
 # first. A .tar.gz layer is stored compressed (media type tar+gzip), its
 # diff_id taken from the uncompressed tar.
+# With OCI_ENTRYPOINT (a JSON array) in the environment, the image has that entrypoint.
 make_oci_layout() {
     python3 - "$@" <<'PY'
 import gzip, hashlib, json, os, sys
@@ -430,6 +431,8 @@ config = {
     "config": {"Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["/bin/sh"]},
     "rootfs": {"type": "layers", "diff_ids": diff_ids},
 }
+if os.environ.get("OCI_ENTRYPOINT"):  # a JSON array: the image's entrypoint
+    config["config"]["Entrypoint"] = json.loads(os.environ["OCI_ENTRYPOINT"])
 cdig, csize = put(json.dumps(config).encode())
 manifest = {
     "schemaVersion": 2,
