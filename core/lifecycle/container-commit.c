@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "image/image-commit.h"
+#include "image/layer-filter.h"
 #include "lifecycle/container-userns.h"
 #include "lifecycle/plugin-calls.h"
 #include "plugin/plugin-host.h"
@@ -93,6 +94,9 @@ int container_commit(struct engine *e, const struct commit_options *o, char **re
         r = storage_diff(p, id, cJSON_GetObjectItem(rec, "layers"), tar, err);
         p->host->pack_owners = NULL;
     }
+    /* The empty mount points of /etc/hosts and the like are berth's, not the container's. */
+    if (r == 0)
+        r = layer_drop_mount_points(tar, err);
     if (r == 0) {
         _cleanup_free_ char *by = xasprintf("berth commit %s", rec_str(rec, "name") ?: id);
         struct image_commit c = {

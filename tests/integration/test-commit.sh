@@ -174,9 +174,16 @@ for driver in overlay snapshot; do
     assert_status 0 berth commit "same-$driver" "same:$driver"
     read -r diff _ < <(top_layer berth "$T/root" "same:$driver")
     assert_eq "$EMPTY_DIFF_ID" "$diff" "$driver: an unchanged container commits the empty layer"
+    # One that ran got the mount points of /etc/hosts, resolv.conf and hostname
+    # made in its layer (the image has none): they are berth's, not its changes.
+    assert_status 0 berth run --network none --storage-driver "$driver" --name "ran-$driver" base:v1 \
+        sh -c 'echo 192.0.2.1 x >> /etc/hosts'
+    assert_status 0 berth commit "ran-$driver" "ran:$driver"
+    read -r diff _ < <(top_layer berth "$T/root" "ran:$driver")
+    assert_eq "$EMPTY_DIFF_ID" "$diff" "$driver: a container that ran and wrote only /etc/hosts commits the empty layer"
     assert_status 0 berth run --rm --network none --storage-driver "$driver" "same:$driver" cat /data/keep.txt
     assert_eq keep "$OUT" "$driver: the image with an empty layer runs"
-    assert_status 0 berth rm "same-$driver"
+    assert_status 0 berth rm "same-$driver" "ran-$driver"
 done
 
 # Bad input: one line, exit 125, no new blob and no new name.

@@ -31,7 +31,8 @@ snapshot_info() {
 # type, mode, owner, size and link target, and every file's content hash.
 tree_listing() {
     local fn=$1 driver=$2 image=$3
-    "$fn" run --rm --network none --storage-driver "$driver" "$image" sh -c '
+    # One host name for both: /etc/hostname and /etc/hosts hold it.
+    "$fn" run --rm --network none --hostname listing --storage-driver "$driver" "$image" sh -c '
         cd / && find . -xdev \( -path ./proc -o -path ./sys -o -path ./dev \) -prune -o -print |
             sort | while read -r p; do
                 if [ -L "$p" ]; then echo "$p l $(readlink "$p")"
