@@ -60,6 +60,7 @@ static const struct verb verbs[] = {
     {"login", cmd_login, 0, "save credentials for a registry"},
     {"logout", cmd_logout, 0, "remove credentials for a registry"},
     {"commit", cmd_commit, 0, "make an image of a container's changes"},
+    {"diff", cmd_diff, 0, "list a container's changes against its image"},
     {"snapshot", cmd_snapshot, 0, "save, list, restore and remove container snapshots"},
 };
 

@@ -42,6 +42,7 @@ int cmd_port(struct cli_globals *g, int argc, char **argv);
 int cmd_stats(struct cli_globals *g, int argc, char **argv);
 int cmd_top(struct cli_globals *g, int argc, char **argv);
 int cmd_cp(struct cli_globals *g, int argc, char **argv);
+int cmd_diff(struct cli_globals *g, int argc, char **argv);
 int cmd_container(struct cli_globals *g, int argc, char **argv);
 int cmd_system_prune(struct cli_globals *g, int argc, char **argv);
 int cmd_pause(struct cli_globals *g, int argc, char **argv);

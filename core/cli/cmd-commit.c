@@ -1,4 +1,4 @@
-/* berth commit. */
+/* berth commit and berth diff. */
 #include <stdio.h>
 #include <string.h>
 
@@ -60,5 +60,40 @@ int cmd_commit(struct cli_globals *g, int argc, char **argv)
     if (container_commit(e, &o, &image_id, &err) < 0)
         return cli_report("commit", err);
     printf("%s\n", image_id);
+    return 0;
+}
+
+static const char diff_help[] =
+    "Usage: berth diff CONTAINER\n"
+    "\n"
+    "Lists the container's changes against its image, one per line, as docker\n"
+    "diff: A (added), C (changed: it was in the image; a directory whose content\n"
+    "changed too) or D (deleted), then the path. The container may be running.\n"
+    "Needs a storage driver that produces diffs, as commit does.\n";
+
+int cmd_diff(struct cli_globals *g, int argc, char **argv)
+{
+    static const struct cli_option opts[] = {{"help", 'h', 0, 1}, {0}};
+    struct cli_parser p;
+    cli_parser_init(&p, argc, argv, "diff");
+    const char *v;
+    int id;
+    while ((id = cli_next_option(&p, opts, &v)) > 0) {
+        fputs(diff_help, stdout);
+        return 0;
+    }
+    if (id < 0)
+        return EXIT_BERTH_ERROR;
+    if (argc - p.index != 1)
+        return cli_usage_error("diff", "expects one CONTAINER (see --help)");
+    _cleanup_(engine_freep) struct engine *e = NULL;
+    struct error *err _cleanup_error_ = NULL;
+    struct layer_change *changes = NULL;
+    size_t n = 0;
+    if (engine_open(g, &e, &err) < 0 || container_diff(e, argv[p.index], &changes, &n, &err) < 0)
+        return cli_report("diff", err);
+    for (size_t i = 0; i < n; i++)
+        printf("%c %s\n", changes[i].kind, changes[i].path);
+    layer_changes_free(changes, n);
     return 0;
 }

@@ -28,6 +28,7 @@
 #include "image/archive-lazy.h"
 #include "image/layer-stream.h"
 #include "util/cleanup.h"
+#include "util/strset.h"
 #include "util/sha256.h"
 
 #define WH_PREFIX ".wh."
@@ -45,98 +46,6 @@ static void archive_freep(struct archive **a)
         archive_read_free(*a);
 }
 #define _cleanup_archive_ _cleanup_(archive_freep)
-
-/* ---- a small string set (open addressing), for paths of this layer ---- */
-
-struct strset {
-    char **slots;
-    size_t cap, used; /* used counts live entries and tombstones */
-};
-
-static char strset_tomb;
-
-static uint64_t str_hash(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
-static void strset_done(struct strset *set)
-{
-    for (size_t i = 0; i < set->cap; i++)
-        if (set->slots[i] && set->slots[i] != &strset_tomb)
-            free(set->slots[i]);
-    free(set->slots);
-    *set = (struct strset){0};
-}
-
-/* The slot holding S[0..LEN) if present, else NULL. */
-static char **strset_find(const struct strset *set, const char *s, size_t len)
-{
-    if (set->cap == 0)
-        return NULL;
-    size_t mask = set->cap - 1;
-    for (size_t i = str_hash(s, len) & mask;; i = (i + 1) & mask) {
-        char *slot = set->slots[i];
-        if (!slot)
-            return NULL;
-        if (slot != &strset_tomb && strncmp(slot, s, len) == 0 && slot[len] == '\0')
-            return &set->slots[i];
-    }
-}
-
-static bool strset_has(const struct strset *set, const char *s, size_t len)
-{
-    return strset_find(set, s, len) != NULL;
-}
-
-static int strset_add(struct strset *set, const char *s, size_t len)
-{
-    if (strset_has(set, s, len))
-        return 0;
-    if ((set->used + 1) * 2 > set->cap) {
-        size_t ncap = set->cap ? set->cap * 2 : 256;
-        char **nslots = calloc(ncap, sizeof(*nslots));
-        if (!nslots)
-            return -ENOMEM;
-        size_t live = 0;
-        for (size_t i = 0; i < set->cap; i++) {
-            char *e = set->slots[i];
-            if (!e || e == &strset_tomb)
-                continue;
-            size_t j = str_hash(e, strlen(e)) & (ncap - 1);
-            while (nslots[j])
-                j = (j + 1) & (ncap - 1);
-            nslots[j] = e;
-            live++;
-        }
-        free(set->slots);
-        set->slots = nslots;
-        set->cap = ncap;
-        set->used = live;
-    }
-    char *copy = strndup(s, len);
-    if (!copy)
-        return -ENOMEM;
-    size_t j = str_hash(s, len) & (set->cap - 1);
-    while (set->slots[j] && set->slots[j] != &strset_tomb)
-        j = (j + 1) & (set->cap - 1);
-    if (!set->slots[j])
-        set->used++;
-    set->slots[j] = copy;
-    return 0;
-}
-
-static void strset_del(struct strset *set, const char *s, size_t len)
-{
-    char **slot = strset_find(set, s, len);
-    if (!slot)
-        return;
-    free(*slot);
-    *slot = &strset_tomb;
-}
 
 /* ---- entry names ---- */
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "image/image-commit.h"
+#include "image/layer-changes.h"
 #include "image/layer-filter.h"
 #include "lifecycle/container-userns.h"
 #include "lifecycle/plugin-calls.h"
@@ -60,6 +61,21 @@ int container_find_and_lock(struct engine *e, const char *ref, cJSON **ret_rec, 
     return 0;
 }
 
+/* The driver's diff of REC's container as the layer tar TAR, as commit stores it. */
+static int diff_layer(struct plugin *p, const cJSON *rec, const char *tar, struct error **err)
+{
+    /* A user namespace's writable layer may hold host ids: pack_layer shifts them back. */
+    _cleanup_free_ struct layer_pack_owners *owners = NULL;
+    int r = container_userns_pack_owners(rec, &owners, err);
+    if (r < 0)
+        return r;
+    p->host->pack_owners = owners;
+    r = storage_diff(p, rec_str(rec, "id"), cJSON_GetObjectItem(rec, "layers"), tar, err);
+    p->host->pack_owners = NULL;
+    /* The empty mount points of /etc/hosts and the like are berth's, not the container's. */
+    return r < 0 ? r : layer_drop_mount_points(tar, err);
+}
+
 int container_commit(struct engine *e, const struct commit_options *o, char **ret_id,
                      struct error **err)
 {
@@ -85,18 +101,8 @@ int container_commit(struct engine *e, const struct commit_options *o, char **re
     if (r == 0)
         r = commit_dir_new(e->globals->root, &dir, err);
     _cleanup_free_ char *tar = dir.path ? xasprintf("%s/layer.tar", dir.path) : NULL;
-    /* A user namespace's writable layer may hold host ids: pack_layer shifts them back. */
-    _cleanup_free_ struct layer_pack_owners *owners = NULL;
     if (r == 0)
-        r = container_userns_pack_owners(rec, &owners, err);
-    if (r == 0) {
-        p->host->pack_owners = owners;
-        r = storage_diff(p, id, cJSON_GetObjectItem(rec, "layers"), tar, err);
-        p->host->pack_owners = NULL;
-    }
-    /* The empty mount points of /etc/hosts and the like are berth's, not the container's. */
-    if (r == 0)
-        r = layer_drop_mount_points(tar, err);
+        r = diff_layer(p, rec, tar, err);
     if (r == 0) {
         _cleanup_free_ char *by = xasprintf("berth commit %s", rec_str(rec, "name") ?: id);
         struct image_commit c = {
@@ -111,6 +117,39 @@ int container_commit(struct engine *e, const struct commit_options *o, char **re
     }
     commit_dir_end(&dir);
     unlock_fd(lock_fd);
+    return r;
+}
+
+int container_diff(struct engine *e, const char *ref, struct layer_change **ret, size_t *ret_n,
+                   struct error **err)
+{
+    _cleanup_(cjson_deletep) cJSON *rec = NULL;
+    int lock_fd = -1;
+    int r = container_find_and_lock(e, ref, &rec, &lock_fd, err);
+    if (r < 0)
+        return r;
+    struct plugin *p = NULL;
+    _cleanup_(image_freep) struct image *img = NULL;
+    struct commit_dir dir = {.fd = -1};
+    r = storage_find(e->plugins, rec_str(rec, "storage_driver") ?: "", &p, err);
+    if (r == 0 && !(p->desc->capabilities & BERTH_CAP_DIFF))
+        r = error_set_plain(err, ENOTSUP, "not supported by driver '%s'", p->desc->name);
+    if (r == 0 &&
+        (r = image_store_resolve(e->images, rec_str(rec, "image_id") ?: "", &img, err)) < 0)
+        r = error_prefix(err, "the image of container '%s'", ref);
+    if (r == 0)
+        r = commit_dir_new(e->globals->root, &dir, err);
+    _cleanup_free_ char *tar = dir.path ? xasprintf("%s/layer.tar", dir.path) : NULL;
+    if (r == 0)
+        r = diff_layer(p, rec, tar, err);
+    unlock_fd(lock_fd);
+    struct strset paths = {0};
+    if (r == 0)
+        r = image_paths_load(img, &paths, err);
+    if (r == 0)
+        r = layer_changes(tar, &paths, ret, ret_n, err);
+    strset_done(&paths);
+    commit_dir_end(&dir);
     return r;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "image/layer-changes.h"
 #include "lifecycle/engine.h"
 #include "lifecycle/storage-calls.h"
 
@@ -33,6 +34,14 @@ int container_find_and_lock(struct engine *e, const char *ref, cJSON **ret_rec, 
  */
 int container_commit(struct engine *e, const struct commit_options *o, char **ret_id,
                      struct error **err);
+
+/*
+ * The changes of the container (running or not) against its image, as
+ * docker diff lists them (image/layer-changes.h); free with
+ * layer_changes_free.
+ */
+int container_diff(struct engine *e, const char *ref, struct layer_change **ret, size_t *ret_n,
+                   struct error **err);
 
 /* save, restore (the container must not be running) or remove snapshot
  * NAME of container REF. */

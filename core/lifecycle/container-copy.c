@@ -91,6 +91,8 @@ static int produce(const struct side *s, const char *path, int follow, int out_f
         return error_set_plain(err, EINVAL, "invalid path '%s'", path);
     /* The top entry keeps the name given, also when it is a link followed. */
     _cleanup_free_ char *as = strdup(contents || !strcmp(name, ".") ? "." : name);
+    if (!as)
+        return error_set(err, ENOMEM, "'%s'", path);
     _cleanup_close_ int dfd = side_open(s, dir, O_PATH | O_DIRECTORY);
     if (dfd < 0)
         return error_set(err, errno, "'%s'", path);

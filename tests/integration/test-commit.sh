@@ -34,6 +34,25 @@ chmod 600 /data/chmod.txt
 chown 1234:4321 /data/chown.txt
 mkdir -p /newdir/deep && echo deep > /newdir/deep/f && chmod 0750 /newdir'
 
+# What berth diff lists for those changes (sorted): A added, C changed (also
+# a directory whose content changed), D deleted; not the mount points of
+# /etc/hosts and the like, which are berth's.
+DIFF_WANT='A /data/added.txt
+A /data/hl1
+A /data/hl2
+A /data/sym
+A /newdir
+A /newdir/deep
+A /newdir/deep/f
+A /opq/fresh
+C /data
+C /data/chmod.txt
+C /data/chown.txt
+C /data/modify.txt
+C /opq
+D /data/gone.txt
+D /olddir'
+
 # settle ROOTDIR : fixes the mtimes of what the changes touched (they were
 # made at different times in each container) and adds an xattr to a new
 # file, from the host, in the container's writable tree ROOTDIR.
@@ -93,6 +112,8 @@ commit_from() {
         base:v1 sh -c "$CHANGES"
     assert_status 0 "$fn" start -a "ch-$tag"
     settle "$(writable_tree "$fn" "$driver" "$state" "ch-$tag")"
+    assert_status 0 "$fn" diff "ch-$tag"
+    assert_eq "$DIFF_WANT" "$(LC_ALL=C sort <<<"$OUT")" "$tag: diff lists each change as docker diff"
     assert_status 0 "$fn" commit -m "from $tag" --author tester "ch-$tag" "ch:$tag"
     assert_match "$OUT" '^sha256:[0-9a-f]{64}$' "$tag: commit prints the new image id"
     assert_status 0 "$fn" rm "ch-$tag"
@@ -198,6 +219,12 @@ capture berth commit bad 'img@sha256:0000'
 assert_error commit "a digest reference"
 capture berth commit bad
 assert_error commit "missing operand"
+capture berth diff no-such-container
+assert_error diff "diff of an unknown container"
+capture berth diff
+assert_error diff "diff without a container"
+assert_status 0 berth diff bad
+assert_eq "" "$OUT" "diff of a container that never ran: nothing"
 assert_eq "$blobs_before" "$(dir_entries "$T/root/images/blobs/sha256" | wc -l)" "bad commits store no blob"
 assert_eq "$images_before" "$(berth image ls -q | LC_ALL=C sort | tr '\n' ' ')" "bad commits make no image"
 assert_eq "" "$(dir_entries "$T/root/images/tmp")" "no temporary directory is left"
