@@ -6,6 +6,7 @@
 
 #include "cli/cli-options.h"
 #include "cli/cli.h"
+#include "cli/ps-filter.h"
 #include "lifecycle/lifecycle.h"
 #include "store/container-store.h"
 #include "util/cleanup.h"
@@ -131,15 +132,21 @@ static char *ports_line(const cJSON *rec)
 
 int cmd_ps(struct cli_globals *g, int argc, char **argv)
 {
-    static const struct cli_option opts[] = {{"all", 'a', 0, 1},   {"format", 0, 1, 2},
-                                             {"quiet", 'q', 0, 3}, {"no-trunc", 0, 0, 4},
-                                             {"help", 0, 0, 5},    {NULL, 0, 0, 0}};
+    static const struct cli_option opts[] = {
+        {"all", 'a', 0, 1},    {"format", 0, 1, 2}, {"quiet", 'q', 0, 3}, {"no-trunc", 0, 0, 4},
+        {"filter", 'f', 1, 6}, {"help", 0, 0, 5},   {NULL, 0, 0, 0}};
     struct cli_parser p;
     cli_parser_init(&p, argc, argv, "ps");
     const char *v;
     int id, all = 0, json = 0, quiet = 0, no_trunc = 0;
+    _cleanup_(ps_filter_clear) struct ps_filter filter = {0};
     while ((id = cli_next_option(&p, opts, &v)) > 0) {
+        const char *why = NULL;
         switch (id) {
+        case 6:
+            if (ps_filter_add(&filter, v, &why) < 0)
+                return cli_usage_error("ps", "--filter '%s': %s", v, why ? why : "out of memory");
+            break;
         case 1:
             all = 1;
             break;
@@ -155,8 +162,20 @@ int cmd_ps(struct cli_globals *g, int argc, char **argv)
             no_trunc = 1;
             break;
         default:
-            printf("Usage: berth ps [-a] [-q] [--no-trunc] [--format table|json]\n\n"
-                   "List containers (running ones; all with -a).\n");
+            printf(
+                "Usage: berth ps [-a] [-q] [--no-trunc] [--format table|json] [-f KEY=VALUE]...\n"
+                "\n"
+                "List containers (running ones; all with -a, or with a status filter).\n"
+                "\n"
+                "Options:\n"
+                "  -a, --all                every container, not only running ones\n"
+                "  -q, --quiet              ids only\n"
+                "      --no-trunc           whole ids\n"
+                "      --format table|json  a table (default) or the records as JSON\n"
+                "  -f, --filter KEY=VALUE   label=K or label=K=V, name=PART, id=PREFIX,\n"
+                "                           status=created|running|paused|exited,\n"
+                "                           ancestor=IMAGE; one key's filters match if any\n"
+                "                           does, different keys' if all do\n");
             return 0;
         }
     }
@@ -179,7 +198,10 @@ int cmd_ps(struct cli_globals *g, int argc, char **argv)
     cJSON_ArrayForEach(rec, list)
     {
         const char *state = rec_str(rec, "state");
-        if (!all && (!state || (strcmp(state, "running") && strcmp(state, "paused"))))
+        if (!all && !ps_filter_has_status(&filter) &&
+            (!state || (strcmp(state, "running") && strcmp(state, "paused"))))
+            continue;
+        if (!ps_filter_match(&filter, rec))
             continue;
         cJSON_AddItemToArray(shown, cJSON_Duplicate(rec, 1));
     }

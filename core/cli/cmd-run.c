@@ -31,6 +31,7 @@ enum {
     OPT_DNS_SEARCH,
     OPT_DNS_OPTION,
     OPT_ADD_HOST,
+    OPT_LABEL,
     OPT_STORAGE,
     OPT_NETWORK,
     OPT_VOLUME,
@@ -80,6 +81,7 @@ static const struct cli_option run_options[] = {
     {"dns-search", 0, 1, OPT_DNS_SEARCH},
     {"dns-option", 0, 1, OPT_DNS_OPTION},
     {"add-host", 0, 1, OPT_ADD_HOST},
+    {"label", 'l', 1, OPT_LABEL},
     {"storage-driver", 0, 1, OPT_STORAGE},
     {"network", 0, 1, OPT_NETWORK},
     {"net", 0, 1, OPT_NETWORK},
@@ -138,6 +140,7 @@ static const char run_help[] =
     "      --dns-search DOMAIN     a search domain ('.': none)\n"
     "      --dns-option OPT        a resolver option (ndots:2, edns0…)\n"
     "      --add-host HOST:IP      a line of /etc/hosts\n"
+    "  -l, --label KEY[=VALUE]     a label of the container (ps --filter label=…)\n"
     "      --storage-driver NAME   storage plugin for the root filesystem (default: the\n"
     "                              configuration's storage_driver, else overlay)\n"
     "      --network NAME          network: none (own namespace, loopback only), host\n"
@@ -201,7 +204,7 @@ struct strv_builder {
 
 struct run_lists {
     struct strv_builder env, args, volumes, mounts, tmpfs, publish;
-    struct strv_builder dns, dns_search, dns_options, add_hosts;
+    struct strv_builder dns, dns_search, dns_options, add_hosts, labels;
     struct security_flags security;
     struct cgroup_limits limits;
     int detach;     /* -d */
@@ -326,6 +329,11 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
             strv_push(&l->add_hosts, v);
             break;
         }
+        case OPT_LABEL:
+            if (!*v || *v == '=')
+                return cli_usage_error(verb, "--label '%s': expected KEY[=VALUE]", v);
+            strv_push(&l->labels, v);
+            break;
         case OPT_STORAGE:
             o->storage_driver = v;
             break;
@@ -447,6 +455,7 @@ static int parse_run(const char *verb, int argc, char **argv, struct create_opti
     o->dns_search = l->dns_search.v;
     o->dns_options = l->dns_options.v;
     o->extra_hosts = l->add_hosts.v;
+    o->labels = l->labels.v;
     o->security = security_flags_request(&l->security, o->network);
     o->limits = &l->limits;
     return 0;
@@ -533,6 +542,7 @@ out:
     strvfreep(&lists.dns_search.v);
     strvfreep(&lists.dns_options.v);
     strvfreep(&lists.add_hosts.v);
+    strvfreep(&lists.labels.v);
     security_flags_free(&lists.security);
     free(lists.log_opts);
     cgroup_limits_clear(&lists.limits);

@@ -314,6 +314,17 @@ static int do_create(struct txn *t, const struct create_options *o, struct error
         add_strings(dns, "options", o->dns_options);
     }
     add_strings(t->rec, "extra_hosts", o->extra_hosts);
+    if (o->labels && o->labels[0]) {
+        /* {KEY: VALUE}; a later --label of the same key wins, as docker's. */
+        cJSON *labels = cJSON_AddObjectToObject(t->rec, "labels");
+        for (size_t i = 0; o->labels[i]; i++) {
+            const char *eq = strchr(o->labels[i], '=');
+            _cleanup_free_ char *key =
+                eq ? strndup(o->labels[i], (size_t)(eq - o->labels[i])) : strdup(o->labels[i]);
+            cJSON_DeleteItemFromObjectCaseSensitive(labels, key);
+            cJSON_AddStringToObject(labels, key, eq ? eq + 1 : "");
+        }
+    }
     /* What the monitor of a detached start needs (core/monitor/). */
     if (o->restart)
         rec_set_str(t->rec, "restart_policy", o->restart);

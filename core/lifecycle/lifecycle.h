@@ -31,6 +31,7 @@ struct create_options {
     /* /etc/resolv.conf and /etc/hosts (lifecycle/etc-files.h); each may be NULL. */
     char **dns, **dns_search, **dns_options; /* --dns, --dns-search, --dns-option */
     char **extra_hosts;                      /* --add-host HOST:IP */
+    char **labels;                           /* --label KEY[=VALUE] */
     /* Storage of the container's data: each NULL-terminated, may be NULL. */
     char **volumes;     /* -v SOURCE:TARGET[:OPTIONS] */
     char **mount_specs; /* --mount type=…,source=…,target=…[,readonly] */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # berth container COMMAND (the verbs under docker's management name),
-# container prune and system prune: what is not running or not used goes,
-# what runs or is used stays; the confirmation; bad input is one line.
+# labels and ps --filter, container prune and system prune: what is not
+# running or not used goes, what runs or is used stays; the confirmation;
+# bad input is one line.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 setup_busybox busybox
@@ -34,6 +35,31 @@ assert_status 0 berth container inspect ran
 ran_id=$(json_eval 'd[0]["id"]' <<<"$OUT")
 assert_status 125 berth container bogus
 assert_error container "an unknown container command"
+
+# --- labels and ps --filter ------------------------------------------------------------
+assert_status 0 berth create --name lab1 --network none -l app=web -l tier busybox true
+assert_status 0 berth create --name lab2 --network none --label app=db busybox true
+assert_status 0 berth inspect lab1
+assert_eq '{"app": "web", "tier": ""}' "$(json_eval 'd[0]["labels"]' <<<"$OUT")" "labels in the record"
+names() { # names FILTER… : the names ps -a shows with these filters, sorted
+    local args=() f
+    for f in "$@"; do args+=(--filter "$f"); done
+    berth ps -a --format json "${args[@]}" | json_eval '" ".join(sorted(c["name"] for c in d))'
+}
+assert_eq "lab1 lab2" "$(names label=app)" "--filter label=KEY"
+assert_eq "lab1" "$(names label=app=web)" "--filter label=KEY=VALUE"
+assert_eq "lab1" "$(names label=app label=tier)" "every label filter must match"
+assert_eq "lab1 lab2" "$(names name=lab)" "--filter name=PART"
+assert_eq "lab2 made" "$(names name=lab2 name=made)" "filters of one key: any"
+assert_eq "lab1" "$(names name=lab label=tier)" "filters of different keys: all"
+assert_status 0 berth ps -q --filter status=exited
+assert_eq "$(berth inspect ran | json_eval 'd[0]["id"][:12]')" "$OUT" "status=exited lists stopped containers without -a"
+assert_eq "netuser up" "$(berth ps --format json --filter status=running | json_eval '" ".join(sorted(c["name"] for c in d))')" \
+    "status=running"
+assert_eq "lab1 lab2 made netuser ran up" "$(names ancestor=busybox:latest)" "ancestor=IMAGE, its name normalized"
+assert_status 125 berth ps --filter colour=red
+assert_error ps "an unknown filter key"
+assert_status 0 berth rm lab1 lab2
 
 # --- container prune ----------------------------------------------------------------
 capture_in() { # capture_in INPUT CMD… : capture with INPUT on stdin
