@@ -38,6 +38,7 @@ static const struct verb verbs[] = {
     {"stats", cmd_stats, 0, "show containers' CPU, memory, pids and I/O"},
     {"top", cmd_top, 0, "list the processes of a container"},
     {"cp", cmd_cp, 0, "copy files between a container and the host"},
+    {"export", cmd_export, 0, "write a container's root file system as a tar"},
     {"pause", cmd_pause, 0, "freeze the processes of containers"},
     {"unpause", cmd_unpause, 0, "thaw paused containers"},
     {"events", cmd_events, 0, "print lifecycle events, past and live"},

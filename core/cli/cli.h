@@ -43,6 +43,7 @@ int cmd_stats(struct cli_globals *g, int argc, char **argv);
 int cmd_top(struct cli_globals *g, int argc, char **argv);
 int cmd_cp(struct cli_globals *g, int argc, char **argv);
 int cmd_diff(struct cli_globals *g, int argc, char **argv);
+int cmd_export(struct cli_globals *g, int argc, char **argv);
 int cmd_container(struct cli_globals *g, int argc, char **argv);
 int cmd_system_prune(struct cli_globals *g, int argc, char **argv);
 int cmd_pause(struct cli_globals *g, int argc, char **argv);

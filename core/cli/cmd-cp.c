@@ -1,11 +1,16 @@
-/* berth cp. */
+/* berth cp and berth export. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli-options.h"
 #include "cli/cli.h"
 #include "lifecycle/container-copy.h"
 #include "util/cleanup.h"
+#include "util/fs-util.h"
 
 static const char cp_help[] =
     "Usage: berth cp [-a] [-L] CONTAINER:SRC_PATH DEST_PATH|-\n"
@@ -91,6 +96,7 @@ int cmd_cp(struct cli_globals *g, int argc, char **argv)
     const char *host = from ? dst : src;
     c.host_path = strcmp(host, "-") ? host : NULL;
     c.into_container = into;
+    c.tar_fd = into ? STDIN_FILENO : STDOUT_FILENO;
     if (!*c.container || !*c.container_path)
         return cli_usage_error("cp", "'%s:%s': expects CONTAINER:PATH", c.container,
                                c.container_path);
@@ -101,4 +107,67 @@ int cmd_cp(struct cli_globals *g, int argc, char **argv)
     if (engine_open(g, &e, &err) < 0 || container_copy(e, &c, &err) < 0)
         return cli_report("cp", err);
     return 0;
+}
+
+static const char export_help[] =
+    "Usage: berth export [-o FILE] CONTAINER\n"
+    "\n"
+    "Writes the container's root file system (running or not) as a tar to stdout,\n"
+    "or to FILE, as docker export: without what is mounted on it (volumes, bind\n"
+    "mounts, /proc and the like), whose mount points come as empty directories or\n"
+    "files. Owners are kept.\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output FILE   write to FILE (written whole, then renamed into place)\n";
+
+int cmd_export(struct cli_globals *g, int argc, char **argv)
+{
+    static const struct cli_option opts[] = {{"help", 'h', 0, 1}, {"output", 'o', 1, 2}, {0}};
+    struct cli_parser p;
+    cli_parser_init(&p, argc, argv, "export");
+    const char *v, *output = NULL;
+    int id;
+    while ((id = cli_next_option(&p, opts, &v)) > 0) {
+        if (id == 1) {
+            fputs(export_help, stdout);
+            return 0;
+        }
+        output = v;
+    }
+    if (id < 0)
+        return EXIT_BERTH_ERROR;
+    if (argc - p.index != 1)
+        return cli_usage_error("export", "expects one CONTAINER (see --help)");
+    if (!output && isatty(STDOUT_FILENO))
+        return cli_usage_error("export", "refusing to write a tar to a terminal: use -o FILE or "
+                                         "a redirection");
+    struct error *err _cleanup_error_ = NULL;
+    _cleanup_free_ char *tmp = output ? xasprintf("%s.XXXXXX", output) : NULL;
+    int fd = STDOUT_FILENO;
+    if (tmp) {
+        mode_t mask = umask(0);
+        umask(mask);
+        if ((fd = mkstemp(tmp)) < 0 || fchmod(fd, 0666 & ~mask) < 0) {
+            error_set(&err, errno, "'%s'", output);
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp);
+            }
+            return cli_report("export", err);
+        }
+    }
+    struct copy_request c = {
+        .container = argv[p.index], .container_path = "/", .tar_fd = fd, .root_only = 1};
+    _cleanup_(engine_freep) struct engine *e = NULL;
+    int r = engine_open(g, &e, &err);
+    if (r == 0)
+        r = container_copy(e, &c, &err);
+    if (tmp) {
+        if (r == 0 && (fsync(fd) < 0 || rename(tmp, output) < 0))
+            r = error_set(&err, errno, "'%s'", output);
+        close(fd);
+        if (r < 0)
+            unlink(tmp);
+    }
+    return r < 0 ? cli_report("export", err) : 0;
 }

@@ -22,8 +22,9 @@ static const char container_help[] =
     "\n"
     "Commands:\n"
     "  ls, list, ps   attach   commit   cp       create   diff     exec\n"
-    "  inspect        kill     logs     pause    port     restart  rm\n"
-    "  run            start    stats    stop     top      unpause  wait\n"
+    "  export         inspect  kill     logs     pause    port     restart\n"
+    "  rm             run      start    stats    stop     top      unpause\n"
+    "  wait\n"
     "  prune [-f]     remove every container that is not running (created or\n"
     "                 exited), printing their ids\n";
 
@@ -184,14 +185,31 @@ int cmd_container(struct cli_globals *g, int argc, char **argv)
         const char *name;
         int (*fn)(struct cli_globals *g, int argc, char **argv);
     } subs[] = {
-        {"ls", cmd_ps},           {"list", cmd_ps},       {"ps", cmd_ps},
-        {"attach", cmd_attach},   {"commit", cmd_commit}, {"cp", cmd_cp},
-        {"create", cmd_create},   {"diff", cmd_diff},     {"exec", cmd_exec},
-        {"inspect", cmd_inspect}, {"kill", cmd_kill},     {"logs", cmd_logs},
-        {"pause", cmd_pause},     {"port", cmd_port},     {"restart", cmd_restart},
-        {"rm", cmd_rm},           {"run", cmd_run},       {"start", cmd_start},
-        {"stats", cmd_stats},     {"stop", cmd_stop},     {"top", cmd_top},
-        {"unpause", cmd_unpause}, {"wait", cmd_wait},     {"prune", container_prune},
+        {"ls", cmd_ps},
+        {"list", cmd_ps},
+        {"ps", cmd_ps},
+        {"attach", cmd_attach},
+        {"commit", cmd_commit},
+        {"cp", cmd_cp},
+        {"create", cmd_create},
+        {"diff", cmd_diff},
+        {"exec", cmd_exec},
+        {"export", cmd_export},
+        {"inspect", cmd_inspect},
+        {"kill", cmd_kill},
+        {"logs", cmd_logs},
+        {"pause", cmd_pause},
+        {"port", cmd_port},
+        {"restart", cmd_restart},
+        {"rm", cmd_rm},
+        {"run", cmd_run},
+        {"start", cmd_start},
+        {"stats", cmd_stats},
+        {"stop", cmd_stop},
+        {"top", cmd_top},
+        {"unpause", cmd_unpause},
+        {"wait", cmd_wait},
+        {"prune", container_prune},
     };
     for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
         if (!strcmp(argv[1], subs[i].name))

@@ -144,7 +144,9 @@ struct packer {
     size_t n_links;
     char *buf;
     size_t n_entries;
-    bool copy;           /* berth cp: any name, and the top entry under another name */
+    bool copy;   /* berth cp: any name, and the top entry under another name */
+    bool one_fs; /* berth export: nothing below another file system than TOP_DEV */
+    dev_t top_dev;
     char path[PATH_MAX]; /* of the directory being walked, "" or "a/b/" */
 };
 
@@ -403,6 +405,10 @@ static int pack_node(struct packer *p, int dfd, const char *name, const char *as
                          name);
     char path[PATH_MAX];
     bool is_dir = S_ISDIR(st.st_mode);
+    /* A mount point of another file system: itself, empty. */
+    bool foreign = p->one_fs && st.st_dev != p->top_dev;
+    if (foreign && S_ISREG(st.st_mode))
+        st.st_size = 0;
     if ((size_t)snprintf(path, sizeof(path), "%s%s%s", p->path, as, is_dir ? "/" : "") >=
         sizeof(path))
         return error_set(err, ENAMETOOLONG, "'%s%s'", p->path, name);
@@ -461,7 +467,7 @@ static int pack_node(struct packer *p, int dfd, const char *name, const char *as
     _cleanup_close_ int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0)
         r = error_set(err, errno, "open '%s'", p->path);
-    else if (!(p->copy && fd_on_kernel_fs(sub))) /* a running container's /proc: an empty dir */
+    else if (!foreign && !(p->copy && fd_on_kernel_fs(sub))) /* a running one's /proc: empty */
         r = pack_dir(p, sub, err);
     p->path[saved] = '\0';
     return r;
@@ -536,12 +542,17 @@ out:
     return 0;
 }
 
-int layer_pack_copy(int dir_fd, const char *name, const char *as, int out_fd, struct error **err)
+static int pack_copy(int dir_fd, const char *name, const char *as, int out_fd, bool one_fs,
+                     struct error **err)
 {
     int r = archive_lazy_load(err);
     if (r < 0)
         return r;
-    struct packer p = {.wmode = LAYER_PACK_PLAIN, .copy = true};
+    struct packer p = {.wmode = LAYER_PACK_PLAIN, .copy = true, .one_fs = one_fs};
+    struct stat top;
+    if (one_fs && fstatat(dir_fd, name, &top, AT_SYMLINK_NOFOLLOW) < 0)
+        return error_set(err, errno, "stat '%s'", name);
+    p.top_dev = one_fs ? top.st_dev : 0;
     p.a = archive_write_new();
     p.e = archive_entry_new();
     p.buf = malloc(PACK_BLOCK);
@@ -567,4 +578,15 @@ out:
         free(p.links[i].path);
     free(p.links);
     return r;
+}
+
+int layer_pack_copy(int dir_fd, const char *name, const char *as, int out_fd, struct error **err)
+{
+    return pack_copy(dir_fd, name, as, out_fd, false, err);
+}
+
+int layer_pack_copy_one_fs(int dir_fd, const char *name, const char *as, int out_fd,
+                           struct error **err)
+{
+    return pack_copy(dir_fd, name, as, out_fd, true, err);
 }

@@ -58,6 +58,14 @@ int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode,
  * starting with ".wh." and character devices are ordinary entries.
  */
 int layer_pack_copy(int dir_fd, const char *name, const char *as, int out_fd, struct error **err);
+/*
+ * The same without crossing into another file system than NAME's: what is
+ * mounted below it (a volume, a bound file) comes as an empty directory or
+ * an empty file, the mount point beneath it (berth export, tar's
+ * --one-file-system).
+ */
+int layer_pack_copy_one_fs(int dir_fd, const char *name, const char *as, int out_fd,
+                           struct error **err);
 
 /* What a node becomes in the layer. */
 enum pack_node {

@@ -82,7 +82,7 @@ static int side_open(const struct side *s, const char *path, int flags)
 }
 
 /* The copy's source: PATH and all below it as a tar on OUT_FD. */
-static int produce(const struct side *s, const char *path, int follow, int out_fd,
+static int produce(const struct side *s, const char *path, int follow, int one_fs, int out_fd,
                    struct error **err)
 {
     _cleanup_free_ char *dir = NULL, *name = NULL;
@@ -131,7 +131,8 @@ static int produce(const struct side *s, const char *path, int follow, int out_f
                                "'%s' is on a kernel file system (proc, sysfs…): "
                                "not copied",
                                path);
-    return layer_pack_copy(dfd, name, as, out_fd, err);
+    return one_fs ? layer_pack_copy_one_fs(dfd, name, as, out_fd, err)
+                  : layer_pack_copy(dfd, name, as, out_fd, err);
 }
 
 /* The copy's destination, chosen when the first entry shows what comes. */
@@ -243,7 +244,7 @@ static int container_side(const struct container_view *v, const struct copy_requ
     }
     struct side s = {.root = root, .in_root = 1};
     if (!c->into_container)
-        return produce(&s, c->container_path, c->follow_link, io_fd, err);
+        return produce(&s, c->container_path, c->follow_link, c->root_only, io_fd, err);
     return consume(&s, c->container_path, !c->host_path, !c->archive, 0, 0, io_fd, err);
 }
 
@@ -282,10 +283,8 @@ static int run_copy(const struct container_view *v, const struct copy_request *c
         closep(&data[1]);
         return error_set(err, e, "pipe");
     }
-    /* The child's io: its end of the pipe, or the user's stdin or stdout. */
-    int child_io = !c->host_path       ? (c->into_container ? 0 : 1)
-                   : c->into_container ? data[0]
-                                       : data[1];
+    /* The child's io: its end of the pipe, or the caller's tar (stdin, stdout, a file). */
+    int child_io = !c->host_path ? c->tar_fd : c->into_container ? data[0] : data[1];
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -314,7 +313,7 @@ static int run_copy(const struct container_view *v, const struct copy_request *c
         struct side host = {.root = AT_FDCWD, .in_root = 0};
         void (*old)(int) = signal(SIGPIPE, SIG_IGN);
         if (c->into_container)
-            r = produce(&host, c->host_path, c->follow_link, mine, &host_err);
+            r = produce(&host, c->host_path, c->follow_link, 0, mine, &host_err);
         else
             r = consume(&host, c->host_path, 0, !c->archive, (unsigned)getuid(), (unsigned)getgid(),
                         mine, &host_err);
@@ -398,7 +397,8 @@ int container_copy(struct engine *e, const struct copy_request *c, struct error 
         if (r == 0 && mounts.n == 0)
             r = error_set_plain(err, EIO, "storage driver '%s' gave no root filesystem",
                                 p->desc->name);
-        if (r == 0 && (r = container_mounts_attach(e, id, rec, &extra, err)) == 0)
+        /* export: the root file system alone, without the volumes on it. */
+        if (r == 0 && !c->root_only && (r = container_mounts_attach(e, id, rec, &extra, err)) == 0)
             attached = 1;
         if (r == 0) {
             dir = xasprintf("%s/cp-%s.XXXXXX", e->globals->runroot, id);

@@ -19,6 +19,9 @@ struct copy_request {
     int into_container;         /* host to container; else container to host */
     int archive;                /* -a: keep owners; else the destination's user */
     int follow_link;            /* -L: a source that is a symlink is followed */
+    int tar_fd;                 /* without HOST_PATH: where the tar is read or written */
+    int root_only;              /* berth export: the root file system without what is
+                                 * mounted on it (volumes, binds, /proc…) */
 };
 
 int container_copy(struct engine *e, const struct copy_request *c, struct error **err);

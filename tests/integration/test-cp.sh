@@ -5,7 +5,8 @@
 # with "/."); owners (the container's root, the caller, -a); symlinks (kept,
 # followed with -L, and never leading out of the container's root, neither
 # reading nor writing); tar streams on stdin and stdout; a container in a
-# user namespace; bad input is one line, exit 125, and changes nothing.
+# user namespace; berth export (the root file system without its mounts);
+# bad input is one line, exit 125, and changes nothing.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/userns-lib.sh"
 
@@ -128,6 +129,25 @@ assert_status 125 berth cp "$T/src/dir" web:/sys/fs/cgroup/newgroup
 assert_error cp "nor into a cgroup file system"
 assert_contains "$ERR" "kernel file system" "it says why"
 
+# --- export: the root file system alone ----------------------------------------
+assert_status 0 berth export -o "$T/web.tar" web
+tar -tf "$T/web.tar" >"$T/web.list"
+assert_true "export holds the image's files" grep -qx './bin/busybox' "$T/web.list"
+assert_true "and what the container wrote" grep -qx './srv/site/index.html' "$T/web.list"
+assert_true "the volume's mount point, as an empty directory" grep -qx './data/' "$T/web.list"
+assert_eq "0" "$(grep -c '^\./data/.' "$T/web.list")" "not the volume's content"
+assert_eq "0" "$(tar -xOf "$T/web.tar" ./etc/hosts | wc -c)" "a bound file's mount point, empty"
+rc=0
+berth export web >"$T/web2.tar" || rc=$?
+assert_eq 0 "$rc" "export to stdout"
+assert_eq "$(tar -tf "$T/web.tar" | LC_ALL=C sort)" "$(tar -tf "$T/web2.tar" | LC_ALL=C sort)" \
+    "the same entries either way"
+assert_status 125 berth export -o "$T/nodir/x.tar" web
+assert_error export "a file in a directory that does not exist"
+assert_status 125 berth export nosuch
+assert_error export "an unknown container"
+assert_eq "" "$(find "$T" -maxdepth 1 -name 'web.tar.*')" "no temporary file is left"
+
 # --- bad input: one line, exit 125, nothing changed ------------------------------
 assert_status 125 berth cp "$T/src/file.txt" "$T/out/x"
 assert_error cp "neither side is a container"
@@ -163,6 +183,9 @@ assert_status 0 berth cp "$T/src/dir" later:/dir-stopped
 assert_status 0 berth start -a later
 assert_status 0 berth cp later:/dir-stopped/sub/b "$T/out/b"
 assert_eq "three" "$(cat "$T/out/b")" "a directory copied into a stopped container is kept"
+assert_status 0 berth export -o "$T/later.tar" later
+assert_eq "one" "$(tar -xOf "$T/later.tar" ./etc/motd)" "export of a stopped container"
+assert_eq "0" "$(tar -tf "$T/later.tar" | grep -c '^\./data/.')" "without its volume"
 assert_eq "" "$(grep " $T/run/cp-" /proc/mounts || true)" "no copy mount is left"
 assert_eq "" "$(find "$T/run" -maxdepth 1 -name 'cp-*')" "no copy directory is left"
 

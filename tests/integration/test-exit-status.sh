@@ -68,7 +68,7 @@ for verb in run create start ps inspect rm image plugin system \
     "image import" "image load" "image ls" "image inspect" "image rm" \
     "plugin ls" "system gc" \
     "image save" "image tag" "image history" "image prune" load save tag history push \
-    cp diff container "container prune" "container ls" "system prune"; do
+    cp diff export container "container prune" "container ls" "system prune"; do
     read -r -a words <<<"$verb"
     assert_status 0 berth "${words[@]}" --help
     if [[ -n $OUT && -z $ERR ]]; then
