@@ -8,21 +8,7 @@
 #include "image/image-ref.h"
 #include "store/container-store.h"
 #include "util/cleanup.h"
-
-static int push(char ***v, const char *s)
-{
-    size_t n = 0;
-    while (*v && (*v)[n])
-        n++;
-    char **grown = realloc(*v, (n + 2) * sizeof(char *));
-    if (!grown)
-        return -ENOMEM;
-    *v = grown;
-    if (!(grown[n] = strdup(s)))
-        return -ENOMEM;
-    grown[n + 1] = NULL;
-    return 0;
-}
+#include "util/strv.h"
 
 int ps_filter_add(struct ps_filter *f, const char *spec, const char **why)
 {
@@ -34,17 +20,17 @@ int ps_filter_add(struct ps_filter *f, const char *spec, const char **why)
     size_t klen = (size_t)(eq - spec);
     const char *value = eq + 1;
     if (klen == 5 && !strncmp(spec, "label", 5))
-        return push(&f->labels, value);
+        return strv_append(&f->labels, value);
     if (klen == 4 && !strncmp(spec, "name", 4))
-        return push(&f->names, value);
+        return strv_append(&f->names, value);
     if (klen == 2 && !strncmp(spec, "id", 2))
-        return push(&f->ids, value);
+        return strv_append(&f->ids, value);
     if (klen == 8 && !strncmp(spec, "ancestor", 8))
-        return push(&f->ancestors, value);
+        return strv_append(&f->ancestors, value);
     if (klen == 6 && !strncmp(spec, "status", 6)) {
         for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
             if (!strcmp(value, states[i]))
-                return push(&f->statuses, value);
+                return strv_append(&f->statuses, value);
         *why = "status is one of created, running, paused, exited";
         return -EINVAL;
     }

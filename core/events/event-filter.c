@@ -6,21 +6,7 @@
 #include <string.h>
 
 #include "util/cleanup.h"
-
-static int push(char ***v, const char *s)
-{
-    size_t n = 0;
-    while (*v && (*v)[n])
-        n++;
-    char **grown = realloc(*v, (n + 2) * sizeof(char *));
-    if (!grown)
-        return -ENOMEM;
-    *v = grown;
-    if (!(grown[n] = strdup(s)))
-        return -ENOMEM;
-    grown[n + 1] = NULL;
-    return 0;
-}
+#include "util/strv.h"
 
 int event_filter_add(struct event_filter *f, const char *spec)
 {
@@ -29,11 +15,11 @@ int event_filter_add(struct event_filter *f, const char *spec)
         return -EINVAL;
     size_t klen = (size_t)(eq - spec);
     if (klen == 9 && !strncmp(spec, "container", klen))
-        return push(&f->containers, eq + 1);
+        return strv_append(&f->containers, eq + 1);
     if (klen == 5 && !strncmp(spec, "event", klen))
-        return push(&f->events, eq + 1);
+        return strv_append(&f->events, eq + 1);
     if (klen == 5 && !strncmp(spec, "image", klen))
-        return push(&f->images, eq + 1);
+        return strv_append(&f->images, eq + 1);
     return -ENOENT;
 }
 

@@ -486,6 +486,35 @@ static int pack_dir(struct packer *p, int dfd, struct error **err)
     return r;
 }
 
+/* P's archive writing to OUT: ustar where it suffices, PAX records only
+ * for what needs them (xattrs, long names), no time or pid in any header,
+ * no padding of the last block (an empty layer is the usual 1024 zero bytes). */
+static int packer_open(struct packer *p, int out, struct error **err)
+{
+    p->a = archive_write_new();
+    p->e = archive_entry_new();
+    p->buf = malloc(PACK_BLOCK);
+    if (!p->a || !p->e || !p->buf)
+        return error_set(err, ENOMEM, "pack");
+    if (archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
+        archive_write_set_bytes_in_last_block(p->a, 1) != ARCHIVE_OK ||
+        archive_write_open_fd(p->a, out) != ARCHIVE_OK)
+        return archive_fail(p, "open", err);
+    return 0;
+}
+
+static void packer_done(struct packer *p)
+{
+    if (p->a)
+        archive_write_free(p->a);
+    if (p->e)
+        archive_entry_free(p->e);
+    free(p->buf);
+    for (size_t i = 0; i < p->n_links; i++)
+        free(p->links[i].path);
+    free(p->links);
+}
+
 int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode,
                const struct layer_pack_owners *owners, size_t *ret_n_entries, struct error **err)
 {
@@ -501,36 +530,14 @@ int layer_pack(const char *dir, const char *tar_path, unsigned whiteout_mode,
     if (out < 0)
         return error_set(err, errno, "create '%s'", tar_path);
     struct packer p = {.wmode = whiteout_mode, .owners = owners};
-    p.a = archive_write_new();
-    p.e = archive_entry_new();
-    p.buf = malloc(PACK_BLOCK);
-    if (!p.a || !p.e || !p.buf) {
-        r = error_set(err, ENOMEM, "pack layer");
-        goto out;
-    }
-    /* ustar where it suffices, PAX records only for what needs them
-     * (xattrs, long names): no time or pid in any header. No padding of
-     * the last block: an empty layer is the usual 1024 zero bytes. */
-    if (archive_write_set_format_pax_restricted(p.a) != ARCHIVE_OK ||
-        archive_write_set_bytes_in_last_block(p.a, 1) != ARCHIVE_OK ||
-        archive_write_open_fd(p.a, out) != ARCHIVE_OK) {
-        r = archive_fail(&p, "open", err);
-        goto out;
-    }
-    r = pack_dir(&p, dfd, err);
+    r = packer_open(&p, out, err);
+    if (r == 0)
+        r = pack_dir(&p, dfd, err);
     if (r == 0 && archive_write_close(p.a) != ARCHIVE_OK)
         r = archive_fail(&p, "finish", err);
     if (r == 0 && fsync(out) < 0)
         r = error_set(err, errno, "write '%s'", tar_path);
-out:
-    if (p.a)
-        archive_write_free(p.a);
-    if (p.e)
-        archive_entry_free(p.e);
-    free(p.buf);
-    for (size_t i = 0; i < p.n_links; i++)
-        free(p.links[i].path);
-    free(p.links);
+    packer_done(&p);
     if (close(out) < 0 && r == 0)
         r = error_set(err, errno, "write '%s'", tar_path);
     if (r < 0) {
@@ -553,30 +560,12 @@ static int pack_copy(int dir_fd, const char *name, const char *as, int out_fd, b
     if (one_fs && fstatat(dir_fd, name, &top, AT_SYMLINK_NOFOLLOW) < 0)
         return error_set(err, errno, "stat '%s'", name);
     p.top_dev = one_fs ? top.st_dev : 0;
-    p.a = archive_write_new();
-    p.e = archive_entry_new();
-    p.buf = malloc(PACK_BLOCK);
-    if (!p.a || !p.e || !p.buf) {
-        r = error_set(err, ENOMEM, "pack '%s'", name);
-        goto out;
-    }
-    if (archive_write_set_format_pax_restricted(p.a) != ARCHIVE_OK ||
-        archive_write_open_fd(p.a, out_fd) != ARCHIVE_OK) {
-        r = archive_fail(&p, "open", err);
-        goto out;
-    }
-    r = pack_node(&p, dir_fd, name, as, err);
+    r = packer_open(&p, out_fd, err);
+    if (r == 0)
+        r = pack_node(&p, dir_fd, name, as, err);
     if (r == 0 && archive_write_close(p.a) != ARCHIVE_OK)
         r = archive_fail(&p, "finish", err);
-out:
-    if (p.a)
-        archive_write_free(p.a);
-    if (p.e)
-        archive_entry_free(p.e);
-    free(p.buf);
-    for (size_t i = 0; i < p.n_links; i++)
-        free(p.links[i].path);
-    free(p.links);
+    packer_done(&p);
     return r;
 }
 

@@ -863,6 +863,14 @@ static int add_filters(struct archive *a)
     return 0;
 }
 
+/*
+ * Every entry of A, opened with OPENED (archive_read_open_*'s result), into
+ * U's root; with T (berth cp), the first entry chooses the root. WHAT names
+ * the archive in errors.
+ */
+static int extract_all(struct unpacker *u, struct archive *a, int opened, const char *what,
+                       const struct layer_copy_target *t, struct error **err);
+
 int layer_unpack(const char *tar_path, const char *dest_dir, unsigned whiteout_mode,
                  struct error **err)
 {
@@ -881,6 +889,8 @@ int layer_unpack(const char *tar_path, const char *dest_dir, unsigned whiteout_m
     int r;
     _cleanup_archive_ struct archive *a = NULL;
     struct layer_stream *stream = NULL;
+    char what[PATH_MAX + 2];
+    snprintf(what, sizeof(what), "'%s'", tar_path);
     u.root_fd = open(dest_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (u.root_fd < 0) {
         r = error_set(err, errno, "open '%s'", dest_dir);
@@ -913,26 +923,10 @@ int layer_unpack(const char *tar_path, const char *dest_dir, unsigned whiteout_m
         r = sr;
         goto out;
     }
-    if ((stream ? archive_read_open_fd(a, stream_fd, READ_BLOCK)
-                : archive_read_open_filename(a, tar_path, READ_BLOCK)) != ARCHIVE_OK) {
-        r = error_set(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "read '%s': %s", tar_path,
-                      archive_error_string(a));
-        goto out;
-    }
-    for (;;) {
-        struct archive_entry *ae;
-        int ar = archive_read_next_header(a, &ae);
-        if (ar == ARCHIVE_EOF)
-            break;
-        if (ar < ARCHIVE_WARN) {
-            r = error_set(err, 0, "read '%s': %s", tar_path, archive_error_string(a));
-            goto out;
-        }
-        r = extract_entry(&u, a, ae, err);
-        if (r < 0)
-            goto out;
-    }
-    r = finish_dirs(&u, err);
+    r = extract_all(&u, a,
+                    stream ? archive_read_open_fd(a, stream_fd, READ_BLOCK)
+                           : archive_read_open_filename(a, tar_path, READ_BLOCK),
+                    what, NULL, err);
 out:
     if (stream) {
         /* The decoder's failure is the cause of the reader's (a stream cut
@@ -1152,30 +1146,32 @@ int layer_unpack_copy(int tar_fd, const struct layer_copy_target *t, struct erro
         r = error_set(err, ENOMEM, "read the copy");
         goto out;
     }
-    if (archive_read_open_fd(a, tar_fd, READ_BLOCK) != ARCHIVE_OK) {
-        r = error_set(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "read the copy: %s",
-                      archive_error_string(a));
-        goto out;
-    }
+    r = extract_all(&u, a, archive_read_open_fd(a, tar_fd, READ_BLOCK), "the copy", t, err);
+out:
+    unpacker_done(&u);
+    return r;
+}
+
+static int extract_all(struct unpacker *u, struct archive *a, int opened, const char *what,
+                       const struct layer_copy_target *t, struct error **err)
+{
+    if (opened != ARCHIVE_OK)
+        return error_set(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "read %s: %s", what,
+                         archive_error_string(a));
     for (;;) {
         struct archive_entry *ae;
         int ar = archive_read_next_header(a, &ae);
         if (ar == ARCHIVE_EOF)
             break;
-        if (ar < ARCHIVE_WARN) {
-            r = error_set(err, 0, "read the copy: %s", archive_error_string(a));
-            goto out;
-        }
-        if (u.root_fd < 0 && (r = choose_root(&u, ae, t, err)) < 0)
-            goto out;
-        if ((r = extract_entry(&u, a, ae, err)) < 0)
-            goto out;
+        if (ar < ARCHIVE_WARN)
+            return error_set(err, 0, "read %s: %s", what, archive_error_string(a));
+        int r;
+        if (t && u->root_fd < 0 && (r = choose_root(u, ae, t, err)) < 0)
+            return r;
+        if ((r = extract_entry(u, a, ae, err)) < 0)
+            return r;
     }
-    if (u.root_fd < 0)
-        r = error_set(err, ENOENT, "nothing to copy: the archive is empty");
-    else
-        r = finish_dirs(&u, err);
-out:
-    unpacker_done(&u);
-    return r;
+    if (u->root_fd < 0)
+        return error_set(err, ENOENT, "nothing to copy: the archive is empty");
+    return finish_dirs(u, err);
 }

@@ -61,6 +61,16 @@ int container_find_and_lock(struct engine *e, const char *ref, cJSON **ret_rec, 
     return 0;
 }
 
+/* REC's storage driver, which must have the capability CAP (BERTH_CAP_*). */
+static int driver_with(struct engine *e, const cJSON *rec, uint64_t cap, struct plugin **ret,
+                       struct error **err)
+{
+    int r = storage_find(e->plugins, rec_str(rec, "storage_driver") ?: "", ret, err);
+    if (r == 0 && !((*ret)->desc->capabilities & cap))
+        r = error_set_plain(err, ENOTSUP, "not supported by driver '%s'", (*ret)->desc->name);
+    return r;
+}
+
 /* The driver's diff of REC's container as the layer tar TAR, as commit stores it. */
 static int diff_layer(struct plugin *p, const cJSON *rec, const char *tar, struct error **err)
 {
@@ -90,9 +100,7 @@ int container_commit(struct engine *e, const struct commit_options *o, char **re
     struct plugin *p = NULL;
     _cleanup_(image_freep) struct image *parent = NULL;
     struct commit_dir dir = {.fd = -1};
-    r = storage_find(e->plugins, rec_str(rec, "storage_driver") ?: "", &p, err);
-    if (r == 0 && (!(p->desc->capabilities & BERTH_CAP_DIFF)))
-        r = error_set_plain(err, ENOTSUP, "not supported by driver '%s'", p->desc->name);
+    r = driver_with(e, rec, BERTH_CAP_DIFF, &p, err);
     if (r == 0) {
         r = image_store_resolve(e->images, rec_str(rec, "image_id") ?: "", &parent, err);
         if (r < 0)
@@ -131,9 +139,7 @@ int container_diff(struct engine *e, const char *ref, struct layer_change **ret,
     struct plugin *p = NULL;
     _cleanup_(image_freep) struct image *img = NULL;
     struct commit_dir dir = {.fd = -1};
-    r = storage_find(e->plugins, rec_str(rec, "storage_driver") ?: "", &p, err);
-    if (r == 0 && !(p->desc->capabilities & BERTH_CAP_DIFF))
-        r = error_set_plain(err, ENOTSUP, "not supported by driver '%s'", p->desc->name);
+    r = driver_with(e, rec, BERTH_CAP_DIFF, &p, err);
     if (r == 0 &&
         (r = image_store_resolve(e->images, rec_str(rec, "image_id") ?: "", &img, err)) < 0)
         r = error_prefix(err, "the image of container '%s'", ref);
@@ -167,9 +173,7 @@ int container_snapshot(struct engine *e, enum storage_snapshot_op op, const char
     if (r < 0)
         return r;
     struct plugin *p = NULL;
-    r = storage_find(e->plugins, rec_str(rec, "storage_driver") ?: "", &p, err);
-    if (r == 0 && !(p->desc->capabilities & BERTH_CAP_SNAPSHOTS))
-        r = error_set_plain(err, ENOTSUP, "not supported by driver '%s'", p->desc->name);
+    r = driver_with(e, rec, BERTH_CAP_SNAPSHOTS, &p, err);
     if (r == 0 && op == STORAGE_SNAPSHOT_RESTORE && lock_fd < 0)
         r = error_set_plain(err, EBUSY, "container '%s' is running: stop it first", ref);
     if (r == 0)

@@ -1,0 +1,8 @@
+/* NULL-terminated string vectors (freed with strv_free, util/cleanup.h). */
+#ifndef BERTH_STRV_H
+#define BERTH_STRV_H
+
+/* Appends a copy of S to *V (NULL: an empty vector); 0, or -ENOMEM. */
+int strv_append(char ***v, const char *s);
+
+#endif
