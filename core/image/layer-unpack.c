@@ -768,16 +768,29 @@ static int do_whiteout(struct unpacker *u, struct archive_entry *ae, const char 
     return 0;
 }
 
-static int extract_entry(struct unpacker *u, struct archive *a, struct archive_entry *ae,
-                         struct error **err)
+/* AE's name, normalized, in *RET (malloc'd); U->entry is the raw one. */
+static int entry_path(struct unpacker *u, struct archive_entry *ae, char **ret, struct error **err)
 {
     const char *raw = archive_entry_pathname(ae);
     u->entry = raw ? raw : "";
-    _cleanup_free_ char *path = malloc(strlen(u->entry) + 1);
+    char *path = malloc(strlen(u->entry) + 1);
     if (!path)
         return entry_error(u, err, ENOMEM, "extract");
-    if (normalize_name(u->entry, path) < 0)
+    if (normalize_name(u->entry, path) < 0) {
+        free(path);
         return entry_error(u, err, 0, "path leaves the layer");
+    }
+    *ret = path;
+    return 0;
+}
+
+static int extract_entry(struct unpacker *u, struct archive *a, struct archive_entry *ae,
+                         struct error **err)
+{
+    _cleanup_free_ char *path = NULL;
+    int r = entry_path(u, ae, &path, err);
+    if (r < 0)
+        return r;
     if (u->top) {
         char *renamed = layer_copy_rename(path, u->top, u->as);
         if (!renamed)
@@ -1096,13 +1109,10 @@ out:
 static int choose_root(struct unpacker *u, struct archive_entry *ae,
                        const struct layer_copy_target *t, struct error **err)
 {
-    const char *raw = archive_entry_pathname(ae);
-    u->entry = raw ? raw : "";
-    _cleanup_free_ char *path = malloc(strlen(u->entry) + 1);
-    if (!path)
-        return entry_error(u, err, ENOMEM, "extract");
-    if (normalize_name(u->entry, path) < 0)
-        return entry_error(u, err, 0, "path leaves the copy");
+    _cleanup_free_ char *path = NULL;
+    int r = entry_path(u, ae, &path, err);
+    if (r < 0)
+        return r;
     char *slash = strchr(path, '/');
     if (slash)
         *slash = '\0';
@@ -1110,7 +1120,7 @@ static int choose_root(struct unpacker *u, struct archive_entry *ae,
     const char *top = *path ? path : ".";
     int dir_fd = -1;
     const char *as = NULL;
-    int r = t->choose(t->ctx, top, is_dir, &dir_fd, &as, err);
+    r = t->choose(t->ctx, top, is_dir, &dir_fd, &as, err);
     if (r < 0)
         return r;
     u->root_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
