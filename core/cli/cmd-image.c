@@ -1,5 +1,8 @@
 /* berth image import|load|ls|inspect|rm. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +12,7 @@
 
 #include "cli/cli-options.h"
 #include "cli/cli.h"
+#include "image/image-commit.h"
 #include "image/image-store.h"
 #include "lifecycle/engine.h"
 #include "util/cleanup.h"
@@ -33,19 +37,21 @@ static const char image_help[] =
     "IMAGE is a name[:tag], an image id, or a unique id prefix of at least 4 digits.\n";
 
 static const char import_help[] =
-    "Usage: berth image import TAR NAME[:TAG]\n"
+    "Usage: berth image import TAR|- NAME[:TAG]\n"
     "\n"
-    "Stores the tarball TAR (plain, gzip or zstd) as the single layer of a new image\n"
+    "Stores the tarball TAR ('-': standard input; plain, gzip or zstd) as the single\n"
+    "layer of a new image\n"
     "named NAME[:TAG] (tag 'latest' if none) and prints its id. An entry that would land\n"
     "outside the root file system refuses the whole tarball.\n";
 
 static const char load_help[] =
-    "Usage: berth load [-q] [-i] PATH\n"
+    "Usage: berth load [-q] [-i] [PATH|-]\n"
     "\n"
     "Loads every image of a docker-archive (as docker save writes it: names from\n"
     "manifest.json's RepoTags), of an OCI archive, or of an OCI image layout directory\n"
     "(names from org.opencontainers.image.ref.name). Archives may be gzip or zstd\n"
-    "compressed. Every blob is verified against its digest.\n"
+    "compressed. Every blob is verified against its digest. Without PATH, or with\n"
+    "'-', the archive is read from standard input (berth save IMAGE | berth load).\n"
     "\n"
     "Options:\n"
     "  -i, --input PATH   the archive or layout directory\n"
@@ -188,6 +194,39 @@ static int parse_no_options(int argc, char **argv, const char *verb, const char 
     return p.index;
 }
 
+/*
+ * An archive on standard input, written whole into a private directory of
+ * the image store (the loaders read an archive by path, some twice):
+ * *RET_PATH is its file; commit_dir_end(DIR) removes both.
+ */
+static int spool_stdin(struct engine *e, struct commit_dir *dir, char **ret_path,
+                       struct error **err)
+{
+    int r = commit_dir_new(e->globals->root, dir, err);
+    if (r < 0)
+        return r;
+    char *path = xasprintf("%s/stdin.tar", dir->path);
+    _cleanup_close_ int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        free(path);
+        return error_set(err, errno, "spool standard input");
+    }
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        /* A regular file takes a whole write, short only on a full disk (ENOSPC). */
+        ssize_t w = n > 0 ? write(out, buf, (size_t)n) : -1;
+        if (w != n) {
+            free(path);
+            return error_set(err, w >= 0 ? ENOSPC : errno, "spool standard input");
+        }
+    }
+    *ret_path = path;
+    return 0;
+}
+
 static int image_import(struct cli_globals *g, int argc, char **argv)
 {
     int status = 0;
@@ -201,8 +240,15 @@ static int image_import(struct cli_globals *g, int argc, char **argv)
     if (r)
         return r;
     struct error *err _cleanup_error_ = NULL;
-    _cleanup_free_ char *id = NULL;
-    if (image_store_import(e->images, argv[i], argv[i + 1], &id, &err) < 0)
+    _cleanup_free_ char *id = NULL, *spooled = NULL;
+    struct commit_dir dir = {.fd = -1};
+    const char *tar = argv[i];
+    if (!strcmp(tar, "-") && (r = spool_stdin(e, &dir, &spooled, &err)) == 0)
+        tar = spooled;
+    if (r == 0)
+        r = image_store_import(e->images, tar, argv[i + 1], &id, &err);
+    commit_dir_end(&dir);
+    if (r < 0)
         return cli_report("image import", err);
     printf("%s\n", id);
     return 0;
@@ -231,8 +277,11 @@ int cmd_load(struct cli_globals *g, int argc, char **argv)
         return EXIT_BERTH_ERROR;
     if (!input && p.index < argc)
         input = argv[p.index++];
-    if (!input || p.index != argc)
+    if (p.index != argc)
         return cli_usage_error("image load", "expects one PATH (see --help)");
+    if (!input && isatty(STDIN_FILENO))
+        return cli_usage_error("image load",
+                               "expects PATH, or an archive on standard input (see --help)");
     _cleanup_(engine_freep) struct engine *e = NULL;
     int r = cli_open_engine(g, "image load", &e);
     if (r)
@@ -241,7 +290,14 @@ int cmd_load(struct cli_globals *g, int argc, char **argv)
     _cleanup_strv_ char **names = NULL;
     if (!quiet && isatty(STDERR_FILENO))
         image_store_set_progress(e->images, stderr);
-    if (image_store_load(e->images, input, &names, &err) < 0)
+    _cleanup_free_ char *spooled = NULL;
+    struct commit_dir dir = {.fd = -1};
+    if ((!input || !strcmp(input, "-")) && (r = spool_stdin(e, &dir, &spooled, &err)) == 0)
+        input = spooled;
+    if (r == 0)
+        r = image_store_load(e->images, input, &names, &err);
+    commit_dir_end(&dir);
+    if (r < 0)
         return cli_report("image load", err);
     for (char **n = names; *n; n++)
         printf("Loaded image%s: %s\n", strncmp(*n, "sha256:", 7) ? "" : " ID", *n);

@@ -202,6 +202,24 @@ assert_eq "Loaded image: dock:a" "$OUT" "an oci-archive loads"
 assert_eq "$id_a $md_a" "$(image_field dock:a '["Id"]') $(image_field dock:a '["ManifestDigest"]')" \
     "oci-archive round trip keeps id and manifest digest"
 
+# Standard input: save | load, load < FILE, load -, image import -.
+berth image rm dock:a >/dev/null
+assert_status 0 bash -c '"$0" --root "$1/root" --runroot "$1/run" --plugin-path "$2" save dock:b |
+    "$0" --root "$1/root" --runroot "$1/run" --plugin-path "$2" load' "$BERTH" "$T" "$PLUGIN_PATH"
+assert_eq "Loaded image: dock:b" "$OUT" "berth save | berth load: the archive from standard input"
+assert_status 0 bash -c '"$0" --root "$1/root" --runroot "$1/run" --plugin-path "$2" load - <"$1/saved-oci.tar"' \
+    "$BERTH" "$T" "$PLUGIN_PATH"
+assert_eq "$id_a $md_a" "$(image_field dock:a '["Id"]') $(image_field dock:a '["ManifestDigest"]')" \
+    "load - reads it too, and keeps the digests"
+assert_status 0 bash -c '"$0" --root "$1/root" --runroot "$1/run" --plugin-path "$2" image import - fromstdin <"$3"' \
+    "$BERTH" "$T" "$PLUGIN_PATH" "$BB"
+assert_match "$OUT" '^sha256:[0-9a-f]{64}$' "image import - reads the tarball from standard input"
+assert_status 0 berth run --rm --network none fromstdin true
+assert_status 125 bash -c 'printf "not an archive" | "$0" --root "$1/root" --runroot "$1/run" --plugin-path "$2" load' \
+    "$BERTH" "$T" "$PLUGIN_PATH"
+assert_error "image load" "garbage on standard input"
+assert_eq "" "$(dir_entries "$T/root/images/tmp")" "nothing spooled is left"
+
 # skopeo reads what berth wrote.
 if skopeo --insecure-policy copy -q "oci-archive:$T/saved-oci.tar:dock:a" "dir:$T/sk-oci" 2>"$T/sk.err"; then
     assert_eq "${md_a#sha256:}" "$(sha256sum <"$T/sk-oci/manifest.json" | cut -c1-64)" \
