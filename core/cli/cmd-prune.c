@@ -9,6 +9,7 @@
 
 #include "cli/cli-options.h"
 #include "cli/cli.h"
+#include "cli/ps-filter.h"
 #include "lifecycle/lifecycle.h"
 #include "store/container-store.h"
 #include "util/cleanup.h"
@@ -29,14 +30,16 @@ static const char container_help[] =
     "                 exited), printing their ids\n";
 
 static const char container_prune_help[] =
-    "Usage: berth container prune [-f]\n"
+    "Usage: berth container prune [-f] [--filter KEY=VALUE]...\n"
     "\n"
     "Removes every container that is not running (created or exited) with its\n"
     "writable layer, and prints their ids. Running and paused containers are left\n"
     "alone, also one that starts meanwhile.\n"
     "\n"
     "Options:\n"
-    "  -f, --force   do not ask for confirmation\n";
+    "  -f, --force            do not ask for confirmation\n"
+    "      --filter KEY=VALUE  only containers that pass it, as ps's: label=K[=V],\n"
+    "                         name=PART, id=PREFIX, ancestor=IMAGE\n";
 
 static const char system_prune_help[] =
     "Usage: berth system prune [-a] [--volumes] [-f]\n"
@@ -64,8 +67,9 @@ static bool not_running(const cJSON *rec)
     return state && (!strcmp(state, "created") || !strcmp(state, "exited"));
 }
 
-/* Removes every container not running; 0, or the status of the last failure. */
-static int prune_containers(struct engine *e, bool *printed)
+/* Removes every container not running that passes F (NULL: all); 0, or the
+ * status of the last failure. */
+static int prune_containers(struct engine *e, const struct ps_filter *f, bool *printed)
 {
     struct error *err _cleanup_error_ = NULL;
     _cleanup_json_ cJSON *all = NULL;
@@ -76,7 +80,7 @@ static int prune_containers(struct engine *e, bool *printed)
     cJSON_ArrayForEach(rec, all)
     {
         const char *id = rec_str(rec, "id");
-        if (!id || !not_running(rec))
+        if (!id || !not_running(rec) || (f && !ps_filter_match(f, rec)))
             continue;
         /* Without force: one that started since the listing is refused, and kept. */
         if (container_remove(e, id, 0, &err) < 0) {
@@ -95,18 +99,28 @@ static int prune_containers(struct engine *e, bool *printed)
 
 static int container_prune(struct cli_globals *g, int argc, char **argv)
 {
-    static const struct cli_option opts[] = {{"help", 'h', 0, 1}, {"force", 'f', 0, 2}, {0}};
+    static const struct cli_option opts[] = {
+        {"help", 'h', 0, 1}, {"force", 'f', 0, 2}, {"filter", 0, 1, 3}, {0}};
     struct cli_parser p;
     cli_parser_init(&p, argc, argv, "container prune");
-    const char *v;
+    const char *v, *why = NULL;
     bool force = false;
+    _cleanup_(ps_filter_clear) struct ps_filter filter = {0};
     int id;
     while ((id = cli_next_option(&p, opts, &v)) > 0) {
         if (id == 1) {
             fputs(container_prune_help, stdout);
             return 0;
         }
-        force = true;
+        if (id == 3 && !strncmp(v, "status=", 7))
+            return cli_usage_error("container prune",
+                                   "--filter '%s': prune takes what is not "
+                                   "running; status is not a filter here",
+                                   v);
+        if (id == 3 && ps_filter_add(&filter, v, &why) < 0)
+            return cli_usage_error("container prune", "--filter '%s': %s", v,
+                                   why ? why : "out of memory");
+        force |= id == 2;
     }
     if (id < 0)
         return EXIT_BERTH_ERROR;
@@ -117,7 +131,7 @@ static int container_prune(struct cli_globals *g, int argc, char **argv)
     _cleanup_(engine_freep) struct engine *e = NULL;
     int status = cli_open_engine(g, "container prune", &e);
     bool printed = false;
-    return status ? status : prune_containers(e, &printed);
+    return status ? status : prune_containers(e, &filter, &printed);
 }
 
 int cmd_system_prune(struct cli_globals *g, int argc, char **argv)
@@ -157,7 +171,7 @@ int cmd_system_prune(struct cli_globals *g, int argc, char **argv)
         if ((status = cli_open_engine(g, "system prune", &e)) != 0)
             return status;
         bool printed = false;
-        status = prune_containers(e, &printed);
+        status = prune_containers(e, NULL, &printed);
     }
     /* What the containers held is free now: the others' own prunes, in turn. */
     printf("Deleted Networks:\n");

@@ -59,7 +59,13 @@ assert_eq "netuser up" "$(berth ps --format json --filter status=running | json_
 assert_eq "lab1 lab2 made netuser ran up" "$(names ancestor=busybox:latest)" "ancestor=IMAGE, its name normalized"
 assert_status 125 berth ps --filter colour=red
 assert_error ps "an unknown filter key"
-assert_status 0 berth rm lab1 lab2
+lab2_id=$(berth inspect lab2 | json_eval 'd[0]["id"]')
+assert_status 0 berth container prune -f --filter label=app=db
+assert_eq $'Deleted Containers:\n'"$lab2_id" "$OUT" "container prune --filter: only what passes, its id printed"
+assert_eq "lab1" "$(names name=lab)" "the other one stays"
+assert_status 125 berth container prune -f --filter status=exited
+assert_error "container prune" "status is not a prune filter"
+assert_status 0 berth rm lab1
 
 # --- container prune ----------------------------------------------------------------
 capture_in() { # capture_in INPUT CMD… : capture with INPUT on stdin
