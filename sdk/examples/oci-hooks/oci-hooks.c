@@ -237,10 +237,35 @@ static const char *invalid_hook(const cJSON *f)
 }
 
 /*
- * The "when" of a hook against the container's config.json. As in
- * oci-hooks(5) the hook applies when ANY set condition matches.
+ * Whether mount M of config.json is a bind the caller asked for: the binds
+ * berth makes itself (/etc/hosts, /etc/resolv.conf, /etc/hostname) have
+ * their source in the container's BUNDLE, and are not, as podman's own are
+ * not for CRI-O's hasBindMounts.
  */
-static int when_matches(const cJSON *when, const cJSON *config)
+static int callers_bind(const cJSON *m, const char *bundle)
+{
+    const cJSON *src = cJSON_GetObjectItem(m, "source");
+    size_t n = bundle ? strlen(bundle) : 0;
+    if (n && cJSON_IsString(src) && !strncmp(src->valuestring, bundle, n) &&
+        src->valuestring[n] == '/')
+        return 0;
+    const cJSON *type = cJSON_GetObjectItem(m, "type"), *o;
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "bind") == 0)
+        return 1;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItem(m, "options"))
+    {
+        if (cJSON_IsString(o) &&
+            (strcmp(o->valuestring, "bind") == 0 || strcmp(o->valuestring, "rbind") == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * The "when" of a hook against the container's config.json (in BUNDLE). As
+ * in oci-hooks(5) the hook applies when ANY set condition matches.
+ */
+static int when_matches(const cJSON *when, const cJSON *config, const char *bundle)
 {
     if (cJSON_IsTrue(cJSON_GetObjectItem(when, "always")))
         return 1;
@@ -267,15 +292,8 @@ static int when_matches(const cJSON *when, const cJSON *config)
         const cJSON *m;
         cJSON_ArrayForEach(m, cJSON_GetObjectItem(config, "mounts"))
         {
-            const cJSON *type = cJSON_GetObjectItem(m, "type"), *o;
-            if (cJSON_IsString(type) && strcmp(type->valuestring, "bind") == 0)
+            if (callers_bind(m, bundle))
                 return 1;
-            cJSON_ArrayForEach(o, cJSON_GetObjectItem(m, "options"))
-            {
-                if (cJSON_IsString(o) &&
-                    (strcmp(o->valuestring, "bind") == 0 || strcmp(o->valuestring, "rbind") == 0))
-                    return 1;
-            }
         }
     }
     return 0;
@@ -291,7 +309,8 @@ static int name_cmp(const void *a, const void *b)
  * {"file", "stage", "hook"} per stage we run, for the hooks whose "when"
  * matches CONFIG. A missing directory means no hooks.
  */
-static int select_hooks(struct hooks *h, const cJSON *config, cJSON *out, struct berth_error *err)
+static int select_hooks(struct hooks *h, const cJSON *config, const char *bundle, cJSON *out,
+                        struct berth_error *err)
 {
     DIR *d = opendir(h->hooks_dir);
     if (!d)
@@ -323,7 +342,7 @@ static int select_hooks(struct hooks *h, const cJSON *config, cJSON *out, struct
         const char *why = f ? invalid_hook(f) : "not valid JSON";
         if (why) {
             r = FAIL(h, err, EINVAL, "hook file '%s': %s", path, why);
-        } else if (when_matches(cJSON_GetObjectItem(f, "when"), config)) {
+        } else if (when_matches(cJSON_GetObjectItem(f, "when"), config, bundle)) {
             const cJSON *st;
             cJSON_ArrayForEach(st, cJSON_GetObjectItem(f, "stages"))
             {
@@ -507,7 +526,7 @@ static int on_prestart(struct hooks *h, const struct berth_event *ev, const char
     cJSON_AddItemToObject(state, "annotations",
                           cJSON_IsObject(ann) ? cJSON_Duplicate(ann, 1) : cJSON_CreateObject());
     cJSON *list = cJSON_AddArrayToObject(saved, "hooks");
-    int r = select_hooks(h, config, list, err);
+    int r = select_hooks(h, config, ev->bundle, list, err);
     cJSON_Delete(config);
     if (r == 0 && cJSON_GetArraySize(list) > 0 && (r = write_json(saved_path, saved)) < 0)
         r = FAIL(h, err, -r, "write '%s'", saved_path);
