@@ -364,6 +364,18 @@ static int open_running(const cJSON *rec, const char *ref, struct container_view
     return 0;
 }
 
+/*
+ * A container in a user namespace whose writable layer holds host ids
+ * (an overlay over idmapped layers, container-userns.h): mounted here
+ * without those idmaps, its image's files and its own would show different
+ * owners, and what cp wrote would belong to no one in the container.
+ */
+static int upper_holds_host_ids(const cJSON *rec)
+{
+    const cJSON *userns = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "security"), "userns");
+    return cJSON_IsTrue(cJSON_GetObjectItem(userns, "upper_host_ids"));
+}
+
 static int is_running(const cJSON *rec)
 {
     const char *state = rec_str(rec, "state");
@@ -389,6 +401,11 @@ int container_copy(struct engine *e, const struct copy_request *c, struct error 
             r = error_set_plain(err, EBUSY, "container '%s' is busy: try again", c->container);
         else
             r = open_running(rec, c->container, &v, err);
+    } else if (upper_holds_host_ids(rec)) {
+        r = error_set_plain(err, ENOTSUP,
+                            "container '%s' has a user namespace and is not running: its files "
+                            "are only seen as it sees them while it runs (start it first)",
+                            c->container);
     } else {
         r = storage_find(e->plugins, rec_str(rec, "storage_driver") ?: "", &p, err);
         if (r == 0 && (r = storage_prepare(p, id, cJSON_GetObjectItem(rec, "layers"), 0, 0, &mounts,

@@ -202,6 +202,13 @@ assert_status 0 berth exec userns sh -c 'echo u > /tmp/u && chown 7:7 /tmp/u'
 assert_status 0 berth cp -a userns:/tmp/u "$T/out/u"
 assert_eq "7:7" "$(stat -c %u:%g "$T/out/u")" "out of it with -a: the ids the container sees"
 
+assert_status 0 berth stop userns
+assert_status 125 berth cp "$T/src/file.txt" userns:/tmp/
+assert_error cp "a stopped container in a user namespace: refused, not written with the wrong owners"
+assert_contains "$ERR" "start it first" "it says what to do"
+assert_status 125 berth export -o "$T/userns.tar" userns
+assert_error export "export of it neither"
+
 assert_status 0 berth rm -f web userns later
 assert_status 0 berth volume rm data
 finish
