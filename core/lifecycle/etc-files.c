@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,18 @@ static int userns_root(const cJSON *rec, uid_t *uid, gid_t *gid)
     return 1;
 }
 
+/* Writes TEXT to PATH in the bundle, berth's private directory: no
+ * temporary file and rename, which a start would pay three times. */
+static int write_new_file(const char *path, const char *text, struct error **err)
+{
+    _cleanup_close_ int fd =
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    size_t len = strlen(text);
+    if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+        return error_set(err, fd < 0 ? errno : EIO, "write '%s'", path);
+    return 0;
+}
+
 void etc_files_free_sources(struct mount_entry *m, size_t n_user, size_t n)
 {
     for (size_t i = n_user; m && i < n; i++)
@@ -283,7 +296,7 @@ int etc_files_prepare(const cJSON *rec, const char *dir, const struct mount_entr
         if (covered(user, n, targets[i]))
             continue;
         char *path = xasprintf("%s/%s", dir, targets[i] + strlen("/etc/"));
-        r = write_file_atomic_flags(path, texts[i], strlen(texts[i]), 0644, WRITE_NO_SYNC, err);
+        r = write_new_file(path, texts[i], err);
         /* The container's root owns them, also in a user namespace, as docker's. */
         if (r == 0 && shifted && chown(path, uid, gid) < 0)
             r = error_set(err, errno, "chown '%s'", path);
