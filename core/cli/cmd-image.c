@@ -299,7 +299,7 @@ int cmd_load(struct cli_globals *g, int argc, char **argv)
     commit_dir_end(&dir);
     if (r < 0)
         return cli_report("image load", err);
-    for (char **n = names; *n; n++)
+    for (char **n = names; n && *n; n++)
         printf("Loaded image%s: %s\n", strncmp(*n, "sha256:", 7) ? "" : " ID", *n);
     return 0;
 }

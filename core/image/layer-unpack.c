@@ -768,29 +768,31 @@ static int do_whiteout(struct unpacker *u, struct archive_entry *ae, const char 
     return 0;
 }
 
-/* AE's name, normalized, in *RET (malloc'd); U->entry is the raw one. */
-static int entry_path(struct unpacker *u, struct archive_entry *ae, char **ret, struct error **err)
+/* AE's name, normalized (malloc'd), or NULL with the error set; U->entry is
+ * the raw one. */
+static char *entry_path(struct unpacker *u, struct archive_entry *ae, struct error **err)
 {
     const char *raw = archive_entry_pathname(ae);
     u->entry = raw ? raw : "";
     char *path = malloc(strlen(u->entry) + 1);
-    if (!path)
-        return entry_error(u, err, ENOMEM, "extract");
+    if (!path) {
+        entry_error(u, err, ENOMEM, "extract");
+        return NULL;
+    }
     if (normalize_name(u->entry, path) < 0) {
         free(path);
-        return entry_error(u, err, 0, "path leaves the layer");
+        entry_error(u, err, 0, "path leaves the layer");
+        return NULL;
     }
-    *ret = path;
-    return 0;
+    return path;
 }
 
 static int extract_entry(struct unpacker *u, struct archive *a, struct archive_entry *ae,
                          struct error **err)
 {
-    _cleanup_free_ char *path = NULL;
-    int r = entry_path(u, ae, &path, err);
-    if (r < 0)
-        return r;
+    _cleanup_free_ char *path = entry_path(u, ae, err);
+    if (!path)
+        return error_code(*err);
     if (u->top) {
         char *renamed = layer_copy_rename(path, u->top, u->as);
         if (!renamed)
@@ -1109,10 +1111,10 @@ out:
 static int choose_root(struct unpacker *u, struct archive_entry *ae,
                        const struct layer_copy_target *t, struct error **err)
 {
-    _cleanup_free_ char *path = NULL;
-    int r = entry_path(u, ae, &path, err);
-    if (r < 0)
-        return r;
+    _cleanup_free_ char *path = entry_path(u, ae, err);
+    if (!path)
+        return error_code(*err);
+    int r;
     char *slash = strchr(path, '/');
     if (slash)
         *slash = '\0';

@@ -93,14 +93,20 @@ void strset_del(struct strset *set, const char *s, size_t len)
 
 void strset_del_below(struct strset *set, const char *dir)
 {
-    size_t n = strlen(dir);
+    size_t n = strlen(dir) + 1;
+    char *prefix = malloc(n + 1);
+    if (!prefix)
+        return;
+    memcpy(prefix, dir, n - 1);
+    memcpy(prefix + n - 1, "/", 2);
     for (size_t i = 0; i < set->cap; i++) {
         char *e = set->slots[i];
-        if (e && e != &strset_tomb && !strncmp(e, dir, n) && e[n] == '/') {
+        if (e && e != &strset_tomb && !strncmp(e, prefix, n)) {
             free(e);
             set->slots[i] = &strset_tomb;
         }
     }
+    free(prefix);
 }
 
 int strset_foreach(const struct strset *set, int (*fn)(void *ctx, const char *s), void *ctx)

@@ -19,7 +19,7 @@ bool strset_has(const struct strset *set, const char *s, size_t len);
 /* Adds S[0..LEN); 0, or -ENOMEM. */
 int strset_add(struct strset *set, const char *s, size_t len);
 void strset_del(struct strset *set, const char *s, size_t len);
-/* Removes every key below DIR ("DIR/…"), not DIR itself. */
+/* Removes every key below DIR ("DIR/…"), not DIR itself (nothing without memory). */
 void strset_del_below(struct strset *set, const char *dir);
 /* FN(CTX, key) for every key, in no order, until FN returns < 0 (returned). */
 int strset_foreach(const struct strset *set, int (*fn)(void *ctx, const char *s), void *ctx);
