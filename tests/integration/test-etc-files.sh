@@ -32,7 +32,7 @@ assert_eq "web1" "$(tail -1 <<<"$OUT")" "hostname: the container's"
 
 assert_status 0 berth run --rm --network tnet --dns 192.0.2.1 --dns 2001:db8::1 --dns-search a.test \
     --dns-search b.test --dns-option ndots:2 --add-host db:192.0.2.7 --add-host v6:2001:db8::7 \
-    busybox sh -c 'cat /etc/resolv.conf; grep -E "db|v6" /etc/hosts'
+    busybox sh -c 'cat /etc/resolv.conf; grep -E "[[:space:]](db|v6)$" /etc/hosts'
 assert_eq $'nameserver 192.0.2.1\nnameserver 2001:db8::1\nsearch a.test b.test\noptions ndots:2\n192.0.2.7\tdb\n2001:db8::7\tv6' \
     "$OUT" "--dns, --dns-search and --dns-option replace the host's; --add-host adds lines"
 assert_status 0 berth run --rm --network none --dns-search . busybox cat /etc/resolv.conf
