@@ -8,26 +8,13 @@
 #include <string.h>
 
 #include "image/archive-lazy.h"
+#include "image/layer-unpack.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 
 #define READ_BLOCK (128 * 1024)
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
-
-/* NAME without "./" prefixes and trailing '/', into a new string. */
-static char *plain_name(const char *name)
-{
-    while (name[0] == '.' && name[1] == '/')
-        name += 2;
-    char *s = strdup(name);
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    while (n > 0 && s[n - 1] == '/')
-        s[--n] = '\0';
-    return s;
-}
 
 /* For each entry of the tar at PATH: FN(CTX, its plain name). */
 static int each_entry(const char *path, int (*fn)(void *ctx, const char *name), void *ctx,
@@ -48,9 +35,10 @@ static int each_entry(const char *path, int (*fn)(void *ctx, const char *name), 
     struct archive_entry *e;
     int ar, r = 0;
     while (r == 0 && (ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        _cleanup_free_ char *name = plain_name(archive_entry_pathname(e) ?: "");
+        _cleanup_free_ char *name = layer_entry_name(archive_entry_pathname(e) ?: "");
         if (!name)
-            r = error_set(err, ENOMEM, "read '%s'", path);
+            r = error_set(err, EINVAL, "read '%s': entry '%s'", path,
+                          archive_entry_pathname(e) ?: "");
         else if (*name)
             r = fn(ctx, name);
         if (r < 0 && !*err)

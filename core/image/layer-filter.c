@@ -10,24 +10,13 @@
 #include <unistd.h>
 
 #include "image/archive-lazy.h"
+#include "image/layer-unpack.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 
 #define COPY_BLOCK (128 * 1024)
 
 static const char *const mount_points[] = {"etc/hosts", "etc/resolv.conf", "etc/hostname"};
-
-/* NAME without "./" prefixes and a trailing '/', into BUF. */
-static const char *plain_name(const char *name, char *buf, size_t len)
-{
-    while (name[0] == '.' && name[1] == '/')
-        name += 2;
-    snprintf(buf, len, "%s", name);
-    size_t n = strlen(buf);
-    while (n > 0 && buf[n - 1] == '/')
-        buf[--n] = '\0';
-    return buf;
-}
 
 static bool is_mount_point(const char *name, struct archive_entry *e)
 {
@@ -63,9 +52,10 @@ static int scan(const char *path, bool *ret_drop, bool *ret_drop_etc, struct err
     bool any = false, etc_entry = false, etc_other = false;
     struct archive_entry *e;
     int ar;
-    char name[4096];
     while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        plain_name(archive_entry_pathname(e) ?: "", name, sizeof(name));
+        _cleanup_free_ char *name = layer_entry_name(archive_entry_pathname(e) ?: "");
+        if (!name)
+            continue; /* the extractor refuses it anyway */
         if (is_mount_point(name, e))
             any = true;
         else if (!strcmp(name, "etc"))
@@ -99,10 +89,9 @@ static int copy_without(const char *path, const char *out_path, bool drop_etc, s
     }
     struct archive_entry *e;
     int ar;
-    char name[4096];
     while (r == 0 && (ar = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
-        plain_name(archive_entry_pathname(e) ?: "", name, sizeof(name));
-        if (is_mount_point(name, e) || (drop_etc && !strcmp(name, "etc")))
+        _cleanup_free_ char *name = layer_entry_name(archive_entry_pathname(e) ?: "");
+        if (name && (is_mount_point(name, e) || (drop_etc && !strcmp(name, "etc"))))
             continue;
         if (archive_write_header(out, e) != ARCHIVE_OK) {
             r = error_set(err, EIO, "write '%s': %s", out_path, archive_error_string(out));
@@ -113,7 +102,7 @@ static int copy_without(const char *path, const char *out_path, bool drop_etc, s
             if (n == 0)
                 break;
             if (n < 0 || archive_write_data(out, buf, (size_t)n) != n) {
-                r = error_set(err, EIO, "copy '%s' of '%s'", name, path);
+                r = error_set(err, EIO, "copy '%s' of '%s'", archive_entry_pathname(e) ?: "", path);
                 break;
             }
         }

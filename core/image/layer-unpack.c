@@ -77,6 +77,16 @@ static int normalize_name(const char *name, char *out)
     return 0;
 }
 
+char *layer_entry_name(const char *name)
+{
+    char *out = name ? malloc(strlen(name) + 1) : NULL;
+    if (out && normalize_name(name, out) < 0) {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
 int layer_check_entry_name(const char *name)
 {
     if (!name)

@@ -54,6 +54,13 @@ int layer_unpack_copy(int tar_fd, const struct layer_copy_target *t, struct erro
 char *layer_copy_rename(const char *path, const char *top, const char *as);
 
 /*
+ * An entry name as the extractor reads it, in a new string: "./" prefixes,
+ * empty and "." components and a trailing '/' dropped ("" for the root);
+ * NULL for an absolute name or one with "..", or without memory.
+ */
+char *layer_entry_name(const char *name);
+
+/*
  * Pure check of one entry name (exposed for unit tests): 0 if NAME is a
  * relative path with no ".." component once "./" prefixes are stripped,
  * -EINVAL otherwise.

@@ -28,6 +28,7 @@
 #include "store/container-store.h"
 #include "util/cleanup.h"
 #include "util/fs-util.h"
+#include "util/strv.h"
 #include "util/lock.h"
 #include "util/log.h"
 #include "volume/volume-calls.h"
@@ -148,21 +149,6 @@ static int emit(struct txn *t, uint32_t type, int pid, int exit_status, struct e
     if (lr < 0)
         log_warning("event journal: %s", strerror(-lr));
     return hooks_emit(t->e->plugins, type, &v, err);
-}
-
-static char **strv_from_json(const cJSON *arr)
-{
-    int n = cJSON_GetArraySize(arr);
-    char **v = calloc((size_t)n + 1, sizeof(char *));
-    if (!v)
-        abort();
-    int m = 0;
-    for (int i = 0; i < n; i++) {
-        const char *s = cJSON_GetStringValue(cJSON_GetArrayItem(arr, i));
-        if (s)
-            v[m++] = strdup(s);
-    }
-    return v;
 }
 
 /* OBJ[KEY] = the strings of V, when V has any. */

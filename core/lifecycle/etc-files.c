@@ -14,6 +14,7 @@
 #include "util/cleanup.h"
 #include "util/fs-util.h"
 #include "util/json-util.h"
+#include "util/strv.h"
 
 /* The host's resolver configuration, and systemd-resolved's real one. */
 #define HOST_RESOLV_CONF "/etc/resolv.conf"
@@ -99,11 +100,11 @@ char *etc_resolv_conf(const char *host_text, char *const *servers, char *const *
         if (ns) {
             char addr[64] = "";
             (void)sscanf(ns, "%63s", addr);
-            if (servers || (!host_network && etc_is_loopback(addr)))
+            if (count(servers) > 0 || (!host_network && etc_is_loopback(addr)))
                 continue;
             nameservers++;
-        } else if ((search && (keyword(line, "search") || keyword(line, "domain"))) ||
-                   (options && keyword(line, "options"))) {
+        } else if ((count(search) > 0 && (keyword(line, "search") || keyword(line, "domain"))) ||
+                   (count(options) > 0 && keyword(line, "options"))) {
             continue;
         }
         fprintf(t.f, "%s\n", line);
@@ -147,26 +148,6 @@ char *etc_hosts(const char *host_text, const char *hostname, const char *ip, cha
         fprintf(t.f, "%.*s\t%s\n", n ? (int)n : 9, n ? ip : "127.0.1.1", hostname);
     }
     return text_close(&t);
-}
-
-/* NULL-terminated strings of the array KEY of OBJ (or NULL); free with strv_free. */
-static char **strings(const cJSON *obj, const char *key)
-{
-    const cJSON *a = cJSON_GetObjectItem(obj, key);
-    int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
-    if (n == 0)
-        return NULL;
-    char **v = calloc((size_t)n + 1, sizeof(char *));
-    if (!v)
-        abort();
-    int m = 0;
-    const cJSON *s;
-    cJSON_ArrayForEach(s, a)
-    {
-        if (cJSON_IsString(s) && !(v[m++] = strdup(s->valuestring)))
-            abort();
-    }
-    return v;
 }
 
 /* How many nameserver lines TEXT has, and how many of them are not loopback. */
@@ -268,10 +249,10 @@ int etc_files_prepare(const cJSON *rec, const char *dir, const struct mount_entr
     int host_network = !strcmp(rec_str(rec, "network") ?: "", "host");
     const char *hostname = rec_str(rec, "hostname");
     const cJSON *dns = cJSON_GetObjectItem(rec, "dns");
-    _cleanup_strv_ char **servers = strings(dns, "servers");
-    _cleanup_strv_ char **search = strings(dns, "search");
-    _cleanup_strv_ char **options = strings(dns, "options");
-    _cleanup_strv_ char **extra = strings(rec, "extra_hosts");
+    _cleanup_strv_ char **servers = strv_from_json(cJSON_GetObjectItem(dns, "servers"));
+    _cleanup_strv_ char **search = strv_from_json(cJSON_GetObjectItem(dns, "search"));
+    _cleanup_strv_ char **options = strv_from_json(cJSON_GetObjectItem(dns, "options"));
+    _cleanup_strv_ char **extra = strv_from_json(cJSON_GetObjectItem(rec, "extra_hosts"));
     _cleanup_free_ char *host_resolv = host_resolv_conf(host_network);
     _cleanup_free_ char *host_hosts = NULL;
     struct error *local = NULL;

@@ -19,3 +19,18 @@ int strv_append(char ***v, const char *s)
     grown[n + 1] = NULL;
     return 0;
 }
+
+char **strv_from_json(const cJSON *arr)
+{
+    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
+    char **v = calloc((size_t)n + 1, sizeof(char *));
+    if (!v)
+        abort();
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        const char *s = cJSON_GetStringValue(cJSON_GetArrayItem(arr, i));
+        if (s && !(v[m++] = strdup(s)))
+            abort();
+    }
+    return v;
+}
