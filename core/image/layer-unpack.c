@@ -28,6 +28,7 @@
 #include "image/archive-lazy.h"
 #include "image/layer-stream.h"
 #include "util/cleanup.h"
+#include "util/openat2.h"
 #include "util/strset.h"
 #include "util/sha256.h"
 
@@ -204,12 +205,6 @@ static int entry_error(struct unpacker *u, struct error **err, int errnum, const
     return error_prefix(err, "layer entry '%s'", u->entry);
 }
 
-static int sys_openat2(int dfd, const char *path, int flags, uint64_t resolve)
-{
-    struct open_how how = {.flags = (uint64_t)flags, .resolve = resolve};
-    return (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-}
-
 /*
  * Opens directory PATH (normalized, relative) below the root, following no
  * symlink, creating missing components with mode 0755 when CREATE. The
@@ -258,8 +253,8 @@ static int walk_dir(struct unpacker *u, const char *path, bool create, struct er
 static int open_beneath(struct unpacker *u, const char *path, bool create, struct error **err)
 {
     if (u->have_openat2) {
-        int fd = sys_openat2(u->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                             RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+        int fd = openat2_resolve(u->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                                 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
         if (fd >= 0)
             return fd;
         if (errno == ENOSYS || errno == EPERM) /* EPERM: seccomp filters that predate it */

@@ -28,6 +28,7 @@
 #include "util/kernel-fs.h"
 #include "util/lock.h"
 #include "util/log.h"
+#include "util/openat2.h"
 #include "util/proc-path.h"
 
 /* As the kernel's own limit on symlinks in one path. */
@@ -76,9 +77,8 @@ static int side_open(const struct side *s, const char *path, int flags)
 {
     if (!s->in_root)
         return openat(s->root, path, flags | O_CLOEXEC);
-    struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
-                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-    return (int)syscall(SYS_openat2, s->root, path, &how, sizeof(how));
+    return openat2_resolve(s->root, path, flags | O_CLOEXEC,
+                           RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 /* The copy's source: PATH and all below it as a tar on OUT_FD. */

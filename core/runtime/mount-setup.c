@@ -22,16 +22,14 @@
 #include "runtime-internal.h"
 #include "runtime.h"
 #include "util/cleanup.h"
+#include "util/openat2.h"
 
 #define FD_PATH_MAX 32
 
 static int openat2_in_root(int rootfd, const char *path, int flags)
 {
-    struct open_how how = {
-        .flags = (unsigned long long)flags | O_CLOEXEC,
-        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-    };
-    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+    return openat2_resolve(rootfd, path, flags | O_CLOEXEC,
+                           RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 int open_in_root(int rootfd, const char *path, int create, int last_is_file, int *ret_fd,
